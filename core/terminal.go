@@ -46,8 +46,8 @@ const (
 	TransactionRefund  TransactionKind = "refund"
 )
 
-// Transaction is one line of a provider's transaction listing.
-type Transaction struct {
+// TransactionRecord is one line of a provider's transaction listing.
+type TransactionRecord struct {
 	Kind        TransactionKind `json:"kind"`
 	ID          string          `json:"id"` // merchant order / refund number
 	ProviderID  string          `json:"provider_id,omitempty"`
@@ -73,7 +73,7 @@ type ListTransactionsRequest struct {
 
 // ListTransactionsResponse is one page of transactions.
 type ListTransactionsResponse struct {
-	Transactions []Transaction `json:"transactions"`
+	Transactions []TransactionRecord `json:"transactions"`
 	Total        int           `json:"total"`
 	Page         int           `json:"page"`
 }
