@@ -1,0 +1,29 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// runCmd runs the payhost CLI in-process and returns exit code and output.
+func runCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), &cmdEnv{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}, args)
+	return code, out.String(), errb.String()
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	code, out, _ := runCmd(t, "version")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, "plugin ABI v1")
+	code, out, _ = runCmd(t)
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, "Usage: payhost")
+	code, _, errOut := runCmd(t, "frobnicate")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "unknown command")
+}
