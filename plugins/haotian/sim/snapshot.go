@@ -1,0 +1,125 @@
+package sim
+
+import "slices"
+
+// Order returns a snapshot of the pay order payOrderID.
+func (s *Server) Order(payOrderID string) (PayOrder, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.orders[payOrderID]
+	if o == nil {
+		return PayOrder{}, false
+	}
+	s.expireLocked(o)
+	return o.PayOrder, true
+}
+
+// OrderByMchOrderNo returns a snapshot of the merchant's order mchOrderNo.
+func (s *Server) OrderByMchOrderNo(mchNo, mchOrderNo string) (PayOrder, bool) {
+	s.mu.Lock()
+	id, ok := s.orderByMch[mchNo+"\x00"+mchOrderNo]
+	s.mu.Unlock()
+	if !ok {
+		return PayOrder{}, false
+	}
+	return s.Order(id)
+}
+
+// Refund returns a snapshot of the refund refundOrderID.
+func (s *Server) Refund(refundOrderID string) (RefundOrder, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.refunds[refundOrderID]
+	if r == nil {
+		return RefundOrder{}, false
+	}
+	return r.RefundOrder, true
+}
+
+// Transfer returns a snapshot of the transfer transferID.
+func (s *Server) Transfer(transferID string) (TransferOrder, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.transfers[transferID]
+	if t == nil {
+		return TransferOrder{}, false
+	}
+	return *t, true
+}
+
+// Receiver returns a snapshot of the split receiver receiverID.
+func (s *Server) Receiver(receiverID int64) (Receiver, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.receivers[receiverID]
+	if r == nil {
+		return Receiver{}, false
+	}
+	return *r, true
+}
+
+// Balance returns the channel balance in fen of the receiver receiverID.
+func (s *Server) Balance(receiverID int64) (int64, bool) {
+	r, ok := s.Receiver(receiverID)
+	return r.Balance, ok
+}
+
+// MerchantBalance returns the merchant's transferable balance in fen:
+// opening balance + Σ(paid − fee) − refunds − splits − transfers, where
+// refunds, splits and transfers count from the moment they are accepted
+// until they fail.
+func (s *Server) MerchantBalance(mchNo string) (int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.merchants[mchNo]
+	if m == nil {
+		return 0, false
+	}
+	return m.balance, true
+}
+
+// Batch returns a snapshot of the split batch batchOrderID.
+func (s *Server) Batch(batchOrderID string) (DivisionBatch, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.batches[batchOrderID]
+	if b == nil {
+		return DivisionBatch{}, false
+	}
+	c := *b
+	c.Records = slices.Clone(b.Records)
+	return c, true
+}
+
+// Batches returns snapshots of the split batches of payOrderID, oldest
+// first.
+func (s *Server) Batches(payOrderID string) []DivisionBatch {
+	s.mu.Lock()
+	var ids []string
+	for id, b := range s.batches {
+		if b.PayOrderID == payOrderID {
+			ids = append(ids, id)
+		}
+	}
+	s.mu.Unlock()
+	slices.Sort(ids)
+	out := make([]DivisionBatch, 0, len(ids))
+	for _, id := range ids {
+		if b, ok := s.Batch(id); ok {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// Device returns a snapshot of the merchant's POS device deviceNo, if it
+// was initialised.
+func (s *Server) Device(mchNo, deviceNo string) (Device, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.devices[mchNo+"\x00"+deviceNo]
+	if d == nil {
+		return Device{}, false
+	}
+	return *d, true
+}
