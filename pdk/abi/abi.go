@@ -1,0 +1,250 @@
+// Package abi defines Payhost's WebAssembly plugin ABI v1: the names of the
+// guest exports and host imports, the status codes, and the compact binary
+// encoding of capability calls. The guest glue in pdk and the wasm transport
+// in host both use it, so the two sides cannot drift apart.
+//
+// Guest exports (GOOS=wasip1, -buildmode=c-shared, //go:wasmexport):
+//
+//	_initialize                      runtime and package initialisation (WASI reactor)
+//	payhost_abi_version() i32        the ABI marker; must return Version
+//	payhost_alloc(size i32) i32      a buffer the host writes a call's input into
+//	payhost_describe() i32           emits the manifest JSON through "output"
+//	payhost_call(ptr, len i32) i32   runs one call; emits the response or the error through "output"
+//
+// Host imports (module "payhost"):
+//
+//	output(ptr, len i32)                      copies the guest's result out at once
+//	capability(kind, ptr, len i32) i32        runs a capability; returns the result length
+//	result(ptr i32)                           copies the pending capability result into guest memory
+//	now() i64                                 host clock, Unix nanoseconds
+//
+// A call's input is: op name (length-prefixed) followed by the request body
+// (JSON of the operation's core request type). A capability result is one
+// status byte (StatusOK or StatusError) followed by the encoded result or a
+// JSON core.Error.
+package abi
+
+import (
+	"encoding/binary"
+	"errors"
+)
+
+// Version is the ABI version of this package.
+const Version = 1
+
+// Names of guest exports.
+const (
+	ExportInitialize = "_initialize"
+	ExportVersion    = "payhost_abi_version"
+	ExportAlloc      = "payhost_alloc"
+	ExportDescribe   = "payhost_describe"
+	ExportCall       = "payhost_call"
+	ExportMemory     = "memory"
+)
+
+// HostModule is the module name of the host imports.
+const HostModule = "payhost"
+
+// Names of host imports.
+const (
+	ImportOutput     = "output"
+	ImportCapability = "capability"
+	ImportResult     = "result"
+	ImportNow        = "now"
+)
+
+// Status codes returned by payhost_call and payhost_describe and carried in
+// capability results.
+const (
+	StatusOK    = 0 // output is the response
+	StatusError = 1 // output is a JSON core.Error
+)
+
+// Capability kinds.
+const (
+	CapHTTP     = 1
+	CapSign     = 2
+	CapVerify   = 3
+	CapDigest   = 4
+	CapLog      = 5
+	CapConfig   = 6
+	CapCacheGet = 7
+	CapCacheSet = 8
+)
+
+// MaxMessage bounds every buffer that crosses the boundary (16 MiB).
+const MaxMessage = 16 << 20
+
+// ErrMalformed is returned for a buffer that does not decode.
+var ErrMalformed = errors.New("abi: malformed message")
+
+// Encoder appends fields to a buffer.
+type Encoder struct{ Buf []byte }
+
+// Uint appends an unsigned varint.
+func (e *Encoder) Uint(v uint64) { e.Buf = binary.AppendUvarint(e.Buf, v) }
+
+// Int appends a signed varint.
+func (e *Encoder) Int(v int64) { e.Buf = binary.AppendVarint(e.Buf, v) }
+
+// Bool appends one byte.
+func (e *Encoder) Bool(v bool) {
+	if v {
+		e.Buf = append(e.Buf, 1)
+	} else {
+		e.Buf = append(e.Buf, 0)
+	}
+}
+
+// Bytes appends a length-prefixed byte string.
+func (e *Encoder) Bytes(b []byte) {
+	e.Uint(uint64(len(b)))
+	e.Buf = append(e.Buf, b...)
+}
+
+// String appends a length-prefixed string.
+func (e *Encoder) String(s string) {
+	e.Uint(uint64(len(s)))
+	e.Buf = append(e.Buf, s...)
+}
+
+// Header appends a header map: count, then key, value count, values.
+func (e *Encoder) Header(h map[string][]string) {
+	e.Uint(uint64(len(h)))
+	for k, vs := range h {
+		e.String(k)
+		e.Uint(uint64(len(vs)))
+		for _, v := range vs {
+			e.String(v)
+		}
+	}
+}
+
+// Decoder reads fields written by Encoder. It never panics: after the first
+// error every read returns a zero value and Err reports ErrMalformed.
+type Decoder struct {
+	buf []byte
+	err error
+}
+
+// NewDecoder reads b.
+func NewDecoder(b []byte) *Decoder { return &Decoder{buf: b} }
+
+// Err is the first decoding error.
+func (d *Decoder) Err() error { return d.err }
+
+// Done reports an error if bytes remain or a read failed.
+func (d *Decoder) Done() error {
+	if d.err == nil && len(d.buf) != 0 {
+		d.err = ErrMalformed
+	}
+	return d.err
+}
+
+// Uint reads an unsigned varint.
+func (d *Decoder) Uint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.buf)
+	if n <= 0 {
+		d.err = ErrMalformed
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+// Int reads a signed varint.
+func (d *Decoder) Int() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.buf)
+	if n <= 0 {
+		d.err = ErrMalformed
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+// Bool reads one byte that must be 0 or 1.
+func (d *Decoder) Bool() bool {
+	if d.err != nil {
+		return false
+	}
+	if len(d.buf) == 0 || d.buf[0] > 1 {
+		d.err = ErrMalformed
+		return false
+	}
+	v := d.buf[0] == 1
+	d.buf = d.buf[1:]
+	return v
+}
+
+// Bytes reads a length-prefixed byte string; the result aliases the buffer.
+func (d *Decoder) Bytes() []byte {
+	n := d.Uint()
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.buf)) || n > MaxMessage {
+		d.err = ErrMalformed
+		return nil
+	}
+	b := d.buf[:n:n]
+	d.buf = d.buf[n:]
+	return b
+}
+
+// String reads a length-prefixed string.
+func (d *Decoder) String() string { return string(d.Bytes()) }
+
+// Header reads a header map written by Encoder.Header.
+func (d *Decoder) Header() map[string][]string {
+	n := d.Uint()
+	if d.err != nil || n == 0 {
+		return nil
+	}
+	if n > uint64(len(d.buf)) { // every entry takes at least one byte
+		d.err = ErrMalformed
+		return nil
+	}
+	h := make(map[string][]string, n)
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		k := d.String()
+		m := d.Uint()
+		if m > uint64(len(d.buf)) {
+			d.err = ErrMalformed
+			return nil
+		}
+		vs := make([]string, 0, m)
+		for j := uint64(0); j < m && d.err == nil; j++ {
+			vs = append(vs, d.String())
+		}
+		h[k] = vs
+	}
+	if d.err != nil {
+		return nil
+	}
+	return h
+}
+
+// EncodeCall builds a payhost_call input.
+func EncodeCall(op string, body []byte) []byte {
+	e := Encoder{Buf: make([]byte, 0, len(op)+len(body)+8)}
+	e.String(op)
+	e.Buf = append(e.Buf, body...)
+	return e.Buf
+}
+
+// DecodeCall splits a payhost_call input into op and body.
+func DecodeCall(in []byte) (op string, body []byte, err error) {
+	d := NewDecoder(in)
+	op = d.String()
+	if d.err != nil || op == "" {
+		return "", nil, ErrMalformed
+	}
+	return op, d.buf, nil
+}
