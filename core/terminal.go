@@ -74,8 +74,8 @@ type ListTransactionsRequest struct {
 // ListTransactionsResponse is one page of transactions.
 type ListTransactionsResponse struct {
 	Transactions []TransactionRecord `json:"transactions"`
-	Total        int           `json:"total"`
-	Page         int           `json:"page"`
+	Total        int                 `json:"total"`
+	Page         int                 `json:"page"`
 }
 
 // SummarizeTransactionsRequest asks for a day's totals.

@@ -29,9 +29,9 @@ func module(sections ...[]byte) []byte {
 // spinModule exports "spin", an endless loop, and optionally a global.
 func spinModule(withGlobal, withExport bool) []byte {
 	secs := [][]byte{
-		sec(1, 0x01, 0x60, 0x00, 0x00), // type: () -> ()
+		sec(1, 0x01, 0x60, 0x00, 0x00),                                 // type: () -> ()
 		sec(2, 0x01, 0x03, 'e', 'n', 'v', 0x01, 'g', 0x03, 0x7F, 0x00), // import env.g: i32 const
-		sec(3, 0x01, 0x00),             // one function of type 0
+		sec(3, 0x01, 0x00),                                             // one function of type 0
 	}
 	if withGlobal {
 		secs = append(secs, sec(6, 0x01, 0x7F, 0x00, 0x41, 0x07, 0x0B)) // global i32 const 7
