@@ -1,9 +1,11 @@
 package sim
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -325,11 +327,7 @@ func (s *Server) groupReceiversLocked(o *payOrder, groupID int64) []*Receiver {
 }
 
 func sortReceivers(rs []*Receiver) {
-	for i := 1; i < len(rs); i++ {
-		for j := i; j > 0 && rs[j].ID < rs[j-1].ID; j-- {
-			rs[j], rs[j-1] = rs[j-1], rs[j]
-		}
-	}
+	slices.SortFunc(rs, func(a, b *Receiver) int { return cmp.Compare(a.ID, b.ID) })
 }
 
 // autoGroupEntriesLocked returns the merchant's automatic group receivers

@@ -1,5 +1,7 @@
 package sim
 
+import "strings"
+
 // refundInput is what /api/refund/refundOrder or the POS refund asks for.
 type refundInput struct {
 	payOrderID   string
@@ -109,6 +111,9 @@ func (s *Server) createRefundLocked(c *call, in refundInput) (*refundOrder, erro
 	if in.refundAmount < 1 {
 		return nil, bizErr("退款金额请大于1分")
 	}
+	if !strings.EqualFold(in.currency, o.Currency) {
+		return nil, bizErr("不支持的币种[" + in.currency + "], 目前仅支持cny")
+	}
 	if o.PendingRefundAmount > 0 {
 		return nil, bizErr("支付订单具有在途退款申请，请稍后再试")
 	}
@@ -123,10 +128,6 @@ func (s *Server) createRefundLocked(c *call, in refundInput) (*refundOrder, erro
 	if err := checkURL(in.notifyURL, "异步通知地址协议仅支持http:// 或 https:// !"); err != nil {
 		return nil, err
 	}
-	currency := in.currency
-	if currency == "" {
-		currency = o.Currency
-	}
 	r := &refundOrder{RefundOrder: RefundOrder{
 		RefundOrderID: s.newIDLocked("R"),
 		PayOrderID:    o.PayOrderID,
@@ -135,7 +136,7 @@ func (s *Server) createRefundLocked(c *call, in refundInput) (*refundOrder, erro
 		MchRefundNo:   in.mchRefundNo,
 		PayAmount:     o.Amount,
 		RefundAmount:  in.refundAmount,
-		Currency:      currency,
+		Currency:      o.Currency,
 		State:         OrderStateProcessing,
 		RefundReason:  in.reason,
 		ClientIP:      in.clientIP,

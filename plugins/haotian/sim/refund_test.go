@@ -45,6 +45,7 @@ func TestRefundLimits(t *testing.T) {
 
 	e.fails(e.refund(id, 701, nil), 9999, "申请金额超出订单可退款余额，请检查退款金额")
 	e.fails(e.refund(id, 0, nil), 9999, "退款金额请大于1分")
+	e.fails(e.refund(id, 1, map[string]string{"currency": "usd"}), 9999, "不支持的币种[usd], 目前仅支持cny")
 	e.fails(e.refund(id, 1, map[string]string{"mchRefundNo": first}), 9999, "商户退款订单号["+first+"]已存在")
 	e.fails(e.refund(id, 1, map[string]string{"refundReason": ""}), 9999, "退款原因不能为空")
 	e.fails(e.refund(id, 1, map[string]string{"payOrderId": ""}), 9999, "mchOrderNo 和 payOrderId不能同时为空")

@@ -254,7 +254,6 @@ const (
 	codeOK      = 0
 	codeSystem  = 10
 	codeParams  = 11
-	codeDB      = 12
 	codeBizFail = 9999
 )
 
@@ -539,7 +538,7 @@ func copyMap(m map[string]string) map[string]string {
 	return out
 }
 
-// checkNotifyURL refuses a notifyUrl or returnUrl that is not http(s).
+// checkURL refuses a notifyUrl or returnUrl that is not http(s) with msg.
 func checkURL(u, msg string) error {
 	if u == "" {
 		return nil

@@ -1,6 +1,9 @@
 package sim
 
-import "slices"
+import (
+	"cmp"
+	"slices"
+)
 
 // Order returns a snapshot of the pay order payOrderID.
 func (s *Server) Order(payOrderID string) (PayOrder, bool) {
@@ -95,20 +98,21 @@ func (s *Server) Batch(batchOrderID string) (DivisionBatch, bool) {
 // first.
 func (s *Server) Batches(payOrderID string) []DivisionBatch {
 	s.mu.Lock()
-	var ids []string
-	for id, b := range s.batches {
+	defer s.mu.Unlock()
+	var out []DivisionBatch
+	for _, b := range s.batches {
 		if b.PayOrderID == payOrderID {
-			ids = append(ids, id)
+			c := *b
+			c.Records = slices.Clone(b.Records)
+			out = append(out, c)
 		}
 	}
-	s.mu.Unlock()
-	slices.Sort(ids)
-	out := make([]DivisionBatch, 0, len(ids))
-	for _, id := range ids {
-		if b, ok := s.Batch(id); ok {
-			out = append(out, b)
+	slices.SortFunc(out, func(a, b DivisionBatch) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
 		}
-	}
+		return cmp.Compare(a.BatchOrderID, b.BatchOrderID)
+	})
 	return out
 }
 
