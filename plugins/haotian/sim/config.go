@@ -133,6 +133,27 @@ func DefaultConfig() Config {
 	}
 }
 
+// SandboxConfig returns DefaultConfig with the gateway's pace, for `payhost
+// sandbox`: a payer pays QR, JSAPI, H5 and cashier orders after 5 s, refunds
+// take 2 s, transfers 3 s, a divisionMode 1 order is split 5 s after payment
+// and split records take 1 s + 2 s, notifications follow the gateway's
+// schedule. Two receivers are bound in the auto group 100001: 800001
+// (wxpay, 10%) and 800002 (alipay, 10%).
+func SandboxConfig() Config {
+	c := DefaultConfig()
+	c.AutoPayDelay = 5 * time.Second
+	c.RefundDelay = 2 * time.Second
+	c.TransferDelay = 3 * time.Second
+	c.DivisionAutoDelay = 5 * time.Second
+	c.DivisionAcceptDelay = time.Second
+	c.DivisionSettleDelay = 2 * time.Second
+	c.Receivers = []Receiver{
+		{MchNo: DefaultMerchant.MchNo, IfCode: ifWxpay, GroupID: 100001, Alias: "门店分润", AccType: 0, AccNo: "o8jhotwaUEffs1fyWE5O3N4HWvbk", AccName: "张三", RelationType: "STORE", DivisionProfit: "0.1"},
+		{MchNo: DefaultMerchant.MchNo, IfCode: ifAlipay, GroupID: 100001, Alias: "合作伙伴", AccType: 0, AccNo: "2088102175953034", AccName: "李四", RelationType: "PARTNER", DivisionProfit: "0.1"},
+	}
+	return c
+}
+
 const (
 	defaultFeeRatePPM    = 6000
 	defaultReqTimeWindow = 5 * time.Minute
@@ -141,7 +162,6 @@ const (
 	defaultRequestLog    = 256
 	defaultReceiverStart = 800001
 	defaultRecordStart   = 1001
-	ppm                  = 1_000_000
 )
 
 // DefaultNotifySchedule is the gateway's notification schedule: up to six

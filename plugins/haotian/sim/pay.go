@@ -231,7 +231,7 @@ func (s *Server) createPayOrderLocked(c *call, in payInput) (*payOrder, error) {
 		ChannelExtra: in.channelExtra,
 		ExtParam:     in.extParam,
 		DivisionMode: in.divisionMode,
-		MchFeeAmount: in.amount * s.feePPM / ppm,
+		MchFeeAmount: ratio{num: s.feePPM, scale: 6}.of(in.amount),
 		DeviceNo:     in.deviceNo,
 		CreatedAt:    now,
 		ExpiredAt:    now.Add(expiry),

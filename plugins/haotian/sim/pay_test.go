@@ -147,6 +147,7 @@ func TestAuthentication(t *testing.T) {
 		{"reqTime not a number", resign(func(p map[string]string) { p["reqTime"] = "yesterday" }), 11, "参数有误[reqTime]"},
 		{"stale reqTime", resign(func(p map[string]string) { p["reqTime"] = ms(-5*time.Minute - time.Millisecond) }), 11, "参数有误[reqTime已失效, 与网关时间相差超过300秒]"},
 		{"future reqTime", resign(func(p map[string]string) { p["reqTime"] = ms(5*time.Minute + time.Second) }), 11, "参数有误[reqTime已失效, 与网关时间相差超过300秒]"},
+		{"huge reqTime", resign(func(p map[string]string) { p["reqTime"] = "999999999999999999" }), 11, "参数有误[reqTime已失效, 与网关时间相差超过300秒]"},
 		{"reqTime at the edge passes auth", resign(func(p map[string]string) { p["reqTime"] = ms(-5 * time.Minute) }), 9999, "订单不存在"},
 		{"lower-case sign passes auth", resign(func(p map[string]string) { p["sign"] = string(bytes.ToLower([]byte(p["sign"]))) }), 9999, "订单不存在"},
 		{"malformed body", []byte(`{"mchNo":`), 11, ""},
@@ -220,7 +221,8 @@ func TestPayOrderStateMachine(t *testing.T) {
 	t.Run("close a paying order", func(t *testing.T) {
 		id := e.order("ALI_QR", 100, nil)["payOrderId"]
 		r := e.ok(e.call("/api/pay/close", map[string]string{"payOrderId": id}))
-		assert.Empty(t, r.Data, "close answers an empty data object")
+		assert.Empty(t, r.Data)
+		assert.Contains(t, string(r.Raw), `"data":{}`, "close answers an empty data object")
 		assert.Equal(t, Sign(map[string]string{}, e.m.Secret), r.Sign)
 		o, _ := e.s.Order(id)
 		assert.Equal(t, PayStateClosed, o.State)
@@ -252,6 +254,11 @@ func TestPayOrderStateMachine(t *testing.T) {
 		defer e.clock.Add(-61 * time.Second)
 		q := e.ok(e.call("/api/pay/query", map[string]string{"payOrderId": id})).Data
 		assert.Equal(t, "6", q["state"])
+	})
+	t.Run("huge amounts do not overflow", func(t *testing.T) {
+		id := e.order("WX_NATIVE", 999999999999999999, nil)["payOrderId"]
+		o, _ := e.s.Order(id)
+		assert.Equal(t, int64(5999999999999999), o.MchFeeAmount)
 	})
 	t.Run("not found", func(t *testing.T) {
 		e.fails(e.call("/api/pay/query", map[string]string{}), 9999, "mchOrderNo 和 payOrderId不能同时为空")

@@ -223,7 +223,7 @@ func handlePosTradeList(s *Server, c *call) (fields, error) {
 	if err1 != nil || err2 != nil {
 		return nil, paramErr("startTime/endTime")
 	}
-	if end <= start || time.Duration(end-start)*time.Millisecond > maxTradeRange {
+	if end <= start || end-start > maxTradeRange.Milliseconds() {
 		return nil, bizErr("查询时间范围有误, endTime须大于startTime且跨度不超过31天")
 	}
 	tradeType := strings.ToUpper(c.get("tradeType"))

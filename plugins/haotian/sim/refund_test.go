@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"bytes"
+	"net/http"
 	"strconv"
 	"testing"
 	"time"
@@ -110,4 +112,14 @@ func TestRefundAsync(t *testing.T) {
 		assert.Equal(t, "1", d["state"])
 		e.fails(e.refund(id, 100, nil), 9999, "支付订单具有在途退款申请，请稍后再试")
 	})
+}
+
+func TestRefundTimeout(t *testing.T) {
+	e := newEnv(t, nil)
+	id := e.paid(100000, 0)
+	p := e.signed(e.m, map[string]string{"payOrderId": id, "mchRefundNo": "to-r1", "refundAmount": strconv.Itoa(MagicTimeout), "currency": "cny", "refundReason": "r"})
+	_, err := http.Post(e.hs.URL+"/api/refund/refundOrder", "application/json", bytes.NewReader(jsonBody(t, p)))
+	require.Error(t, err, "no answer")
+	r := e.ok(e.call("/api/refund/query", map[string]string{"mchRefundNo": "to-r1"})).Data
+	assert.Equal(t, "2", r["state"], "the refund was processed")
 }

@@ -291,10 +291,12 @@ var commonRequired = []required{
 	{"appId", "商户应用ID不能为空"},
 }
 
-// envelope is the gateway's response; fastjson writes keys sorted.
+// envelope is the gateway's response; fastjson writes keys sorted. Data is
+// nil (left out) for errors and a fields value, possibly empty ({}), for
+// success.
 type envelope struct {
 	Code int    `json:"code"`
-	Data fields `json:"data,omitempty"`
+	Data any    `json:"data,omitempty"`
 	Msg  string `json:"msg,omitempty"`
 	Sign string `json:"sign,omitempty"`
 }
@@ -406,10 +408,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // badSign returns a sign that does not match env's data: the signature made
 // with a wrong secret, or an arbitrary one when the envelope has no data.
 func badSign(env envelope) string {
-	if env.Data == nil {
+	data, ok := env.Data.(fields)
+	if !ok {
 		return "00000000000000000000000000000000"
 	}
-	return Sign(env.Data.strings(), "wrong-secret")
+	return Sign(data.strings(), "wrong-secret")
 }
 
 // hangUp drops the connection without a response. When the writer cannot be
@@ -438,12 +441,10 @@ func (s *Server) processLocked(rt route, c *call) (envelope, bool) {
 		}
 		return envelope{Code: codeSystem, Msg: "系统异常[" + err.Error() + "]"}, c.hangup
 	}
-	env := envelope{Code: codeOK, Msg: "SUCCESS", Data: data}
 	if data == nil {
-		env.Data = fields{}
+		data = fields{}
 	}
-	env.Sign = Sign(env.Data.strings(), c.mch.Secret)
-	return env, c.hangup
+	return envelope{Code: codeOK, Msg: "SUCCESS", Data: data, Sign: Sign(data.strings(), c.mch.Secret)}, c.hangup
 }
 
 func (s *Server) runLocked(rt route, c *call) (fields, error) {
@@ -492,11 +493,11 @@ func (s *Server) authenticateLocked(c *call) error {
 		return paramErr("reqTime")
 	}
 	if s.window > 0 {
-		diff := time.Duration(s.nowMs()-reqTime) * time.Millisecond
+		diff := s.nowMs() - reqTime // both are non-negative: no overflow
 		if diff < 0 {
 			diff = -diff
 		}
-		if diff > s.window {
+		if diff > s.window.Milliseconds() {
 			return paramErr(fmt.Sprintf("reqTime已失效, 与网关时间相差超过%d秒", int64(s.window/time.Second)))
 		}
 	}
