@@ -2,8 +2,10 @@ package sim
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -72,6 +74,17 @@ func TestFaults(t *testing.T) {
 		require.Error(t, err)
 		assert.True(t, stored(e, "to-1"))
 		e.ok(e.call(path, orderParams("to-2")))
+	})
+	t.Run("timeout without a hijackable connection", func(t *testing.T) {
+		e := newEnv(t, nil)
+		e.s.SetFaults(Fault{Kind: FaultTimeoutAfterProcessing})
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // the client has already given up: the handler returns at once
+		req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(jsonBody(t, e.signed(e.m, orderParams("to-3"))))).WithContext(ctx)
+		w := httptest.NewRecorder()
+		e.s.ServeHTTP(w, req)
+		assert.Empty(t, w.Body.Bytes(), "nothing written")
+		assert.True(t, stored(e, "to-3"))
 	})
 	t.Run("5xx before processing", func(t *testing.T) {
 		e := newEnv(t, nil)

@@ -24,7 +24,7 @@ type wayKind int
 const (
 	wayBarcode  wayKind = iota + 1 // synchronous, payDataType none
 	wayCashier                     // QR_CASHIER: order created (0), payurl/codeImgUrl
-	wayCode                        // codeUrl or codeImgUrl
+	wayQRCode                      // codeUrl or codeImgUrl
 	wayURL                         // payurl, or form / codeImgUrl on request
 	wayWxApp                       // wxapp JSON
 	wayAliTrade                    // aliapp {"alipayTradeNo":..}
@@ -48,12 +48,12 @@ var wayCodes = map[string]wayInfo{
 	"ALI_APP":    {ifAlipay, wayAliApp, nil},
 	"ALI_PC":     {ifAlipay, wayURL, []string{"form"}},
 	"ALI_WAP":    {ifAlipay, wayURL, []string{"form"}},
-	"ALI_QR":     {ifAlipay, wayCode, []string{"codeImgUrl"}},
+	"ALI_QR":     {ifAlipay, wayQRCode, []string{"codeImgUrl"}},
 	"WX_JSAPI":   {ifWxpay, wayWxApp, nil},
 	"WX_LITE":    {ifWxpay, wayWxApp, nil},
 	"WX_BAR":     {ifWxpay, wayBarcode, nil},
 	"WX_H5":      {ifWxpay, wayURL, []string{"codeImgUrl"}},
-	"WX_NATIVE":  {ifWxpay, wayCode, []string{"codeImgUrl"}},
+	"WX_NATIVE":  {ifWxpay, wayQRCode, []string{"codeImgUrl"}},
 	"YSF_BAR":    {ifYsfpay, wayBarcode, nil},
 	"YSF_JSAPI":  {ifYsfpay, wayYsfApp, nil},
 	"PP_PC":      {ifPppay, wayURL, nil},
@@ -392,7 +392,7 @@ func (s *Server) payData(c *call, o *payOrder, info wayInfo, want string) (strin
 			return "codeImgUrl", link + "?img=1"
 		}
 		return "payurl", link
-	case wayCode:
+	case wayQRCode:
 		if want == "codeImgUrl" {
 			return "codeImgUrl", link + "?img=1"
 		}
