@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Code is a canonical error code. Plugins translate provider codes into
@@ -112,7 +113,7 @@ func (e *Error) Error() string {
 	if e.Provider != "" && (e.ProviderCode != "" || e.ProviderMessage != "") {
 		msg += fmt.Sprintf(" [%s %s %s]", e.Provider, e.ProviderCode, e.ProviderMessage)
 	}
-	if e.Err != nil {
+	if e.Err != nil && !strings.Contains(e.Message, e.Err.Error()) {
 		msg += ": " + e.Err.Error()
 	}
 	return msg
@@ -132,9 +133,15 @@ func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// WrapError builds an *Error whose cause is err.
+// WrapError builds an *Error whose cause is err. The cause's text is part
+// of Message, so it survives serialisation (across the plugin boundary and
+// in API answers); never wrap an error whose text could hold a secret.
 func WrapError(code Code, err error, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+	msg := fmt.Sprintf(format, args...)
+	if err != nil {
+		msg += ": " + err.Error()
+	}
+	return &Error{Code: code, Message: msg, Err: err}
 }
 
 // AsError returns err as an *Error: itself if it is one (or wraps one),

@@ -1,0 +1,91 @@
+// Package plugin loads provider plugins and calls them: WebAssembly modules
+// in a wazero sandbox (the default) or plugin packages linked in-process
+// (native, for tests, benchmarks and trusted builds). Both transports serve
+// the same pdk.Host capabilities and return the same errors.
+package plugin
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/payhost/payhost/core"
+	"github.com/payhost/payhost/pdk"
+)
+
+// Transport names how a plugin runs.
+type Transport string
+
+// Transports.
+const (
+	TransportWasm   Transport = "wasm"
+	TransportNative Transport = "native"
+)
+
+// Plugin is one loaded plugin version.
+type Plugin interface {
+	// Manifest is the plugin's manifest as checked at load.
+	Manifest() core.Manifest
+	// Transport says how the plugin runs.
+	Transport() Transport
+	// Invoke runs op with req (a pointer to the operation's core request
+	// type) and returns a pointer to its response type. Errors are
+	// *core.Error.
+	Invoke(ctx context.Context, h pdk.Host, op core.Op, req any) (any, error)
+	// Stats reports call and instance counters.
+	Stats() Stats
+	// Close stops new calls, waits for calls in flight (until ctx ends) and
+	// releases the plugin's resources.
+	Close(ctx context.Context) error
+}
+
+// Stats are a plugin's counters.
+type Stats struct {
+	Calls          int64            `json:"calls"`
+	Errors         int64            `json:"errors"`
+	InUse          int              `json:"in_use"`
+	Idle           int              `json:"idle"`
+	MaxInstances   int              `json:"max_instances,omitempty"`
+	Instantiations int64            `json:"instantiations,omitempty"`
+	Discards       map[string]int64 `json:"discards,omitempty"` // by reason: trap, timeout, calls, memory
+}
+
+// Call invokes op on p and returns the typed response.
+func Call[Resp any](ctx context.Context, p Plugin, h pdk.Host, op core.Op, req any) (*Resp, error) {
+	out, err := p.Invoke(ctx, h, op, req)
+	if err != nil {
+		return nil, err
+	}
+	resp, ok := out.(*Resp)
+	if !ok {
+		return nil, core.Errorf(core.CodeInternal, "%s returned %T, want *%T", op, out, *new(Resp))
+	}
+	return resp, nil
+}
+
+// checkCall verifies that the manifest supports op and req has op's type.
+func checkCall(m *core.Manifest, op core.Op, req any) (core.OpInfo, error) {
+	info, ok := core.LookupOp(op)
+	if !ok {
+		return info, core.Errorf(core.CodeUnsupported, "unknown operation %q", op)
+	}
+	if !m.Supports(op) {
+		return info, &core.Error{Code: core.CodeUnsupported, Provider: m.Name, Message: fmt.Sprintf("plugin %s does not support %s", m.Name, op)}
+	}
+	if want := info.NewReq(); fmt.Sprintf("%T", want) != fmt.Sprintf("%T", req) {
+		return info, core.Errorf(core.CodeInternal, "%s takes %T, not %T", op, want, req)
+	}
+	return info, nil
+}
+
+// pluginError normalises an error from a plugin: *core.Error passes
+// through with Provider set; anything else is a plugin_failure.
+func pluginError(name string, err error) error {
+	ce := core.AsError(err)
+	if ce.Code == core.CodeInternal && ce.Err != nil {
+		ce = &core.Error{Code: core.CodePluginFailure, Message: err.Error(), Err: err}
+	}
+	if ce.Provider == "" {
+		ce.Provider = name
+	}
+	return ce
+}

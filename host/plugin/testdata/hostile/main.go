@@ -1,0 +1,92 @@
+// Command hostile is a test plugin that misbehaves on request: the host must
+// contain every behaviour. The request's subject picks the behaviour.
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/payhost/payhost/core"
+	"github.com/payhost/payhost/pdk"
+)
+
+type hostile struct{}
+
+func (hostile) Manifest() core.Manifest {
+	return core.Manifest{
+		Name: "hostile", Version: "0.0.1", Methods: []core.Method{core.MethodAlipayQR}, Currencies: []core.Currency{"CNY"},
+		Endpoints: []core.EndpointSpec{{Name: "api", URLs: map[string]string{"production": "https://api.invalid"}}},
+		Keys:      []core.KeySpec{{Name: "secret", Kind: core.KeySecret, Algorithms: []core.SignAlg{core.SignMD5Key}}},
+		Config:    []core.ConfigSpec{{Name: "greeting", Default: "hello"}},
+	}
+}
+
+var keep [][]byte
+
+func (hostile) CreatePayment(ctx context.Context, h pdk.Host, req *core.CreatePaymentRequest) (*core.CreatePaymentResponse, error) {
+	p := core.Payment{ID: req.PaymentID, Status: core.PaymentCreated, Amount: req.Amount, Currency: req.Currency, ProviderData: map[string]string{}}
+	cmd, arg, _ := strings.Cut(req.Subject, ":")
+	switch cmd {
+	case "ok":
+		greeting, _ := h.Config("greeting")
+		h.CacheSet("k", []byte("cached"), time.Minute)
+		cached, _ := h.CacheGet("k")
+		sig, err := h.Sign(ctx, "secret", core.SignMD5Key, []byte(req.Description))
+		if err != nil {
+			return nil, err
+		}
+		h.Log(ctx, core.LogInfo, "created", "id", req.PaymentID)
+		p.ProviderData["greeting"] = greeting
+		p.ProviderData["cached"] = string(cached)
+		p.ProviderData["sign"] = strings.ToUpper(hex.EncodeToString(sig))
+		p.ProviderData["now"] = h.Now().UTC().Format(time.RFC3339)
+	case "loop":
+		for {
+		}
+	case "alloc":
+		for {
+			keep = append(keep, make([]byte, 1<<20))
+		}
+	case "panic":
+		panic("boom")
+	case "crash":
+		done := make(chan struct{})
+		go func() { panic("crash in a goroutine") }()
+		<-done
+	case "sleep":
+		time.Sleep(time.Hour)
+	case "http", "http-then-loop":
+		endpoint, path, _ := strings.Cut(arg, "|")
+		resp, err := h.HTTP(ctx, &core.HTTPRequest{Endpoint: endpoint, Method: "POST", Path: path, Body: []byte("x")})
+		if err != nil {
+			return nil, err
+		}
+		if cmd == "http-then-loop" {
+			for {
+			}
+		}
+		p.ProviderData["body"] = string(resp.Body)
+	case "env":
+		p.ProviderData["environ"] = strings.Join(os.Environ(), ",")
+		p.ProviderData["args"] = strings.Join(os.Args, ",")
+		p.ProviderData["home"] = os.Getenv("HOME")
+		p.ProviderData["path"] = os.Getenv("PATH")
+	case "exit":
+		os.Exit(3)
+	case "error":
+		return nil, &core.Error{Code: core.CodeDeclined, Message: "declined on request", ProviderCode: "X1"}
+	}
+	return &core.CreatePaymentResponse{Payment: p}, nil
+}
+
+// QueryPayment is the cheapest possible call, for the empty-call benchmark.
+func (hostile) QueryPayment(_ context.Context, _ pdk.Host, req *core.QueryPaymentRequest) (*core.QueryPaymentResponse, error) {
+	return &core.QueryPaymentResponse{Payment: core.Payment{ID: req.Payment.ID, Status: core.PaymentProcessing}}, nil
+}
+
+func init() { pdk.Serve(hostile{}) }
+
+func main() {}

@@ -1,0 +1,642 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/payhost/payhost/core"
+	"github.com/payhost/payhost/host/internal/wasmguard"
+	"github.com/payhost/payhost/pdk"
+	"github.com/payhost/payhost/pdk/abi"
+)
+
+// InterruptMode selects how a call's deadline stops guest code.
+type InterruptMode string
+
+// Interrupt modes.
+const (
+	// InterruptEpoch instruments loop headers with a check of a global the
+	// host sets at the deadline (default: a few per cent of guest speed).
+	InterruptEpoch InterruptMode = "epoch"
+	// InterruptClose uses wazero's WithCloseOnContextDone, which calls into
+	// Go at every loop header (kept to measure the difference).
+	InterruptClose InterruptMode = "close"
+)
+
+// WasmConfig tunes the wasm transport. Zero values take the defaults.
+type WasmConfig struct {
+	CacheDir            string        // compilation cache directory; "" = user cache dir/payhost/wazero, "-" = none
+	MaxInstances        int           // instances per plugin version (calls in parallel); default 4
+	MaxCallsPerInstance int           // recycle an instance after this many calls; default 10000
+	MemoryLimit         uint64        // hard memory cap per instance in bytes; default 128 MiB
+	RecycleMemory       uint64        // recycle an instance whose memory grew beyond this; default 64 MiB
+	CallTimeout         time.Duration // deadline of a call whose context has none; default 30 s
+	MaxModuleBytes      int           // largest module accepted; default 64 MiB
+	Interrupt           InterruptMode // default InterruptEpoch
+	ExpectSHA256        string        // if set, the module's SHA-256 (hex) must match
+	PublicKey           ed25519.PublicKey
+	Signature           []byte // ed25519 signature of the module; required when PublicKey is set
+	Logger              *slog.Logger
+}
+
+func (c *WasmConfig) defaults() {
+	if c.MaxInstances <= 0 {
+		c.MaxInstances = 4
+	}
+	if c.MaxCallsPerInstance <= 0 {
+		c.MaxCallsPerInstance = 10000
+	}
+	if c.MemoryLimit == 0 {
+		c.MemoryLimit = 128 << 20
+	}
+	if c.RecycleMemory == 0 {
+		c.RecycleMemory = 64 << 20
+	}
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = DefaultCallTimeout
+	}
+	if c.MaxModuleBytes <= 0 {
+		c.MaxModuleBytes = 64 << 20
+	}
+	if c.Interrupt == "" {
+		c.Interrupt = InterruptEpoch
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// allowedWASI is the WASI subset a Go wasip1 guest needs. Nothing here opens
+// files or sockets: the module config gives no directories, no environment
+// and no arguments, so these calls see an empty world.
+var allowedWASI = map[string]bool{
+	"args_get": true, "args_sizes_get": true, "environ_get": true, "environ_sizes_get": true,
+	"clock_time_get": true, "clock_res_get": true, "fd_write": true, "fd_close": true,
+	"fd_fdstat_get": true, "fd_fdstat_set_flags": true, "fd_prestat_get": true, "fd_prestat_dir_name": true,
+	"poll_oneoff": true, "proc_exit": true, "random_get": true, "sched_yield": true,
+}
+
+var hostImports = map[string]bool{abi.ImportOutput: true, abi.ImportCapability: true, abi.ImportResult: true, abi.ImportNow: true}
+
+// checkImports refuses anything beyond the WASI subset and the host module.
+func checkImports(imports []wasmguard.Import) error {
+	var bad []string
+	for _, im := range imports {
+		switch {
+		case im.Kind != wasmguard.KindFunc:
+			bad = append(bad, fmt.Sprintf("non-function %s.%s", im.Module, im.Name))
+		case im.Module == wasi_snapshot_preview1.ModuleName && !allowedWASI[im.Name]:
+			bad = append(bad, "forbidden WASI function "+im.Name)
+		case im.Module == abi.HostModule && !hostImports[im.Name]:
+			bad = append(bad, "unknown host function "+im.Module+"."+im.Name)
+		case im.Module != wasi_snapshot_preview1.ModuleName && im.Module != abi.HostModule:
+			bad = append(bad, fmt.Sprintf("forbidden module %q (%s)", im.Module, im.Name))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("module imports %s", strings.Join(bad, ", "))
+	}
+	return nil
+}
+
+var (
+	i32 = api.ValueTypeI32
+	i64 = api.ValueTypeI64
+)
+
+var requiredExports = map[string][2][]api.ValueType{
+	abi.ExportInitialize: {nil, nil},
+	abi.ExportVersion:    {nil, {i32}},
+	abi.ExportAlloc:      {{i32}, {i32}},
+	abi.ExportDescribe:   {nil, {i32}},
+	abi.ExportCall:       {{i32, i32}, {i32}},
+}
+
+func checkExports(cm wazero.CompiledModule) error {
+	fns := cm.ExportedFunctions()
+	for name, sig := range requiredExports {
+		def, ok := fns[name]
+		if !ok {
+			return fmt.Errorf("module does not export %s: not a Payhost ABI v%d plugin (build with pdk.Serve, GOOS=wasip1 -buildmode=c-shared)", name, abi.Version)
+		}
+		if !sameTypes(def.ParamTypes(), sig[0]) || !sameTypes(def.ResultTypes(), sig[1]) {
+			return fmt.Errorf("export %s has signature %v → %v", name, def.ParamTypes(), def.ResultTypes())
+		}
+	}
+	if _, ok := cm.ExportedMemories()[abi.ExportMemory]; !ok {
+		return errors.New("module does not export its memory")
+	}
+	return nil
+}
+
+func sameTypes(a, b []api.ValueType) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+var (
+	cachesMu sync.Mutex
+	caches   = map[string]wazero.CompilationCache{}
+)
+
+// compilationCache returns the process-wide cache for dir.
+func compilationCache(dir string) (wazero.CompilationCache, error) {
+	if dir == "-" {
+		return nil, nil
+	}
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		dir = filepath.Join(base, "payhost", "wazero")
+	}
+	cachesMu.Lock()
+	defer cachesMu.Unlock()
+	if c, ok := caches[dir]; ok {
+		return c, nil
+	}
+	c, err := wazero.NewCompilationCacheWithDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("compilation cache %s: %w", dir, err)
+	}
+	caches[dir] = c
+	return c, nil
+}
+
+// VerifyModule checks a module's SHA-256 and ed25519 signature as configured.
+func VerifyModule(bin []byte, cfg *WasmConfig) error {
+	sum := sha256.Sum256(bin)
+	if cfg.ExpectSHA256 != "" && !strings.EqualFold(cfg.ExpectSHA256, hex.EncodeToString(sum[:])) {
+		return fmt.Errorf("module sha256 %x does not match the expected %s", sum, cfg.ExpectSHA256)
+	}
+	if cfg.PublicKey != nil {
+		if len(cfg.PublicKey) != ed25519.PublicKeySize {
+			return errors.New("ed25519 public key has the wrong size")
+		}
+		if !ed25519.Verify(cfg.PublicKey, bin, cfg.Signature) {
+			return errors.New("module signature does not verify with the configured public key")
+		}
+	}
+	return nil
+}
+
+// LoadWasmFile loads a plugin module from a file. If cfg.PublicKey is set and
+// cfg.Signature is empty, the signature is read from FILE.sig (raw or base64).
+func LoadWasmFile(ctx context.Context, path string, cfg WasmConfig) (Plugin, error) {
+	bin, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load plugin: %w", err)
+	}
+	if cfg.PublicKey != nil && cfg.Signature == nil {
+		sig, err := os.ReadFile(path + ".sig")
+		if err != nil {
+			return nil, fmt.Errorf("load plugin: signature: %w", err)
+		}
+		if dec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(sig))); err == nil {
+			sig = dec
+		}
+		cfg.Signature = sig
+	}
+	p, err := LoadWasm(ctx, bin, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("load plugin %s: %w", filepath.Base(path), err)
+	}
+	return p, nil
+}
+
+type wasmPlugin struct {
+	cfg      WasmConfig
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+	manifest core.Manifest
+	log      *slog.Logger
+
+	sem  chan struct{}
+	idle chan *instance
+
+	calls, errors, instantiations atomic.Int64
+	discardMu                     sync.Mutex
+	discards                      map[string]int64
+	wg                            sync.WaitGroup
+	closed                        atomic.Bool
+}
+
+// LoadWasm compiles (through the on-disk cache), checks and instantiates a
+// plugin module: ABI marker and exports, imports limited to the WASI subset
+// and the host module, a valid manifest. A module that fails any check is
+// refused and nothing of it keeps running.
+func LoadWasm(ctx context.Context, bin []byte, cfg WasmConfig) (Plugin, error) {
+	cfg.defaults()
+	if len(bin) > cfg.MaxModuleBytes {
+		return nil, fmt.Errorf("module of %d bytes exceeds %d", len(bin), cfg.MaxModuleBytes)
+	}
+	if err := VerifyModule(bin, &cfg); err != nil {
+		return nil, err
+	}
+	prepared, err := wasmguard.Prepare(bin)
+	if err != nil {
+		return nil, fmt.Errorf("module refused: %w", err)
+	}
+	if err := checkImports(prepared.Imports); err != nil {
+		return nil, fmt.Errorf("module refused: %w", err)
+	}
+	code := prepared.Binary
+	if cfg.Interrupt == InterruptClose {
+		code = bin
+	}
+	cache, err := compilationCache(cfg.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+	rc := wazero.NewRuntimeConfig().
+		WithMemoryLimitPages(uint32(cfg.MemoryLimit / 65536)).
+		WithCloseOnContextDone(cfg.Interrupt == InterruptClose)
+	if cache != nil {
+		rc = rc.WithCompilationCache(cache)
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, rc)
+	w := &wasmPlugin{cfg: cfg, rt: rt, log: cfg.Logger, sem: make(chan struct{}, cfg.MaxInstances),
+		idle: make(chan *instance, cfg.MaxInstances), discards: map[string]int64{}}
+	fail := func(err error) (Plugin, error) {
+		_ = rt.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	if w.compiled, err = rt.CompileModule(ctx, code); err != nil {
+		return fail(fmt.Errorf("compile: %w", err))
+	}
+	if err := checkExports(w.compiled); err != nil {
+		return fail(fmt.Errorf("module refused: %w", err))
+	}
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		return fail(fmt.Errorf("wasi: %w", err))
+	}
+	if err := w.registerHostModule(ctx); err != nil {
+		return fail(fmt.Errorf("host module: %w", err))
+	}
+	callCtx, cancel := context.WithTimeout(ctx, cfg.CallTimeout)
+	defer cancel()
+	inst, err := w.newInstance(callCtx)
+	if err != nil {
+		return fail(fmt.Errorf("instantiate: %w", err))
+	}
+	m, err := w.describe(callCtx, inst)
+	if err != nil {
+		inst.close()
+		return fail(err)
+	}
+	if err := m.Validate(); err != nil {
+		inst.close()
+		return fail(err)
+	}
+	w.manifest = m
+	w.log = cfg.Logger.With("plugin", m.Name, "version", m.Version)
+	w.idle <- inst
+	return w, nil
+}
+
+func (w *wasmPlugin) Manifest() core.Manifest { return w.manifest }
+func (w *wasmPlugin) Transport() Transport    { return TransportWasm }
+
+// instance is one module instance; it serves one call at a time.
+type instance struct {
+	mod       api.Module
+	mem       api.Memory
+	alloc     api.Function
+	call      api.Function
+	describe  api.Function
+	interrupt api.MutableGlobal
+	calls     int
+	deadline  atomic.Int64 // Unix nanoseconds of the running call's deadline; 0 = none
+	stderr    *tailBuffer
+}
+
+func (i *instance) close() { _ = i.mod.Close(context.Background()) }
+
+// sleep is the instance's nanosleep: it never sleeps past the call deadline,
+// so a sleeping guest wakes up, runs into a loop check and traps.
+func (i *instance) sleep(ns int64) {
+	d := time.Duration(ns)
+	if dl := i.deadline.Load(); dl != 0 {
+		d = min(d, time.Until(time.Unix(0, dl)))
+	}
+	if d > 0 {
+		time.Sleep(d)
+	}
+}
+
+func (w *wasmPlugin) newInstance(ctx context.Context) (*instance, error) {
+	inst := &instance{stderr: &tailBuffer{max: 4096}}
+	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions().
+		WithSysWalltime().WithSysNanotime().WithNanosleep(inst.sleep).WithRandSource(rand.Reader).
+		WithStdout(io.Discard).WithStderr(inst.stderr)
+	mod, err := w.rt.InstantiateModule(ctx, w.compiled, mc)
+	if err != nil {
+		return nil, err
+	}
+	w.instantiations.Add(1)
+	inst.mod = mod
+	inst.mem = mod.Memory()
+	inst.alloc = mod.ExportedFunction(abi.ExportAlloc)
+	inst.call = mod.ExportedFunction(abi.ExportCall)
+	inst.describe = mod.ExportedFunction(abi.ExportDescribe)
+	if w.cfg.Interrupt == InterruptEpoch {
+		g, ok := mod.ExportedGlobal(wasmguard.InterruptExport).(api.MutableGlobal)
+		if !ok {
+			inst.close()
+			return nil, errors.New("interrupt global missing after instrumentation")
+		}
+		inst.interrupt = g
+	}
+	// _initialize runs the Go runtime and package init: guest code, so it
+	// runs under the deadline like any call.
+	st := &callState{ctx: ctx}
+	if _, tainted, err := w.guarded(ctx, inst, st, func(ctx context.Context) (uint32, error) {
+		_, err := mod.ExportedFunction(abi.ExportInitialize).Call(ctx)
+		return 0, err
+	}); err != nil || tainted {
+		inst.close()
+		if err == nil {
+			err = errors.New("initialisation hit the deadline")
+		}
+		return nil, fmt.Errorf("_initialize: %w", err)
+	}
+	version := mod.ExportedFunction(abi.ExportVersion)
+	res, err := version.Call(ctx)
+	if err != nil || uint32(res[0]) != abi.Version {
+		inst.close()
+		if err == nil {
+			err = fmt.Errorf("plugin speaks ABI v%d, this host v%d", uint32(res[0]), abi.Version)
+		}
+		return nil, err
+	}
+	return inst, nil
+}
+
+// callState is what the host functions of one call see.
+type callState struct {
+	ctx     context.Context
+	host    pdk.Host
+	output  []byte
+	hasOut  bool
+	pending []byte
+	sent    atomic.Bool // an HTTP request may have left the host
+}
+
+type stateKey struct{}
+
+// guarded runs guest code under the call's deadline. tainted reports that
+// the interrupt fired (the instance must be discarded even if fn finished).
+func (w *wasmPlugin) guarded(ctx context.Context, inst *instance, st *callState, fn func(context.Context) (uint32, error)) (status uint32, tainted bool, err error) {
+	if dl, ok := ctx.Deadline(); ok {
+		inst.deadline.Store(dl.UnixNano())
+		defer inst.deadline.Store(0)
+	}
+	var stop func() bool
+	if inst.interrupt != nil {
+		stop = context.AfterFunc(ctx, func() { inst.interrupt.Set(1) })
+	}
+	status, err = fn(context.WithValue(ctx, stateKey{}, st))
+	if stop != nil && !stop() {
+		tainted = true
+	}
+	return status, tainted, err
+}
+
+func (w *wasmPlugin) describe(ctx context.Context, inst *instance) (core.Manifest, error) {
+	st := &callState{ctx: ctx}
+	status, tainted, err := w.guarded(ctx, inst, st, func(ctx context.Context) (uint32, error) {
+		res, err := inst.describe.Call(ctx)
+		if err != nil {
+			return 0, err
+		}
+		return uint32(res[0]), nil
+	})
+	if err != nil || tainted {
+		return core.Manifest{}, fmt.Errorf("describe: %w", errors.Join(err, ctx.Err()))
+	}
+	if status != abi.StatusOK {
+		return core.Manifest{}, fmt.Errorf("describe: %w", abi.DecodeError(st.output))
+	}
+	var m core.Manifest
+	if err := json.Unmarshal(st.output, &m); err != nil {
+		return core.Manifest{}, fmt.Errorf("describe: manifest is not JSON: %w", err)
+	}
+	return m, nil
+}
+
+// trackingHost notes whether an HTTP request may have been sent.
+type trackingHost struct {
+	pdk.Host
+	st *callState
+}
+
+func (t trackingHost) HTTP(ctx context.Context, req *core.HTTPRequest) (*core.HTTPResponse, error) {
+	resp, err := t.Host.HTTP(ctx, req)
+	if err == nil || core.CodeOf(err) == core.CodeUnknownOutcome {
+		t.st.sent.Store(true)
+	}
+	return resp, err
+}
+
+func (w *wasmPlugin) Invoke(ctx context.Context, h pdk.Host, op core.Op, req any) (any, error) {
+	if w.closed.Load() {
+		return nil, core.Errorf(core.CodeProviderUnavailable, "plugin %s is closed", w.manifest.Name)
+	}
+	info, err := checkCall(&w.manifest, op, req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, core.WrapError(core.CodeInvalidRequest, err, "%s: encode request", op)
+	}
+	in := abi.EncodeCall(string(op), body)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, w.cfg.CallTimeout)
+		defer cancel()
+	}
+	w.wg.Add(1)
+	defer w.wg.Done()
+	w.calls.Add(1)
+	select {
+	case w.sem <- struct{}{}:
+	case <-ctx.Done():
+		w.errors.Add(1)
+		return nil, &core.Error{Code: core.CodeProviderUnavailable, Provider: w.manifest.Name, Retryable: true,
+			Message: fmt.Sprintf("plugin %s busy: no instance free before the deadline", w.manifest.Name)}
+	}
+	defer func() { <-w.sem }()
+
+	var inst *instance
+	select {
+	case inst = <-w.idle:
+	default:
+		if inst, err = w.newInstance(ctx); err != nil {
+			w.errors.Add(1)
+			return nil, &core.Error{Code: core.CodePluginFailure, Provider: w.manifest.Name, Message: "instantiate plugin", Err: err}
+		}
+	}
+	st := &callState{ctx: ctx}
+	st.host = trackingHost{Host: h, st: st}
+	status, tainted, callErr := w.guarded(ctx, inst, st, func(ctx context.Context) (uint32, error) {
+		res, err := inst.alloc.Call(ctx, uint64(len(in)))
+		if err != nil {
+			return 0, err
+		}
+		ptr := uint32(res[0])
+		if !inst.mem.Write(ptr, in) {
+			return 0, fmt.Errorf("payhost_alloc returned out-of-bounds pointer %d", ptr)
+		}
+		res, err = inst.call.Call(ctx, uint64(ptr), uint64(len(in)))
+		if err != nil {
+			return 0, err
+		}
+		return uint32(res[0]), nil
+	})
+	inst.calls++
+	switch {
+	case callErr != nil && ctx.Err() != nil:
+		w.discard(inst, "timeout", callErr)
+	case callErr != nil:
+		w.discard(inst, "trap", callErr)
+	case tainted:
+		w.discard(inst, "timeout", nil)
+	case inst.calls >= w.cfg.MaxCallsPerInstance:
+		w.discard(inst, "calls", nil)
+	case uint64(inst.mem.Size()) > w.cfg.RecycleMemory:
+		w.discard(inst, "memory", nil)
+	default:
+		w.idle <- inst
+	}
+	if callErr != nil {
+		w.errors.Add(1)
+		return nil, w.failure(ctx, info, st, callErr)
+	}
+	if !st.hasOut {
+		w.errors.Add(1)
+		return nil, &core.Error{Code: core.CodePluginFailure, Provider: w.manifest.Name, Message: fmt.Sprintf("%s returned without output", op)}
+	}
+	if status != abi.StatusOK {
+		w.errors.Add(1)
+		return nil, pluginError(w.manifest.Name, abi.DecodeError(st.output))
+	}
+	resp := info.NewResp()
+	if err := json.Unmarshal(st.output, resp); err != nil {
+		w.errors.Add(1)
+		return nil, &core.Error{Code: core.CodePluginFailure, Provider: w.manifest.Name, Message: fmt.Sprintf("%s: undecodable response", op), Err: err}
+	}
+	return resp, nil
+}
+
+// failure turns a trap or timeout into the canonical error. Once a mutating
+// call may have sent a request, the outcome is unknown: never a false failure.
+func (w *wasmPlugin) failure(ctx context.Context, info core.OpInfo, st *callState, err error) error {
+	what := "plugin trapped"
+	if ctx.Err() != nil {
+		what = "plugin call exceeded its deadline"
+	}
+	if info.Mutating && st.sent.Load() {
+		return &core.Error{Code: core.CodeUnknownOutcome, Provider: w.manifest.Name, Err: err,
+			Message: fmt.Sprintf("%s after sending a request in %s; query the provider for the outcome", what, info.Op)}
+	}
+	return &core.Error{Code: core.CodePluginFailure, Provider: w.manifest.Name, Err: err,
+		Message: fmt.Sprintf("%s in %s: %s", what, info.Op, firstLine(err.Error()))}
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+func (w *wasmPlugin) discard(inst *instance, reason string, err error) {
+	w.discardMu.Lock()
+	w.discards[reason]++
+	w.discardMu.Unlock()
+	if err != nil {
+		w.log.Warn("plugin instance discarded", "reason", reason, "err", err, "stderr", inst.stderr.String())
+	}
+	inst.close()
+}
+
+func (w *wasmPlugin) Stats() Stats {
+	w.discardMu.Lock()
+	d := make(map[string]int64, len(w.discards))
+	for k, v := range w.discards {
+		d[k] = v
+	}
+	w.discardMu.Unlock()
+	return Stats{Calls: w.calls.Load(), Errors: w.errors.Load(), InUse: len(w.sem), Idle: len(w.idle),
+		MaxInstances: w.cfg.MaxInstances, Instantiations: w.instantiations.Load(), Discards: d}
+}
+
+func (w *wasmPlugin) Close(ctx context.Context) error {
+	w.closed.Store(true)
+	done := make(chan struct{})
+	go func() { w.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	for {
+		select {
+		case inst := <-w.idle:
+			inst.close()
+		default:
+			return errors.Join(err, w.rt.Close(context.WithoutCancel(ctx)))
+		}
+	}
+}
+
+// tailBuffer keeps the last max bytes written (a guest's stderr).
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = bytes.Clone(t.buf[len(t.buf)-t.max:])
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
