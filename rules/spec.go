@@ -247,12 +247,12 @@ var ruleKinds = map[string]string{"routing": "routing", "split": "split", "fee":
 
 func (w *schemaWalker) walk(t reflect.Type, n *yamlv3.Node, path string, rc ruleCtx, depth int) {
 	if depth > maxYAMLDepth {
-		w.is.add(nodePos(n), rc.kind, rc.id, lastKey(path), "nested too deeply")
+		w.is.add(nodePos(n), rc.kind, rc.id, fieldOf(path), "nested too deeply")
 		return
 	}
 	for n.Kind == yamlv3.AliasNode {
 		if n.Alias == nil || depth > maxYAMLDepth {
-			w.is.add(nodePos(n), rc.kind, rc.id, lastKey(path), "bad alias")
+			w.is.add(nodePos(n), rc.kind, rc.id, fieldOf(path), "bad alias")
 			return
 		}
 		n = n.Alias
@@ -271,7 +271,7 @@ func (w *schemaWalker) walk(t reflect.Type, n *yamlv3.Node, path string, rc rule
 		w.walk(t.Elem(), n, path, rc, depth)
 	case reflect.Struct:
 		if n.Kind != yamlv3.MappingNode {
-			w.is.add(nodePos(n), rc.kind, rc.id, lastKey(path), "want a mapping, got %s", describe(n))
+			w.is.add(nodePos(n), rc.kind, rc.id, fieldOf(path), "want a mapping, got %s", describe(n))
 			return
 		}
 		if path == "" || isListItem(path) {
@@ -282,7 +282,7 @@ func (w *schemaWalker) walk(t reflect.Type, n *yamlv3.Node, path string, rc rule
 		w.walkMapping(t, n, path, rc, depth, map[string]bool{})
 	case reflect.Slice:
 		if n.Kind != yamlv3.SequenceNode {
-			w.is.add(nodePos(n), rc.kind, rc.id, lastKey(path), "want a list, got %s", describe(n))
+			w.is.add(nodePos(n), rc.kind, rc.id, fieldOf(path), "want a list, got %s", describe(n))
 			return
 		}
 		for i, c := range n.Content {
@@ -290,18 +290,18 @@ func (w *schemaWalker) walk(t reflect.Type, n *yamlv3.Node, path string, rc rule
 		}
 	case reflect.Map:
 		if n.Kind != yamlv3.MappingNode {
-			w.is.add(nodePos(n), rc.kind, rc.id, lastKey(path), "want a mapping, got %s", describe(n))
+			w.is.add(nodePos(n), rc.kind, rc.id, fieldOf(path), "want a mapping, got %s", describe(n))
 			return
 		}
 		seen := map[string]bool{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Kind != yamlv3.ScalarNode || k.ShortTag() == "!!null" || k.ShortTag() == "!!merge" {
-				w.is.add(nodePos(k), rc.kind, rc.id, lastKey(path), "want a plain key, got %s", describe(k))
+				w.is.add(nodePos(k), rc.kind, rc.id, fieldOf(path), "want a plain key, got %s", describe(k))
 				continue
 			}
 			if seen[k.Value] {
-				w.is.add(nodePos(k), rc.kind, rc.id, lastKey(path), "duplicate key %q", k.Value)
+				w.is.add(nodePos(k), rc.kind, rc.id, fieldOf(path), "duplicate key %q", k.Value)
 				continue
 			}
 			seen[k.Value] = true
@@ -309,33 +309,33 @@ func (w *schemaWalker) walk(t reflect.Type, n *yamlv3.Node, path string, rc rule
 		}
 	case reflect.String:
 		if n.Kind != yamlv3.ScalarNode {
-			w.is.add(nodePos(n), rc.kind, rc.id, lastKey(path), "want a single value, got %s", describe(n))
+			w.is.add(nodePos(n), rc.kind, rc.id, fieldOf(path), "want a single value, got %s", describe(n))
 			return
 		}
 		switch n.ShortTag() {
 		case "!!str", "!!int", "!!float", "!!bool", "!!timestamp":
 		default:
-			w.is.add(nodePos(n), rc.kind, rc.id, lastKey(path), "want text, got %s", describe(n))
+			w.is.add(nodePos(n), rc.kind, rc.id, fieldOf(path), "want text, got %s", describe(n))
 		}
 	case reflect.Int, reflect.Int64:
 		if n.Kind != yamlv3.ScalarNode || n.ShortTag() != "!!int" {
-			w.is.add(nodePos(n), rc.kind, rc.id, lastKey(path), "want an integer, got %s", describe(n))
+			w.is.add(nodePos(n), rc.kind, rc.id, fieldOf(path), "want an integer, got %s", describe(n))
 			return
 		}
 		var v int64
 		if err := n.Decode(&v); err != nil {
-			w.is.add(nodePos(n), rc.kind, rc.id, lastKey(path), "integer %s out of range", n.Value)
+			w.is.add(nodePos(n), rc.kind, rc.id, fieldOf(path), "integer %s out of range", n.Value)
 			return
 		}
 		if t.Kind() == reflect.Int && int64(int(v)) != v {
-			w.is.add(nodePos(n), rc.kind, rc.id, lastKey(path), "integer %s out of range", n.Value)
+			w.is.add(nodePos(n), rc.kind, rc.id, fieldOf(path), "integer %s out of range", n.Value)
 		}
 	case reflect.Bool:
 		if n.Kind != yamlv3.ScalarNode || n.ShortTag() != "!!bool" {
-			w.is.add(nodePos(n), rc.kind, rc.id, lastKey(path), "want true or false, got %s", describe(n))
+			w.is.add(nodePos(n), rc.kind, rc.id, fieldOf(path), "want true or false, got %s", describe(n))
 		}
 	default:
-		w.is.add(nodePos(n), rc.kind, rc.id, lastKey(path), "unsupported value")
+		w.is.add(nodePos(n), rc.kind, rc.id, fieldOf(path), "unsupported value")
 	}
 }
 
@@ -349,16 +349,16 @@ func (w *schemaWalker) walkMapping(t reflect.Type, n *yamlv3.Node, path string, 
 			continue
 		}
 		if k.Kind != yamlv3.ScalarNode || k.ShortTag() != "!!str" {
-			w.is.add(nodePos(k), rc.kind, rc.id, lastKey(path), "want a key name, got %s", describe(k))
+			w.is.add(nodePos(k), rc.kind, rc.id, fieldOf(path), "want a key name, got %s", describe(k))
 			continue
 		}
 		ft, ok := fields[k.Value]
 		if !ok {
-			w.is.add(nodePos(k), rc.kind, rc.id, lastKey(path), "unknown key %q (known: %s)", k.Value, knownKeys(fields))
+			w.is.add(nodePos(k), rc.kind, rc.id, fieldOf(path), "unknown key %q (known: %s)", k.Value, knownKeys(fields))
 			continue
 		}
 		if seen[k.Value] {
-			w.is.add(nodePos(k), rc.kind, rc.id, lastKey(path), "duplicate key %q", k.Value)
+			w.is.add(nodePos(k), rc.kind, rc.id, fieldOf(path), "duplicate key %q", k.Value)
 			continue
 		}
 		seen[k.Value] = true
@@ -368,7 +368,7 @@ func (w *schemaWalker) walkMapping(t reflect.Type, n *yamlv3.Node, path string, 
 
 func (w *schemaWalker) walkMerge(t reflect.Type, v *yamlv3.Node, path string, rc ruleCtx, depth int, seen map[string]bool) {
 	if depth > maxYAMLDepth {
-		w.is.add(nodePos(v), rc.kind, rc.id, lastKey(path), "nested too deeply")
+		w.is.add(nodePos(v), rc.kind, rc.id, fieldOf(path), "nested too deeply")
 		return
 	}
 	for v.Kind == yamlv3.AliasNode && v.Alias != nil {
@@ -384,7 +384,7 @@ func (w *schemaWalker) walkMerge(t reflect.Type, v *yamlv3.Node, path string, rc
 			w.walkMerge(t, c, path, rc, depth+1, seen)
 		}
 	default:
-		w.is.add(nodePos(v), rc.kind, rc.id, lastKey(path), "merge key needs a mapping, got %s", describe(v))
+		w.is.add(nodePos(v), rc.kind, rc.id, fieldOf(path), "merge key needs a mapping, got %s", describe(v))
 	}
 }
 
@@ -456,11 +456,27 @@ func firstKey(path string) string {
 	return k
 }
 
-func lastKey(path string) string {
-	if i := strings.LastIndexByte(path, '\x1f'); i >= 0 {
-		return path[i+1:]
+// fieldOf names a path inside its rule for messages: "routing.3.weighted.0.weight"
+// becomes "weighted[0].weight"; a top-level key stays as it is.
+func fieldOf(path string) string {
+	parts := strings.Split(path, "\x1f")
+	if len(parts) >= 2 {
+		if _, err := strconv.Atoi(parts[1]); err == nil {
+			parts = parts[2:]
+		}
 	}
-	return path
+	var b strings.Builder
+	for _, p := range parts {
+		if _, err := strconv.Atoi(p); err == nil {
+			b.WriteString("[" + p + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
 }
 
 // isListItem reports whether path is "list.N" at the top level.
