@@ -30,8 +30,8 @@ func (i Issue) String() string {
 	b.WriteString(": ")
 	if i.Kind != "" {
 		switch {
-		case i.Kind == "test":
-			fmt.Fprintf(&b, "test %q: ", i.RuleID)
+		case i.Kind == "test" || i.Kind == "account":
+			fmt.Fprintf(&b, "%s %q: ", i.Kind, i.RuleID)
 		case i.RuleID != "":
 			fmt.Fprintf(&b, "%s rule %q: ", i.Kind, i.RuleID)
 		default:

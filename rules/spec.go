@@ -513,10 +513,10 @@ func trimYAMLErr(err error) string {
 }
 
 // at returns the position of the value at the path made of keys (strings
-// and list indexes), or of its nearest recorded parent.
+// and list indexes), or of its nearest recorded parent, or the file start.
 func (ps positions) at(keys ...any) pos {
 	path := ""
-	best := pos{}
+	best := pos{1, 1}
 	for _, k := range keys {
 		switch k := k.(type) {
 		case string:

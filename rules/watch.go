@@ -22,7 +22,8 @@ type Watcher struct {
 	done   chan struct{}
 	once   sync.Once
 
-	lastSeen string // hash of the file content last handled
+	mu       sync.Mutex // serialises reloads
+	lastSeen string     // hash of the file content last handled
 }
 
 // WatchFile activates the rule file at path and keeps it activated as it
@@ -109,6 +110,8 @@ func (w *Watcher) loop(ctx context.Context) {
 // handled (activated or refused), so unrelated directory events and a
 // rollback are not undone by re-reading an unchanged file.
 func (w *Watcher) reload() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	data, err := readFileLimited(w.path)
 	if err != nil {
 		w.h.recordFailure(w.path, err)
