@@ -234,11 +234,17 @@ type ruleCtx struct {
 }
 
 type schemaWalker struct {
-	is *issues
-	ps positions
+	is    *issues
+	ps    positions
+	nodes int // nodes visited, aliases expanded
 }
 
-const maxYAMLDepth = 32
+const (
+	maxYAMLDepth = 32
+	// maxYAMLNodes bounds the work of one file, aliases expanded, so that
+	// an alias bomb is refused instead of walked.
+	maxYAMLNodes = 1_000_000
+)
 
 func nodePos(n *yamlv3.Node) pos { return pos{n.Line, n.Column} }
 
@@ -246,6 +252,13 @@ func nodePos(n *yamlv3.Node) pos { return pos{n.Line, n.Column} }
 var ruleKinds = map[string]string{"routing": "routing", "split": "split", "fee": "fee", "tests": "test", "accounts": "account"}
 
 func (w *schemaWalker) walk(t reflect.Type, n *yamlv3.Node, path string, rc ruleCtx, depth int) {
+	w.nodes++
+	if w.nodes == maxYAMLNodes {
+		w.is.add(nodePos(n), rc.kind, rc.id, fieldOf(path), "file too large: more than %d values (aliases expanded)", maxYAMLNodes)
+	}
+	if w.nodes >= maxYAMLNodes {
+		return
+	}
 	if depth > maxYAMLDepth {
 		w.is.add(nodePos(n), rc.kind, rc.id, fieldOf(path), "nested too deeply")
 		return
@@ -367,6 +380,10 @@ func (w *schemaWalker) walkMapping(t reflect.Type, n *yamlv3.Node, path string, 
 }
 
 func (w *schemaWalker) walkMerge(t reflect.Type, v *yamlv3.Node, path string, rc ruleCtx, depth int, seen map[string]bool) {
+	w.nodes++
+	if w.nodes >= maxYAMLNodes {
+		return
+	}
 	if depth > maxYAMLDepth {
 		w.is.add(nodePos(v), rc.kind, rc.id, fieldOf(path), "nested too deeply")
 		return

@@ -372,4 +372,3 @@ func percent(part, total int) string {
 	tenths := (part*2000 + total) / (2 * total)
 	return fmt.Sprintf("%d.%d%%", tenths/10, tenths%10)
 }
-
