@@ -449,7 +449,7 @@ func (c *cond) eval(e *evalEnv) (bool, error) {
 	if c.prog == nil {
 		return !c.never && c.meetsConstraints(e), nil
 	}
-	out, err := expr.Run(c.prog, e)
+	out, err := e.vm.Run(c.prog, e)
 	if err != nil {
 		return false, err
 	}

@@ -3,6 +3,8 @@ package rules
 import (
 	"time"
 
+	"github.com/expr-lang/expr/vm"
+
 	"github.com/payhost/payhost/core"
 )
 
@@ -63,6 +65,7 @@ type evalEnv struct {
 	hs       HealthSource
 	channels map[string]core.Channel // parsed health() arguments of the ruleset
 	scratch  []uint64                // candidate bitset for the index
+	vm       vm.VM                   // reused between runs: its stack is kept
 }
 
 func newEvalEnv(channels map[string]core.Channel) *evalEnv {
@@ -112,4 +115,6 @@ func (e *evalEnv) set(tx *core.Transaction, loc *time.Location, hs HealthSource)
 func (e *evalEnv) clear() {
 	e.Env = Env{}
 	e.hs = nil
+	clear(e.vm.Stack[:cap(e.vm.Stack)])
+	clear(e.vm.Variables)
 }

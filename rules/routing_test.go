@@ -290,3 +290,20 @@ fee:
 	assert.Equal(t, map[string]string{"country": "CN", "terminal": "", "weekday": "mon", "merchant_id": ""}, d.Matched[1].Inputs)
 	assert.Equal(t, "1000 ppm of 100000 = 100 (half_up): fee 100", d.Matched[1].Detail)
 }
+
+func TestRuntimeErrorFailsTheDecision(t *testing.T) {
+	rs := mustLoad(t, `version: 1
+routing:
+  - id: first-tag
+    when: merchant_tags[0] == "vip"
+    channel: haotian/main/cashier
+default_route:
+  channel: haotian/main/*
+`, Options{})
+	d := decide(t, rs, core.Transaction{PaymentID: "p", Amount: 1, Currency: "CNY", Method: "alipay.qr", MerchantTags: []string{"vip"}})
+	assert.Equal(t, "first-tag", d.Matched[0].RuleID)
+	_, err := rs.Decide(context.Background(), tx("p", 1, "CNY", "alipay.qr"))
+	require.Error(t, err)
+	assert.Equal(t, core.CodeInternal, core.CodeOf(err))
+	assert.Contains(t, err.Error(), `routing rule "first-tag" failed: index out of range`)
+}

@@ -22,8 +22,8 @@ func init() {
 		summary: "validate a rule file (expressions, channels, limits, its tests)", run: runRulesCheck})
 	register(&command{path: "rules test", usage: "FILE [--catalogue FILE]",
 		summary: "run a rule file's tests and report rule coverage", run: runRulesTest})
-	register(&command{path: "rules simulate", usage: "FILE (--tx TX.json | --replay TXS.ndjson [--against OLD.yaml]) [--catalogue FILE]",
-		summary: "decide transactions with a rule file and explain or compare", run: runRulesSimulate})
+	register(&command{path: "rules simulate", usage: "FILE --tx TX.json | --replay TXS.ndjson",
+		summary: "explain one decision, or replay many (--against OLD.yaml compares)", run: runRulesSimulate})
 }
 
 // parseInterspersed parses flags that may come before or after the
