@@ -31,6 +31,28 @@ func TestExampleRulesPass(t *testing.T) {
 	rep := rs.TestReport()
 	require.Zero(t, rep.Failed)
 	require.Equal(t, rep.Total, rep.Hit, "the example's tests cover every rule; missed %v", rep.Missed)
+
+	// Only Haotian runs in the sandbox: every CNY decision of the example
+	// transactions must be able to fall back to a haotian/main channel.
+	data, err := os.ReadFile("../examples/txs.ndjson")
+	require.NoError(t, err)
+	n := 0
+	for line := range strings.Lines(string(data)) {
+		var x core.Transaction
+		require.NoError(t, json.Unmarshal([]byte(line), &x))
+		d, err := rs.Decide(t.Context(), x)
+		require.NoError(t, err, line)
+		if x.Currency != "CNY" {
+			continue
+		}
+		n++
+		has := false
+		for _, c := range d.Channels {
+			has = has || (c.Plugin == "haotian" && c.Account == "main")
+		}
+		require.True(t, has, "no haotian/main fallback for %s: %v", line, d.Channels)
+	}
+	require.Greater(t, n, 20)
 }
 
 // TestExplainGolden compares the explanation JSON of `payhost rules

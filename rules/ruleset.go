@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 	_ "time/tzdata" // rule files name IANA time zones; do not depend on the host's zoneinfo
@@ -311,7 +310,7 @@ func (b *builder) buildTarget(s *targetSpec, kind, id string, c *cond, keys []an
 		r, err := parseChannelRef(str)
 		p := b.ps.at(append(append([]any{}, keys...), k...)...)
 		if err != nil {
-			b.is.add(p, kind, id, fmt.Sprint(k[0]), "%s", strings.TrimPrefix(err.Error(), ""))
+			b.is.add(p, kind, id, fmt.Sprint(k[0]), "%v", err)
 			return r, false
 		}
 		if seen[r] {

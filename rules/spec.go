@@ -287,7 +287,9 @@ func (w *schemaWalker) walk(t reflect.Type, n *yamlv3.Node, path string, rc rule
 			w.is.add(nodePos(n), rc.kind, rc.id, fieldOf(path), "want a mapping, got %s", describe(n))
 			return
 		}
-		if path == "" || isListItem(path) {
+		if path == "default_route" {
+			rc = ruleCtx{kind: "default_route"}
+		} else if isListItem(path) {
 			if kind, ok := ruleKinds[firstKey(path)]; ok {
 				rc = ruleCtx{kind: kind, id: mappingID(n, kind)}
 			}
@@ -477,7 +479,9 @@ func firstKey(path string) string {
 // becomes "weighted[0].weight"; a top-level key stays as it is.
 func fieldOf(path string) string {
 	parts := strings.Split(path, "\x1f")
-	if len(parts) >= 2 {
+	if parts[0] == "default_route" {
+		parts = parts[1:]
+	} else if len(parts) >= 2 {
 		if _, err := strconv.Atoi(parts[1]); err == nil {
 			parts = parts[2:]
 		}
