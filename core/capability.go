@@ -29,7 +29,7 @@ type SignAlg string
 const (
 	SignRSASHA256  SignAlg = "RSA-SHA256"  // RSASSA-PKCS1-v1_5 with SHA-256 (Huifu dougong, intl)
 	SignRSASHA1    SignAlg = "RSA-SHA1"    // RSASSA-PKCS1-v1_5 with SHA-1 (Adapay)
-	SignMD5Key     SignAlg = "MD5-KEY"     // MD5(data + "&key=" + secret) (Jeepay); raw 16-byte digest
+	SignMD5Key     SignAlg = "MD5-KEY"     // MD5(data + "&key=" + secret), MD5("key=" + secret) for empty data (Jeepay); raw 16-byte digest
 	SignHMACSHA256 SignAlg = "HMAC-SHA256" // HMAC-SHA256(secret, data)
 )
 

@@ -34,6 +34,13 @@ func hostResult(ptr uint32)
 //go:wasmimport payhost now
 func hostNow() int64
 
+// hostYield is the host's deadline check. The host calls it from the fuel
+// counters it adds to every loop; importing it here makes every pdk module
+// carry the import the instrumentation needs.
+//
+//go:wasmimport payhost yield
+func hostYield() int32
+
 func ptrOf(b []byte) uint32 {
 	if len(b) == 0 {
 		return 0
@@ -74,6 +81,7 @@ func exportDescribe() uint32 {
 
 //go:wasmexport payhost_call
 func exportCall(ptr, n uint32) uint32 {
+	hostYield() // a call that is already past its deadline stops here
 	buf, ok := pinned[ptr]
 	delete(pinned, ptr)
 	if !ok || int(n) > len(buf) {

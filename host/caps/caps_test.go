@@ -3,6 +3,7 @@ package caps
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -53,6 +54,11 @@ func TestMD5KeyVector(t *testing.T) {
 	require.NoError(t, ks.Verify("env:SECRET", core.KeySecret, core.SignMD5Key, []byte(data), sig))
 	err = ks.Verify("env:SECRET", core.KeySecret, core.SignMD5Key, []byte(data+"x"), sig)
 	assert.Equal(t, core.CodeSignatureInvalid, core.CodeOf(err))
+	// no pairs at all: Jeepay signs "key=<secret>"
+	empty, err := ks.Sign("env:SECRET", core.KeySecret, core.SignMD5Key, nil)
+	require.NoError(t, err)
+	want := md5.Sum([]byte("key=" + jeepaySecret))
+	assert.Equal(t, want[:], empty)
 }
 
 func TestRSAKeysInEveryForm(t *testing.T) {

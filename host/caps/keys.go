@@ -248,11 +248,16 @@ func rsaDigest(alg core.SignAlg, data []byte) (crypto.Hash, []byte) {
 	return crypto.SHA256, d[:]
 }
 
-// md5Key is Jeepay's signature: MD5(data + "&key=" + secret).
+// md5Key is Jeepay's signature: the pairs "k=v&..." followed by
+// "key=<secret>", i.e. MD5(data + "&key=" + secret), or MD5("key=" + secret)
+// when there are no pairs at all (an empty data object).
 func md5Key(data, secret []byte) []byte {
 	h := md5.New()
-	h.Write(data)
-	h.Write([]byte("&key="))
+	if len(data) > 0 {
+		h.Write(data)
+		h.Write([]byte("&"))
+	}
+	h.Write([]byte("key="))
 	h.Write(secret)
 	return h.Sum(nil)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/payhost/payhost/core"
+	"github.com/payhost/payhost/host/internal/wasmguard"
 	"github.com/payhost/payhost/pdk/abi"
 )
 
@@ -42,6 +43,7 @@ func (w *wasmPlugin) registerHostModule(ctx context.Context) error {
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostCapability), []api.ValueType{i32, i32, i32}, []api.ValueType{i32}).Export(abi.ImportCapability)
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostResult), []api.ValueType{i32}, nil).Export(abi.ImportResult)
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostNow), nil, []api.ValueType{i64}).Export(abi.ImportNow)
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostYield), nil, []api.ValueType{i32}).Export(abi.ImportYield)
 	_, err := b.Instantiate(ctx)
 	return err
 }
@@ -86,6 +88,16 @@ func hostNow(ctx context.Context, _ api.Module, stack []uint64) {
 		now = st.host.Now()
 	}
 	stack[0] = uint64(now.UnixNano())
+}
+
+// hostYield is reached every wasmguard.Quantum loop iterations of guest
+// code. Being Go, it is also where the garbage collector can stop the
+// goroutine; it traps the guest once the call's context is done.
+func hostYield(ctx context.Context, _ api.Module, stack []uint64) {
+	if st := stateOf(ctx); st != nil && st.ctx.Err() != nil {
+		panic(trap("call deadline exceeded"))
+	}
+	stack[0] = wasmguard.Quantum
 }
 
 func dispatchCapability(st *callState, kind uint32, req []byte) ([]byte, error) {

@@ -35,9 +35,9 @@ type InterruptMode string
 
 // Interrupt modes.
 const (
-	// InterruptEpoch instruments loop headers with a check of a global the
-	// host sets at the deadline (default: a few per cent of guest speed).
-	InterruptEpoch InterruptMode = "epoch"
+	// InterruptFuel meters loops with a fuel counter that calls the host's
+	// yield every wasmguard.Quantum iterations (default; a few per cent).
+	InterruptFuel InterruptMode = "fuel"
 	// InterruptClose uses wazero's WithCloseOnContextDone, which calls into
 	// Go at every loop header (kept to measure the difference).
 	InterruptClose InterruptMode = "close"
@@ -79,7 +79,7 @@ func (c *WasmConfig) defaults() {
 		c.MaxModuleBytes = 64 << 20
 	}
 	if c.Interrupt == "" {
-		c.Interrupt = InterruptEpoch
+		c.Interrupt = InterruptFuel
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -87,16 +87,20 @@ func (c *WasmConfig) defaults() {
 }
 
 // allowedWASI is the WASI subset a Go wasip1 guest needs. Nothing here opens
-// files or sockets: the module config gives no directories, no environment
-// and no arguments, so these calls see an empty world.
+// files or sockets (path_open, sock_* and the directory calls are refused):
+// the module config gives no preopened directories, no environment and no
+// arguments, stdin is empty and stdout/stderr are captured, so these calls
+// see an empty world. fd_read and fd_seek are allowed because Go's linker
+// keeps (*os.File).Read reachable in any guest that reads through an
+// io.Reader; with no file open they reach only the empty stdin.
 var allowedWASI = map[string]bool{
 	"args_get": true, "args_sizes_get": true, "environ_get": true, "environ_sizes_get": true,
-	"clock_time_get": true, "clock_res_get": true, "fd_write": true, "fd_close": true,
+	"clock_time_get": true, "clock_res_get": true, "fd_write": true, "fd_close": true, "fd_read": true, "fd_seek": true,
 	"fd_fdstat_get": true, "fd_fdstat_set_flags": true, "fd_prestat_get": true, "fd_prestat_dir_name": true,
 	"poll_oneoff": true, "proc_exit": true, "random_get": true, "sched_yield": true,
 }
 
-var hostImports = map[string]bool{abi.ImportOutput: true, abi.ImportCapability: true, abi.ImportResult: true, abi.ImportNow: true}
+var hostImports = map[string]bool{abi.ImportOutput: true, abi.ImportCapability: true, abi.ImportResult: true, abi.ImportNow: true, abi.ImportYield: true}
 
 // checkImports refuses anything beyond the WASI subset and the host module.
 func checkImports(imports []wasmguard.Import) error {
@@ -261,7 +265,7 @@ func LoadWasm(ctx context.Context, bin []byte, cfg WasmConfig) (Plugin, error) {
 	if err := VerifyModule(bin, &cfg); err != nil {
 		return nil, err
 	}
-	prepared, err := wasmguard.Prepare(bin)
+	prepared, err := wasmguard.Prepare(bin, wasmguard.Yield{Module: abi.HostModule, Name: abi.ImportYield})
 	if err != nil {
 		return nil, fmt.Errorf("module refused: %w", err)
 	}
@@ -332,7 +336,6 @@ type instance struct {
 	alloc     api.Function
 	call      api.Function
 	describe  api.Function
-	interrupt api.MutableGlobal
 	calls     int
 	deadline  atomic.Int64 // Unix nanoseconds of the running call's deadline; 0 = none
 	stderr    *tailBuffer
@@ -341,7 +344,7 @@ type instance struct {
 func (i *instance) close() { _ = i.mod.Close(context.Background()) }
 
 // sleep is the instance's nanosleep: it never sleeps past the call deadline,
-// so a sleeping guest wakes up, runs into a loop check and traps.
+// so a sleeping guest wakes up, runs into a fuel check and traps.
 func (i *instance) sleep(ns int64) {
 	d := time.Duration(ns)
 	if dl := i.deadline.Load(); dl != 0 {
@@ -367,25 +370,14 @@ func (w *wasmPlugin) newInstance(ctx context.Context) (*instance, error) {
 	inst.alloc = mod.ExportedFunction(abi.ExportAlloc)
 	inst.call = mod.ExportedFunction(abi.ExportCall)
 	inst.describe = mod.ExportedFunction(abi.ExportDescribe)
-	if w.cfg.Interrupt == InterruptEpoch {
-		g, ok := mod.ExportedGlobal(wasmguard.InterruptExport).(api.MutableGlobal)
-		if !ok {
-			inst.close()
-			return nil, errors.New("interrupt global missing after instrumentation")
-		}
-		inst.interrupt = g
-	}
 	// _initialize runs the Go runtime and package init: guest code, so it
 	// runs under the deadline like any call.
 	st := &callState{ctx: ctx}
-	if _, tainted, err := w.guarded(ctx, inst, st, func(ctx context.Context) (uint32, error) {
+	if _, err := w.guarded(ctx, inst, st, func(ctx context.Context) (uint32, error) {
 		_, err := mod.ExportedFunction(abi.ExportInitialize).Call(ctx)
 		return 0, err
-	}); err != nil || tainted {
+	}); err != nil {
 		inst.close()
-		if err == nil {
-			err = errors.New("initialisation hit the deadline")
-		}
 		return nil, fmt.Errorf("_initialize: %w", err)
 	}
 	version := mod.ExportedFunction(abi.ExportVersion)
@@ -412,34 +404,27 @@ type callState struct {
 
 type stateKey struct{}
 
-// guarded runs guest code under the call's deadline. tainted reports that
-// the interrupt fired (the instance must be discarded even if fn finished).
-func (w *wasmPlugin) guarded(ctx context.Context, inst *instance, st *callState, fn func(context.Context) (uint32, error)) (status uint32, tainted bool, err error) {
+// guarded runs guest code under the call's deadline: the yield host
+// function sees st and traps the guest once ctx is done, and the guest's
+// sleeps end at the deadline.
+func (w *wasmPlugin) guarded(ctx context.Context, inst *instance, st *callState, fn func(context.Context) (uint32, error)) (uint32, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		inst.deadline.Store(dl.UnixNano())
 		defer inst.deadline.Store(0)
 	}
-	var stop func() bool
-	if inst.interrupt != nil {
-		stop = context.AfterFunc(ctx, func() { inst.interrupt.Set(1) })
-	}
-	status, err = fn(context.WithValue(ctx, stateKey{}, st))
-	if stop != nil && !stop() {
-		tainted = true
-	}
-	return status, tainted, err
+	return fn(context.WithValue(ctx, stateKey{}, st))
 }
 
 func (w *wasmPlugin) describe(ctx context.Context, inst *instance) (core.Manifest, error) {
 	st := &callState{ctx: ctx}
-	status, tainted, err := w.guarded(ctx, inst, st, func(ctx context.Context) (uint32, error) {
+	status, err := w.guarded(ctx, inst, st, func(ctx context.Context) (uint32, error) {
 		res, err := inst.describe.Call(ctx)
 		if err != nil {
 			return 0, err
 		}
 		return uint32(res[0]), nil
 	})
-	if err != nil || tainted {
+	if err != nil {
 		return core.Manifest{}, fmt.Errorf("describe: %w", errors.Join(err, ctx.Err()))
 	}
 	if status != abi.StatusOK {
@@ -507,7 +492,7 @@ func (w *wasmPlugin) Invoke(ctx context.Context, h pdk.Host, op core.Op, req any
 	}
 	st := &callState{ctx: ctx}
 	st.host = trackingHost{Host: h, st: st}
-	status, tainted, callErr := w.guarded(ctx, inst, st, func(ctx context.Context) (uint32, error) {
+	status, callErr := w.guarded(ctx, inst, st, func(ctx context.Context) (uint32, error) {
 		res, err := inst.alloc.Call(ctx, uint64(len(in)))
 		if err != nil {
 			return 0, err
@@ -528,8 +513,6 @@ func (w *wasmPlugin) Invoke(ctx context.Context, h pdk.Host, op core.Op, req any
 		w.discard(inst, "timeout", callErr)
 	case callErr != nil:
 		w.discard(inst, "trap", callErr)
-	case tainted:
-		w.discard(inst, "timeout", nil)
 	case inst.calls >= w.cfg.MaxCallsPerInstance:
 		w.discard(inst, "calls", nil)
 	case uint64(inst.mem.Size()) > w.cfg.RecycleMemory:

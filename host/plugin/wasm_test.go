@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,6 +114,36 @@ func TestHostilePlugins(t *testing.T) {
 	assert.LessOrEqual(t, st.InUse+st.Idle, 2, "the pool stays bounded")
 }
 
+// TestLoopUnderGCPressure: compiled wasm cannot be preempted, so a guest
+// looping without ever calling into Go would block the garbage collector's
+// stop-the-world and freeze the whole host. The fuel check calls into Go,
+// so collections proceed and the deadline still stops the loop.
+func TestLoopUnderGCPressure(t *testing.T) {
+	p := loadHostile(t, WasmConfig{})
+	h := bindHostile(t, p.Manifest(), "http://127.0.0.1:1")
+	stop := make(chan struct{})
+	var gcs atomic.Int64
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				runtime.GC()
+				gcs.Add(1)
+			}
+		}
+	}()
+	defer close(stop)
+	for i := 0; i < 3; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		_, err := create(ctx, p, h, "loop")
+		cancel()
+		assert.Equal(t, core.CodePluginFailure, core.CodeOf(err))
+	}
+	assert.Greater(t, gcs.Load(), int64(3), "collections ran while the guest looped")
+}
+
 func TestCapabilitiesReachTheGuest(t *testing.T) {
 	p := loadHostile(t, WasmConfig{})
 	h := bindHostile(t, p.Manifest(), "http://127.0.0.1:1")
@@ -145,7 +176,8 @@ func TestRefusedModules(t *testing.T) {
 		want string
 	}{
 		{"host/plugin/testdata/forbidden", "forbidden WASI function path_open"},
-		{"host/plugin/testdata/noabi", "does not export"},
+		{"host/plugin/testdata/socket", "forbidden WASI function sock_accept"},
+		{"host/plugin/testdata/noabi", "build it with the pdk"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {

@@ -17,6 +17,10 @@
 //	capability(kind, ptr, len i32) i32        runs a capability; returns the result length
 //	result(ptr i32)                           copies the pending capability result into guest memory
 //	now() i64                                 host clock, Unix nanoseconds
+//	yield() i32                               deadline check; returns the next fuel quantum or traps
+//
+// The host meters guest code with fuel: every loop header decrements a
+// counter and calls yield when it runs out (see host/internal/wasmguard).
 //
 // A call's input is: op name (length-prefixed) followed by the request body
 // (JSON of the operation's core request type). A capability result is one
@@ -51,6 +55,7 @@ const (
 	ImportCapability = "capability"
 	ImportResult     = "result"
 	ImportNow        = "now"
+	ImportYield      = "yield"
 )
 
 // Status codes returned by payhost_call and payhost_describe and carried in

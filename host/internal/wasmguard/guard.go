@@ -1,13 +1,19 @@
 // Package wasmguard prepares an untrusted WebAssembly module for the
 // sandbox. It parses the module's sections, lists its imports and exports,
-// and instruments every loop header with a check of an added, exported
-// mutable global: when the host sets that global, the guest traps at its next
-// loop iteration. This is how a call's deadline stops an endless loop.
+// and meters the module with fuel: an added mutable global is decremented at
+// every loop header, and when it reaches zero the guest calls the host's
+// yield import, which checks the call's deadline (trapping the guest when it
+// has passed) and returns the next quantum of fuel. Go guests compile every
+// function into a loop, so no code runs long without reaching a check.
 //
-// wazero's own WithCloseOnContextDone achieves the same by calling into the
-// Go runtime at every loop header, which made Go guests 4–30× slower in our
-// measurements (docs/benchmarks.md); a global load and a branch cost a few
-// per cent.
+// Calling into Go at the yield is what makes this safe: compiled wasm cannot
+// be preempted, so a guest that never leaves it would block the Go garbage
+// collector's stop-the-world, and with it every goroutine of the host,
+// including any timer meant to interrupt it. wazero's own
+// WithCloseOnContextDone calls into Go at every loop header instead, which
+// made Go guests 4–30× slower in our measurements (docs/benchmarks.md); the
+// fuel check costs a few instructions per loop and one call every Quantum
+// iterations.
 package wasmguard
 
 import (
@@ -17,8 +23,9 @@ import (
 	"fmt"
 )
 
-// InterruptExport is the name under which the interrupt global is exported.
-const InterruptExport = "payhost_interrupt"
+// Quantum is the fuel the yield import hands back: loop iterations between
+// two calls into the host.
+const Quantum = 1 << 14
 
 // Kind of an import or export.
 const (
@@ -42,6 +49,13 @@ type Module struct {
 	Imports []Import // what the original module imports
 	Exports []string // names the original module exports
 	Loops   int      // loop headers instrumented
+}
+
+// Yield names the imported function the fuel check calls: it takes no
+// arguments and returns the next quantum of fuel (an i32), or traps.
+type Yield struct {
+	Module string
+	Name   string
 }
 
 var errTruncated = errors.New("unexpected end of module")
@@ -134,8 +148,10 @@ type section struct {
 	body []byte
 }
 
-// Prepare parses and instruments a module.
-func Prepare(wasm []byte) (*Module, error) {
+// Prepare parses a module and meters it with fuel. The module must import
+// the yield function (the pdk glue always does), so instrumenting it shifts
+// no function index.
+func Prepare(wasm []byte, yield Yield) (*Module, error) {
 	if len(wasm) < 8 || !bytes.Equal(wasm[:8], []byte{0, 'a', 's', 'm', 1, 0, 0, 0}) {
 		return nil, errors.New("not a WebAssembly 1.0 binary module")
 	}
@@ -166,6 +182,7 @@ func Prepare(wasm []byte) (*Module, error) {
 	}
 	m := &Module{}
 	var importedGlobals, globals uint32
+	yieldIdx := int64(-1)
 	for _, s := range secs {
 		var err error
 		switch s.id {
@@ -180,20 +197,34 @@ func Prepare(wasm []byte) (*Module, error) {
 			return nil, fmt.Errorf("section %d: %w", s.id, err)
 		}
 	}
-	for _, e := range m.Exports {
-		if e == InterruptExport {
-			return nil, fmt.Errorf("module already exports %q", InterruptExport)
+	funcImports := int64(0)
+	for _, im := range m.Imports {
+		if im.Kind != KindFunc {
+			continue
 		}
+		if im.Module == yield.Module && im.Name == yield.Name {
+			yieldIdx = funcImports
+		}
+		funcImports++
 	}
-	gidx := importedGlobals + globals
-	check := binary.AppendUvarint([]byte{0x23}, uint64(gidx)) // global.get
-	check = append(check, 0x04, 0x40, 0x00, 0x0B)             // if (empty) unreachable end
+	if yieldIdx < 0 {
+		return nil, fmt.Errorf("module does not import %s.%s (build it with the pdk)", yield.Module, yield.Name)
+	}
+	gidx := uint64(importedGlobals + globals)
+	g := func(op byte) []byte { return binary.AppendUvarint([]byte{op}, gidx) }
+	// fuel -= 1; if fuel == 0 { fuel = yield() }
+	var check []byte
+	check = append(check, g(0x23)...)        // global.get $fuel
+	check = append(check, 0x41, 0x01, 0x6B) // i32.const 1; i32.sub
+	check = append(check, g(0x24)...)        // global.set $fuel
+	check = append(check, g(0x23)...)        // global.get $fuel
+	check = append(check, 0x45, 0x04, 0x40) // i32.eqz; if (empty)
+	check = binary.AppendUvarint(append(check, 0x10), uint64(yieldIdx))
+	check = append(check, g(0x24)...) //   call $yield; global.set $fuel
+	check = append(check, 0x0B)       // end
 
-	newGlobal := []byte{0x7F, 0x01, 0x41, 0x00, 0x0B} // mut i32 = 0
-	newExport := binary.AppendUvarint(nil, uint64(len(InterruptExport)))
-	newExport = append(newExport, InterruptExport...)
-	newExport = append(newExport, KindGlobal)
-	newExport = binary.AppendUvarint(newExport, uint64(gidx))
+	newGlobal := append([]byte{0x7F, 0x01, 0x41}, appendSleb32(nil, Quantum)...)
+	newGlobal = append(newGlobal, 0x0B) // mut i32 = Quantum
 
 	out := make([]byte, 0, len(wasm)+len(wasm)/16)
 	out = append(out, wasm[:8]...)
@@ -212,15 +243,11 @@ func Prepare(wasm []byte) (*Module, error) {
 		nb = append(nb, body[rr.pos:]...)
 		return append(nb, entry...), nil
 	}
-	doneGlobal, doneExport := false, false
+	doneGlobal := false
 	flush := func(beforeRank int) {
 		if !doneGlobal && beforeRank > sectionRank[6] {
 			emit(6, append([]byte{1}, newGlobal...))
 			doneGlobal = true
-		}
-		if !doneExport && beforeRank > sectionRank[7] {
-			emit(7, append([]byte{1}, newExport...))
-			doneExport = true
 		}
 	}
 	for _, s := range secs {
@@ -235,13 +262,6 @@ func Prepare(wasm []byte) (*Module, error) {
 			}
 			emit(6, body)
 			doneGlobal = true
-		case 7:
-			body, err := appendEntry(s.body, newExport)
-			if err != nil {
-				return nil, fmt.Errorf("export section: %w", err)
-			}
-			emit(7, body)
-			doneExport = true
 		case 10:
 			body, loops, err := instrumentCode(s.body, check)
 			if err != nil {
@@ -256,6 +276,18 @@ func Prepare(wasm []byte) (*Module, error) {
 	flush(1 << 30)
 	m.Binary = out
 	return m, nil
+}
+
+// appendSleb32 appends v as a signed LEB128.
+func appendSleb32(b []byte, v int32) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
 }
 
 func parseImports(body []byte) ([]Import, uint32, error) {

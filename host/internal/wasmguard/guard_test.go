@@ -3,14 +3,16 @@ package wasmguard
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 )
+
+var testYield = Yield{Module: "payhost", Name: "yield"}
 
 func sec(id byte, body ...byte) []byte {
 	out := []byte{id}
@@ -26,97 +28,107 @@ func module(sections ...[]byte) []byte {
 	return out
 }
 
-// spinModule exports "spin", an endless loop, and optionally a global.
-func spinModule(withGlobal, withExport bool) []byte {
-	secs := [][]byte{
-		sec(1, 0x01, 0x60, 0x00, 0x00),                                 // type: () -> ()
-		sec(2, 0x01, 0x03, 'e', 'n', 'v', 0x01, 'g', 0x03, 0x7F, 0x00), // import env.g: i32 const
-		sec(3, 0x01, 0x00),                                             // one function of type 0
+var (
+	typeSec     = sec(1, 0x02, 0x60, 0x00, 0x00, 0x60, 0x00, 0x01, 0x7F) // t0: () -> (), t1: () -> i32
+	importYield = []byte{0x07, 'p', 'a', 'y', 'h', 'o', 's', 't', 0x05, 'y', 'i', 'e', 'l', 'd', 0x00, 0x01}
+	importG     = []byte{0x03, 'e', 'n', 'v', 0x01, 'g', 0x03, 0x7F, 0x00} // env.g: const i32
+	funcSec     = sec(3, 0x01, 0x00)
+	exportSpin  = sec(7, 0x01, 0x04, 's', 'p', 'i', 'n', 0x00, 0x01) // func 1 (after the import)
+)
+
+// spinModule exports "spin": an endless loop with a nested block.
+func spinModule(withGlobal, withExport, withImportedGlobal bool) []byte {
+	imports := append([]byte{0x01}, importYield...)
+	if withImportedGlobal {
+		imports = append(append([]byte{0x02}, importYield...), importG...)
 	}
+	secs := [][]byte{typeSec, sec(2, imports...), funcSec}
 	if withGlobal {
 		secs = append(secs, sec(6, 0x01, 0x7F, 0x00, 0x41, 0x07, 0x0B)) // global i32 const 7
 	}
 	if withExport {
-		secs = append(secs, sec(7, 0x01, 0x04, 's', 'p', 'i', 'n', 0x00, 0x00))
+		secs = append(secs, exportSpin)
 	}
-	// code: loop (br 0) end, with an i32.const and block inside to exercise the decoder
+	// loop (block (i32.const -1 drop)) br 0 end
 	body := []byte{0x00, 0x03, 0x40, 0x02, 0x40, 0x41, 0x7F, 0x1A, 0x0B, 0x0C, 0x00, 0x0B, 0x0B}
 	code := append([]byte{0x01}, binary.AppendUvarint(nil, uint64(len(body)))...)
-	code = append(code, body...)
-	secs = append(secs, sec(10, code...))
-	return module(secs...)
+	return module(append(secs, sec(10, append(code, body...)...))...)
 }
 
-func TestPrepareInterruptsLoop(t *testing.T) {
+func TestPrepareValidates(t *testing.T) {
 	for _, tc := range []struct {
-		name               string
-		global, exportSect bool
-	}{{"with sections", true, true}, {"no global section", false, true}, {"no export section", true, false}, {"neither", false, false}} {
+		name                   string
+		global, export, imGlob bool
+	}{{"all sections", true, true, true}, {"no global section", false, true, false}, {"no export section", true, false, false}, {"neither", false, false, true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := Prepare(spinModule(tc.global, tc.exportSect))
+			m, err := Prepare(spinModule(tc.global, tc.export, tc.imGlob), testYield)
 			require.NoError(t, err)
 			assert.Equal(t, 1, m.Loops)
-			assert.Equal(t, []Import{{Module: "env", Name: "g", Kind: KindGlobal}}, m.Imports)
-
-			// the instrumented module must still validate
+			assert.Equal(t, Import{Module: "payhost", Name: "yield", Kind: KindFunc}, m.Imports[0])
 			ctx := context.Background()
 			r := wazero.NewRuntime(ctx)
 			defer r.Close(ctx)
 			_, err = r.CompileModule(ctx, m.Binary)
-			require.NoError(t, err)
+			require.NoError(t, err, "the instrumented module must still validate")
 		})
 	}
 }
 
-// TestPrepareStopsEndlessLoop runs an instrumented endless loop and stops it
-// by setting the exported interrupt global from another goroutine.
-func TestPrepareStopsEndlessLoop(t *testing.T) {
-	bin := module(
-		sec(1, 0x01, 0x60, 0x00, 0x00),
-		sec(3, 0x01, 0x00),
-		sec(7, 0x01, 0x04, 's', 'p', 'i', 'n', 0x00, 0x00),
-		sec(10, 0x01, 0x07, 0x00, 0x03, 0x40, 0x0C, 0x00, 0x0B, 0x0B),
-	)
-	m, err := Prepare(bin)
+// TestFuelStopsEndlessLoop: the loop calls yield every Quantum iterations;
+// a yield that traps stops it.
+func TestFuelStopsEndlessLoop(t *testing.T) {
+	m, err := Prepare(spinModule(false, true, false), testYield)
 	require.NoError(t, err)
 	ctx := context.Background()
 	r := wazero.NewRuntime(ctx)
 	defer r.Close(ctx)
+	calls := 0
+	_, err = r.NewHostModuleBuilder("payhost").NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, _ api.Module, stack []uint64) {
+		calls++
+		if calls == 4 {
+			panic(errors.New("deadline passed"))
+		}
+		stack[0] = Quantum
+	}), nil, []api.ValueType{api.ValueTypeI32}).Export("yield").Instantiate(ctx)
+	require.NoError(t, err)
 	mod, err := r.Instantiate(ctx, m.Binary)
 	require.NoError(t, err)
-	g, ok := mod.ExportedGlobal(InterruptExport).(api.MutableGlobal)
-	require.True(t, ok, "interrupt global must be exported and mutable")
-	time.AfterFunc(20*time.Millisecond, func() { g.Set(1) })
 	_, err = mod.ExportedFunction("spin").Call(ctx)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "unreachable")
+	assert.Contains(t, err.Error(), "deadline passed")
+	assert.Equal(t, 4, calls)
 }
 
 func TestPrepareRefuses(t *testing.T) {
+	imports := sec(2, append([]byte{0x01}, importYield...)...)
 	tests := map[string][]byte{
 		"not wasm":     []byte("hello"),
 		"truncated":    module(sec(1, 0x01, 0x60))[:11],
-		"simd":         module(sec(1, 0x01, 0x60, 0x00, 0x00), sec(3, 0x01, 0x00), sec(10, 0x01, 0x04, 0x00, 0xFD, 0x0C, 0x0B)),
-		"bad opcode":   module(sec(1, 0x01, 0x60, 0x00, 0x00), sec(3, 0x01, 0x00), sec(10, 0x01, 0x03, 0x00, 0xFF, 0x0B)),
-		"out of order": module(sec(3, 0x01, 0x00), sec(1, 0x01, 0x60, 0x00, 0x00)),
-		"name clash":   module(sec(1, 0x01, 0x60, 0x00, 0x00), sec(3, 0x01, 0x00), sec(7, 0x01, byte(len(InterruptExport)))),
+		"no yield":     module(typeSec, funcSec, sec(10, 0x01, 0x02, 0x00, 0x0B)),
+		"simd":         module(typeSec, imports, funcSec, sec(10, 0x01, 0x04, 0x00, 0xFD, 0x0C, 0x0B)),
+		"bad opcode":   module(typeSec, imports, funcSec, sec(10, 0x01, 0x03, 0x00, 0xFF, 0x0B)),
+		"out of order": module(funcSec, typeSec),
+		"bad section":  module(sec(42, 0x00)),
 	}
-	clash := append([]byte{0x01, byte(len(InterruptExport))}, InterruptExport...)
-	clash = append(clash, 0x00, 0x00)
-	tests["name clash"] = module(sec(1, 0x01, 0x60, 0x00, 0x00), sec(3, 0x01, 0x00), sec(7, clash...), sec(10, 0x01, 0x02, 0x00, 0x0B))
 	for name, bin := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, err := Prepare(bin)
+			_, err := Prepare(bin, testYield)
 			assert.Error(t, err)
 		})
 	}
 }
 
+func TestAppendSleb32(t *testing.T) {
+	for v, want := range map[int32][]byte{0: {0}, 1: {1}, 63: {0x3f}, 64: {0xc0, 0x00}, Quantum: {0x80, 0x80, 0x01}, -1: {0x7f}} {
+		assert.Equal(t, want, appendSleb32(nil, v), v)
+	}
+}
+
 // FuzzPrepare: untrusted modules must produce errors, never panics.
 func FuzzPrepare(f *testing.F) {
-	f.Add(spinModule(true, true))
-	f.Add(spinModule(false, false))
+	f.Add(spinModule(true, true, true))
+	f.Add(spinModule(false, false, false))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = Prepare(b)
+		_, _ = Prepare(b, testYield)
 	})
 }

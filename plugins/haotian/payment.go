@@ -1,0 +1,253 @@
+package haotian
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/payhost/payhost/core"
+	"github.com/payhost/payhost/pdk"
+)
+
+// Pay order states of the gateway.
+const (
+	payCreated   = 0
+	payPaying    = 1
+	paySuccess   = 2
+	payFailed    = 3
+	payCancelled = 4
+	payRefunded  = 5
+	payClosed    = 6
+)
+
+// paymentStatus maps a pay order state to the canonical status. A refunded
+// order (5) stays succeeded: refunds are objects of their own.
+func paymentStatus(state int64) core.PaymentStatus {
+	switch state {
+	case payCreated:
+		return core.PaymentCreated
+	case payPaying:
+		return core.PaymentProcessing
+	case paySuccess, payRefunded:
+		return core.PaymentSucceeded
+	case payFailed:
+		return core.PaymentFailed
+	case payCancelled, payClosed:
+		return core.PaymentClosed
+	}
+	return core.PaymentProcessing
+}
+
+// channelExtra builds the wayCode's channelExtra, refusing before anything
+// is sent when the payer's identity the wayCode needs is missing.
+func channelExtra(wayCode string, req *core.CreatePaymentRequest) (string, error) {
+	extra := map[string]string{}
+	switch wayCode {
+	case "AUTO_BAR", "ALI_BAR", "WX_BAR", "YSF_BAR":
+		if req.Payer.AuthCode == "" {
+			return "", &core.Error{Code: core.CodeInvalidRequest, Param: "payer.auth_code", Message: wayCode + " needs the payer's barcode"}
+		}
+		extra["authCode"] = req.Payer.AuthCode
+	case "WX_JSAPI", "WX_LITE":
+		if req.Payer.OpenID == "" {
+			return "", &core.Error{Code: core.CodeInvalidRequest, Param: "payer.open_id", Message: wayCode + " needs the payer's openid"}
+		}
+		extra["openid"] = req.Payer.OpenID
+	case "ALI_JSAPI", "ALI_LITE":
+		if req.Payer.BuyerID == "" {
+			return "", &core.Error{Code: core.CodeInvalidRequest, Param: "payer.buyer_id", Message: wayCode + " needs the payer's Alipay user id"}
+		}
+		extra["buyerUserId"] = req.Payer.BuyerID
+	}
+	if v := req.Extra["payDataType"]; v != "" {
+		extra["payDataType"] = v
+	}
+	if len(extra) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(extra)
+	return string(b), err
+}
+
+func divisionMode(s *core.SplitInstruction) (string, error) {
+	if s == nil {
+		return "0", nil
+	}
+	switch s.Mode {
+	case core.SplitNone, "":
+		return "0", nil
+	case core.SplitAuto:
+		return "1", nil
+	case core.SplitManual:
+		return "2", nil
+	}
+	return "", &core.Error{Code: core.CodeUnsupported, Param: "split.mode", Provider: Name,
+		Message: "the gateway splits after payment (auto or manual); it cannot carry split parts with the order"}
+}
+
+// CreatePayment implements pdk.PaymentCreator with /api/pay/unifiedOrder.
+func (*Plugin) CreatePayment(ctx context.Context, h pdk.Host, req *core.CreatePaymentRequest) (*core.CreatePaymentResponse, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	wayCode, ok := wayCodes[req.Method]
+	if !ok {
+		return nil, &core.Error{Code: core.CodeUnsupported, Param: "method", Provider: Name, Message: "method " + string(req.Method) + " is not offered by the gateway"}
+	}
+	if req.Currency != "CNY" {
+		return nil, &core.Error{Code: core.CodeUnsupported, Param: "currency", Provider: Name, Message: "the gateway takes CNY only"}
+	}
+	extra, err := channelExtra(wayCode, req)
+	if err != nil {
+		return nil, err
+	}
+	mode, err := divisionMode(req.Split)
+	if err != nil {
+		return nil, err
+	}
+	subject := firstOf(req.Subject, req.Description, req.PaymentID)
+	p := params{
+		"mchOrderNo":   req.PaymentID,
+		"wayCode":      wayCode,
+		"amount":       strconv.FormatInt(req.Amount, 10),
+		"currency":     "cny",
+		"subject":      subject,
+		"body":         firstOf(req.Description, subject),
+		"clientIp":     req.Payer.ClientIP,
+		"notifyUrl":    req.NotifyURL,
+		"returnUrl":    req.ReturnURL,
+		"channelExtra": extra,
+		"divisionMode": mode,
+		"extParam":     req.Extra["extParam"],
+	}
+	if req.ExpireSeconds > 0 {
+		p["expiredTime"] = strconv.FormatInt(req.ExpireSeconds, 10)
+	}
+	data, err := call(ctx, h, "/api/pay/unifiedOrder", p, true)
+	if err != nil {
+		return nil, err
+	}
+	pay := core.Payment{
+		ID:             firstOf(data["mchOrderNo"], req.PaymentID),
+		ProviderID:     data["payOrderId"],
+		Status:         paymentStatus(atoi(data["orderState"])),
+		Amount:         req.Amount,
+		Currency:       req.Currency,
+		Method:         req.Method,
+		FailureCode:    data["errCode"],
+		FailureMessage: data["errMsg"],
+		PayInfo:        payInfo(wayCode, data["payDataType"], data["payData"]),
+		ProviderData:   map[string]string{"wayCode": wayCode, "divisionMode": mode},
+	}
+	if pay.ProviderID == "" {
+		return nil, &core.Error{Code: core.CodeUnknownOutcome, Provider: Name, Message: "unifiedOrder answered without a payOrderId"}
+	}
+	return &core.CreatePaymentResponse{Payment: pay}, nil
+}
+
+// payInfo maps payDataType/payData to how the payer completes the payment.
+func payInfo(wayCode, typ, data string) *core.PayInfo {
+	kind := core.PayInfoNone
+	switch typ {
+	case "payurl":
+		kind = core.PayInfoRedirect
+	case "form":
+		kind = core.PayInfoForm
+	case "codeUrl":
+		kind = core.PayInfoQRCode
+	case "codeImgUrl":
+		kind = core.PayInfoQRImage
+	case "wxapp", "aliapp", "ysfapp":
+		switch wayCode {
+		case "WX_LITE", "ALI_LITE":
+			kind = core.PayInfoMiniProgram
+		case "ALI_APP":
+			kind = core.PayInfoApp
+		default:
+			kind = core.PayInfoJSAPI
+		}
+	}
+	if kind == core.PayInfoNone && data == "" {
+		return &core.PayInfo{Kind: core.PayInfoNone}
+	}
+	return &core.PayInfo{Kind: kind, Data: data}
+}
+
+func firstOf(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// orderRef picks payOrderId when known, else the merchant order number.
+func orderRef(p params, ref core.PaymentRef) error {
+	switch {
+	case ref.ProviderID != "":
+		p["payOrderId"] = ref.ProviderID
+	case ref.ID != "":
+		p["mchOrderNo"] = ref.ID
+	default:
+		return &core.Error{Code: core.CodeInvalidRequest, Param: "payment", Message: "payment id or provider id is required"}
+	}
+	return nil
+}
+
+// paymentFromQuery maps /api/pay/query (and pay notification) fields.
+func paymentFromQuery(data map[string]string) core.Payment {
+	p := core.Payment{
+		ID:             data["mchOrderNo"],
+		ProviderID:     data["payOrderId"],
+		ChannelTradeNo: data["channelOrderNo"],
+		Status:         paymentStatus(atoi(data["state"])),
+		Amount:         atoi(data["amount"]),
+		Currency:       "CNY",
+		Method:         methodsByWayCode[data["wayCode"]],
+		FeeAmount:      atoi(data["mchFeeAmount"]),
+		FailureCode:    data["errCode"],
+		FailureMessage: data["errMsg"],
+		ProviderData:   map[string]string{"state": data["state"]},
+	}
+	if data["wayCode"] != "" {
+		p.ProviderData["wayCode"] = data["wayCode"]
+	}
+	if data["ifCode"] != "" {
+		p.ProviderData["ifCode"] = data["ifCode"]
+	}
+	if ms := atoi(data["successTime"]); ms > 0 {
+		p.PaidAt = time.UnixMilli(ms).UTC()
+	}
+	return p
+}
+
+// QueryPayment implements pdk.PaymentQuerier with /api/pay/query.
+func (*Plugin) QueryPayment(ctx context.Context, h pdk.Host, req *core.QueryPaymentRequest) (*core.QueryPaymentResponse, error) {
+	p := params{}
+	if err := orderRef(p, req.Payment); err != nil {
+		return nil, err
+	}
+	data, err := call(ctx, h, "/api/pay/query", p, false)
+	if err != nil {
+		return nil, err
+	}
+	return &core.QueryPaymentResponse{Payment: paymentFromQuery(data)}, nil
+}
+
+// ClosePayment implements pdk.PaymentCloser with /api/pay/close. The
+// gateway answers an empty data object; success means the order is closed.
+func (*Plugin) ClosePayment(ctx context.Context, h pdk.Host, req *core.ClosePaymentRequest) (*core.ClosePaymentResponse, error) {
+	p := params{}
+	if err := orderRef(p, req.Payment); err != nil {
+		return nil, err
+	}
+	if _, err := call(ctx, h, "/api/pay/close", p, true); err != nil {
+		return nil, err
+	}
+	return &core.ClosePaymentResponse{Payment: core.Payment{
+		ID: req.Payment.ID, ProviderID: req.Payment.ProviderID, Status: core.PaymentClosed,
+		Amount: req.Payment.Amount, Currency: req.Payment.Currency, Method: req.Payment.Method,
+	}}, nil
+}

@@ -1,0 +1,101 @@
+package haotian
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/payhost/payhost/core"
+	"github.com/payhost/payhost/pdk"
+)
+
+// Refund and transfer states of the gateway.
+const (
+	orderCreated    = 0
+	orderProcessing = 1
+	orderSuccess    = 2
+	orderFailed     = 3
+	orderClosed     = 4
+)
+
+func refundStatus(state int64) core.RefundStatus {
+	switch state {
+	case orderCreated:
+		return core.RefundCreated
+	case orderProcessing:
+		return core.RefundProcessing
+	case orderSuccess:
+		return core.RefundSucceeded
+	case orderFailed, orderClosed:
+		return core.RefundFailed
+	}
+	return core.RefundProcessing
+}
+
+func refundFromFields(data map[string]string, fallback core.Refund) core.Refund {
+	r := core.Refund{
+		ID:             firstOf(data["mchRefundNo"], fallback.ID),
+		ProviderID:     firstOf(data["refundOrderId"], fallback.ProviderID),
+		PaymentID:      firstOf(data["mchOrderNo"], fallback.PaymentID),
+		Status:         refundStatus(atoi(data["state"])),
+		Amount:         atoi(data["refundAmount"]),
+		Currency:       "CNY",
+		FailureCode:    data["errCode"],
+		FailureMessage: data["errMsg"],
+		ProviderData:   map[string]string{"state": data["state"]},
+	}
+	if data["payOrderId"] != "" {
+		r.ProviderData["payOrderId"] = data["payOrderId"]
+	}
+	if r.Amount == 0 {
+		r.Amount = fallback.Amount
+	}
+	if ms := atoi(data["successTime"]); ms > 0 {
+		r.SucceededAt = time.UnixMilli(ms).UTC()
+	}
+	return r
+}
+
+// CreateRefund implements pdk.RefundCreator with /api/refund/refundOrder.
+func (*Plugin) CreateRefund(ctx context.Context, h pdk.Host, req *core.CreateRefundRequest) (*core.CreateRefundResponse, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	p := params{
+		"mchRefundNo":  req.RefundID,
+		"refundAmount": strconv.FormatInt(req.Amount, 10),
+		"currency":     "cny",
+		"refundReason": firstOf(req.Reason, "refund"),
+		"notifyUrl":    req.NotifyURL,
+	}
+	if err := orderRef(p, req.Payment); err != nil {
+		return nil, err
+	}
+	data, err := call(ctx, h, "/api/refund/refundOrder", p, true)
+	if err != nil {
+		return nil, err
+	}
+	r := refundFromFields(data, core.Refund{ID: req.RefundID, PaymentID: req.Payment.ID, Amount: req.Amount})
+	if r.ProviderID == "" {
+		return nil, &core.Error{Code: core.CodeUnknownOutcome, Provider: Name, Message: "refundOrder answered without a refundOrderId"}
+	}
+	return &core.CreateRefundResponse{Refund: r}, nil
+}
+
+// QueryRefund implements pdk.RefundQuerier with /api/refund/query.
+func (*Plugin) QueryRefund(ctx context.Context, h pdk.Host, req *core.QueryRefundRequest) (*core.QueryRefundResponse, error) {
+	p := params{}
+	switch {
+	case req.Refund.ProviderID != "":
+		p["refundOrderId"] = req.Refund.ProviderID
+	case req.Refund.ID != "":
+		p["mchRefundNo"] = req.Refund.ID
+	default:
+		return nil, &core.Error{Code: core.CodeInvalidRequest, Param: "refund", Message: "refund id or provider id is required"}
+	}
+	data, err := call(ctx, h, "/api/refund/query", p, false)
+	if err != nil {
+		return nil, err
+	}
+	return &core.QueryRefundResponse{Refund: refundFromFields(data, core.Refund{ID: req.Refund.ID, PaymentID: req.Refund.Payment.ID})}, nil
+}
