@@ -331,14 +331,14 @@ func (w *wasmPlugin) Transport() Transport    { return TransportWasm }
 
 // instance is one module instance; it serves one call at a time.
 type instance struct {
-	mod       api.Module
-	mem       api.Memory
-	alloc     api.Function
-	call      api.Function
-	describe  api.Function
-	calls     int
-	deadline  atomic.Int64 // Unix nanoseconds of the running call's deadline; 0 = none
-	stderr    *tailBuffer
+	mod      api.Module
+	mem      api.Memory
+	alloc    api.Function
+	call     api.Function
+	describe api.Function
+	calls    int
+	deadline atomic.Int64 // Unix nanoseconds of the running call's deadline; 0 = none
+	stderr   *tailBuffer
 }
 
 func (i *instance) close() { _ = i.mod.Close(context.Background()) }

@@ -214,10 +214,10 @@ func Prepare(wasm []byte, yield Yield) (*Module, error) {
 	g := func(op byte) []byte { return binary.AppendUvarint([]byte{op}, gidx) }
 	// fuel -= 1; if fuel == 0 { fuel = yield() }
 	var check []byte
-	check = append(check, g(0x23)...)        // global.get $fuel
+	check = append(check, g(0x23)...)       // global.get $fuel
 	check = append(check, 0x41, 0x01, 0x6B) // i32.const 1; i32.sub
-	check = append(check, g(0x24)...)        // global.set $fuel
-	check = append(check, g(0x23)...)        // global.get $fuel
+	check = append(check, g(0x24)...)       // global.set $fuel
+	check = append(check, g(0x23)...)       // global.get $fuel
 	check = append(check, 0x45, 0x04, 0x40) // i32.eqz; if (empty)
 	check = binary.AppendUvarint(append(check, 0x10), uint64(yieldIdx))
 	check = append(check, g(0x24)...) //   call $yield; global.set $fuel
