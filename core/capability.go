@@ -12,6 +12,10 @@ type HTTPRequest struct {
 	Path     string              `json:"path"`             // path and optional query, e.g. "/api/pay/query"
 	Header   map[string][]string `json:"header,omitempty"` // request headers
 	Body     []byte              `json:"body,omitempty"`
+	// ResponseHeaders names the response headers the plugin wants back;
+	// others are dropped (most protocols sign the body, and every header
+	// crossing into a wasm guest costs time).
+	ResponseHeaders []string `json:"response_headers,omitempty"`
 }
 
 // HTTPResponse is the provider's answer as the host received it.

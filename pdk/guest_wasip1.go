@@ -14,8 +14,11 @@ import (
 
 var (
 	served Plugin
-	// pinned keeps buffers handed to the host alive until the guest takes them back.
-	pinned = map[uint32][]byte{}
+	// inbuf receives each call's input; an instance serves one call at a
+	// time, so one buffer, grown as needed, is enough.
+	inbuf []byte
+	// config is the account configuration sent with the running call.
+	config []string
 )
 
 // Serve registers the plugin a WebAssembly module exports. Call it from the
@@ -60,10 +63,11 @@ func exportAlloc(n uint32) uint32 {
 	if n == 0 {
 		n = 1
 	}
-	b := make([]byte, n)
-	p := ptrOf(b)
-	pinned[p] = b
-	return p
+	if uint32(cap(inbuf)) < n {
+		inbuf = make([]byte, n)
+	}
+	inbuf = inbuf[:n]
+	return ptrOf(inbuf)
 }
 
 //go:wasmexport payhost_describe
@@ -82,19 +86,21 @@ func exportDescribe() uint32 {
 //go:wasmexport payhost_call
 func exportCall(ptr, n uint32) uint32 {
 	hostYield() // a call that is already past its deadline stops here
-	buf, ok := pinned[ptr]
-	delete(pinned, ptr)
-	if !ok || int(n) > len(buf) {
+	if len(inbuf) == 0 || ptr != ptrOf(inbuf) || int(n) > len(inbuf) {
 		return fail(core.Errorf(core.CodePluginFailure, "call input was not allocated by payhost_alloc"))
 	}
 	if served == nil {
 		return fail(core.Errorf(core.CodePluginFailure, "no plugin registered: call pdk.Serve from init"))
 	}
-	op, body, err := abi.DecodeCall(buf[:n])
+	op, cfg, body, err := abi.DecodeCall(inbuf[:n])
 	if err != nil {
 		return fail(core.WrapError(core.CodePluginFailure, err, "decode call"))
 	}
-	out, err := HandleJSON(context.Background(), served, guestHost{}, core.Op(op), body)
+	if len(cfg) > 0 { // else Config asks through the capability
+		config = cfg
+		defer func() { config = nil }()
+	}
+	out, err := Handle(context.Background(), served, guestHost{}, core.Op(op), body)
 	if err != nil {
 		return fail(err)
 	}
@@ -148,6 +154,14 @@ func (guestHost) Log(_ context.Context, level core.LogLevel, msg string, attrs .
 }
 
 func (guestHost) Config(key string) (string, bool) {
+	if config != nil {
+		for i := 0; i+1 < len(config); i += 2 {
+			if config[i] == key {
+				return config[i+1], true
+			}
+		}
+		return "", false
+	}
 	b, err := capability(abi.CapConfig, abi.EncodeCacheRequest(&abi.CacheRequest{Key: key}))
 	if err != nil {
 		return "", false

@@ -2,11 +2,11 @@ package pdk
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"runtime/debug"
 
 	"github.com/payhost/payhost/core"
+	"github.com/payhost/payhost/pdk/abi"
 )
 
 // Plugin is a provider adapter. Manifest describes it; the operations it
@@ -325,22 +325,18 @@ func Invoke(ctx context.Context, p Plugin, h Host, op core.Op, req any) (resp an
 	return hd.call(ctx, p, h, req)
 }
 
-// HandleJSON decodes a JSON request for op, invokes it and encodes the JSON
-// response. It is what the wasm glue runs inside the guest.
-func HandleJSON(ctx context.Context, p Plugin, h Host, op core.Op, in []byte) ([]byte, error) {
-	info, ok := core.LookupOp(op)
-	if !ok {
-		return nil, core.Errorf(core.CodeUnsupported, "unknown operation %q", op)
-	}
-	req := info.NewReq()
-	if err := json.Unmarshal(in, req); err != nil {
-		return nil, core.WrapError(core.CodeInvalidRequest, err, "%s: decode request", op)
+// Handle decodes a request for op in the ABI's binary encoding, invokes it
+// and encodes the response. It is what the wasm glue runs inside the guest.
+func Handle(ctx context.Context, p Plugin, h Host, op core.Op, in []byte) ([]byte, error) {
+	req, err := abi.DecodeRequest(op, in)
+	if err != nil {
+		return nil, core.WrapError(core.CodePluginFailure, err, "%s: decode request", op)
 	}
 	resp, err := Invoke(ctx, p, h, op, req)
 	if err != nil {
 		return nil, err
 	}
-	out, err := json.Marshal(resp)
+	out, err := abi.EncodeResponse(op, resp)
 	if err != nil {
 		return nil, core.WrapError(core.CodePluginFailure, err, "%s: encode response", op)
 	}

@@ -31,22 +31,3 @@ func TestSortedJSONDougong(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, `{"goods_desc":"测试商品","huifu_id":"6666000108854952","notify_url":"https://example.com/notify?a=1&b=2","req_date":"20240514","req_seq_id":"20240514163256046l9da4ecgqugo7h","trade_type":"A_NATIVE","trans_amt":"0.01"}`, string(got))
 }
-
-func TestFlattenJSON(t *testing.T) {
-	got, err := FlattenJSON([]byte(`{"accType":0,"divisionProfit":0.200000,"accName":"张三","bindState":1,"nested":{"b":1, "a":[1, 2]},"gone":null,"ok":true}`))
-	require.NoError(t, err)
-	assert.Equal(t, map[string]string{"accType": "0", "divisionProfit": "0.200000", "accName": "张三", "bindState": "1", "nested": `{"b":1,"a":[1,2]}`, "ok": "true"}, got)
-	_, err = FlattenJSON([]byte(`[1]`))
-	assert.Error(t, err)
-}
-
-func FuzzFlattenJSON(f *testing.F) {
-	f.Add([]byte(`{"a":1,"b":"x","c":{"d":null}}`))
-	f.Add([]byte(`{"a":`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := FlattenJSON(b)
-		if err == nil {
-			_ = SortedPairs(m)
-		}
-	})
-}

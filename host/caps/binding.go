@@ -252,6 +252,10 @@ func (b *Binding) Config(key string) (string, bool) {
 	return v, ok
 }
 
+// ConfigValues returns the account's non-secret configuration. The wasm
+// transport sends it with each call, so Config needs no round trip.
+func (b *Binding) ConfigValues() map[string]string { return b.config }
+
 // ConfigKeys lists the configured keys, for diagnostics.
 func (b *Binding) ConfigKeys() []string {
 	out := make([]string, 0, len(b.config))

@@ -183,5 +183,14 @@ func (ep *endpoint) do(ctx context.Context, req *core.HTTPRequest) (*core.HTTPRe
 	if int64(len(b)) > ep.cfg.MaxResponseBytes {
 		return nil, &core.Error{Code: core.CodeUnknownOutcome, Message: fmt.Sprintf("endpoint %s: response larger than %d bytes", ep.name, ep.cfg.MaxResponseBytes)}
 	}
-	return &core.HTTPResponse{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
+	out := &core.HTTPResponse{Status: resp.StatusCode, Body: b}
+	for _, name := range req.ResponseHeaders {
+		if vs := resp.Header.Values(name); len(vs) > 0 {
+			if out.Header == nil {
+				out.Header = map[string][]string{}
+			}
+			out.Header[http.CanonicalHeaderKey(name)] = vs
+		}
+	}
+	return out, nil
 }

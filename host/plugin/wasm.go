@@ -459,11 +459,15 @@ func (w *wasmPlugin) Invoke(ctx context.Context, h pdk.Host, op core.Op, req any
 	if err != nil {
 		return nil, err
 	}
-	body, err := json.Marshal(req)
+	body, err := abi.EncodeRequest(op, req)
 	if err != nil {
-		return nil, core.WrapError(core.CodeInvalidRequest, err, "%s: encode request", op)
+		return nil, core.WrapError(core.CodeInternal, err, "%s: encode request", op)
 	}
-	in := abi.EncodeCall(string(op), body)
+	var config map[string]string
+	if cv, ok := h.(interface{ ConfigValues() map[string]string }); ok {
+		config = cv.ConfigValues()
+	}
+	in := abi.EncodeCall(string(op), config, body)
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, w.cfg.CallTimeout)
@@ -532,8 +536,8 @@ func (w *wasmPlugin) Invoke(ctx context.Context, h pdk.Host, op core.Op, req any
 		w.errors.Add(1)
 		return nil, pluginError(w.manifest.Name, abi.DecodeError(st.output))
 	}
-	resp := info.NewResp()
-	if err := json.Unmarshal(st.output, resp); err != nil {
+	resp, err := abi.DecodeResponse(op, st.output)
+	if err != nil {
 		w.errors.Add(1)
 		return nil, &core.Error{Code: core.CodePluginFailure, Provider: w.manifest.Name, Message: fmt.Sprintf("%s: undecodable response", op), Err: err}
 	}

@@ -30,7 +30,7 @@ func loadHostile(t *testing.T, cfg WasmConfig) Plugin {
 	return p
 }
 
-func bindHostile(t *testing.T, m core.Manifest, apiURL string) *caps.Binding {
+func bindHostile(t testing.TB, m core.Manifest, apiURL string) *caps.Binding {
 	t.Helper()
 	ks := caps.NewKeyStore(nil).WithEnv(func(string) string { return "EWEFD123RGSRETYDFNGFGFGSHDFGH" })
 	b, err := caps.Bind(m, caps.AccountConfig{Name: "test", Keys: map[string]string{"secret": "env:SECRET"},

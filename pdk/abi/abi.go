@@ -22,10 +22,13 @@
 // The host meters guest code with fuel: every loop header decrements a
 // counter and calls yield when it runs out (see host/internal/wasmguard).
 //
-// A call's input is: op name (length-prefixed) followed by the request body
-// (JSON of the operation's core request type). A capability result is one
-// status byte (StatusOK or StatusError) followed by the encoded result or a
-// JSON core.Error.
+// A call's input is: op name (length-prefixed), the account's non-secret
+// configuration (count, then key/value strings), then the request in the
+// binary operation codec (codec.go; fields tagged by a hash of their JSON
+// name, unknown ones skipped). The output is the response in the same codec,
+// or a JSON core.Error. A capability result is one status byte (StatusOK or
+// StatusError) followed by the encoded result or a JSON core.Error. The
+// manifest (payhost_describe) is JSON.
 package abi
 
 import (
@@ -237,19 +240,33 @@ func (d *Decoder) Header() map[string][]string {
 }
 
 // EncodeCall builds a payhost_call input.
-func EncodeCall(op string, body []byte) []byte {
-	e := Encoder{Buf: make([]byte, 0, len(op)+len(body)+8)}
+func EncodeCall(op string, config map[string]string, body []byte) []byte {
+	e := Encoder{Buf: make([]byte, 0, len(op)+len(body)+64)}
 	e.String(op)
+	e.Uint(uint64(len(config)))
+	for k, v := range config {
+		e.String(k)
+		e.String(v)
+	}
 	e.Buf = append(e.Buf, body...)
 	return e.Buf
 }
 
-// DecodeCall splits a payhost_call input into op and body.
-func DecodeCall(in []byte) (op string, body []byte, err error) {
+// DecodeCall splits a payhost_call input into op, configuration (alternating
+// keys and values) and body.
+func DecodeCall(in []byte) (op string, config []string, body []byte, err error) {
 	d := NewDecoder(in)
 	op = d.String()
-	if d.err != nil || op == "" {
-		return "", nil, ErrMalformed
+	n := d.Uint()
+	if d.err != nil || op == "" || n > uint64(len(d.buf)) {
+		return "", nil, nil, ErrMalformed
 	}
-	return op, d.buf, nil
+	config = make([]string, 0, 2*n)
+	for i := uint64(0); i < n; i++ {
+		config = append(config, d.String(), d.String())
+	}
+	if d.err != nil {
+		return "", nil, nil, ErrMalformed
+	}
+	return op, config, d.buf, nil
 }

@@ -47,11 +47,12 @@ func TestMalformed(t *testing.T) {
 			assert.ErrorIs(t, d.Done(), ErrMalformed)
 		})
 	}
-	op, body, err := DecodeCall(EncodeCall("payment.create", []byte(`{}`)))
+	op, cfg, body, err := DecodeCall(EncodeCall("payment.create", map[string]string{"mch_no": "M1"}, []byte(`{}`)))
 	require.NoError(t, err)
 	assert.Equal(t, "payment.create", op)
+	assert.Equal(t, []string{"mch_no", "M1"}, cfg)
 	assert.Equal(t, `{}`, string(body))
-	_, _, err = DecodeCall(nil)
+	_, _, _, err = DecodeCall(nil)
 	assert.ErrorIs(t, err, ErrMalformed)
 }
 
@@ -72,6 +73,6 @@ func FuzzDecoder(f *testing.F) {
 		d.Int()
 		d.Bool()
 		_ = d.Done()
-		_, _, _ = DecodeCall(b)
+		_, _, _, _ = DecodeCall(b)
 	})
 }

@@ -3,7 +3,6 @@ package haotian
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -21,34 +20,31 @@ const (
 	codeBusiness = 9999
 )
 
-// params are the request parameters, all as strings.
-type params map[string]string
-
 // sign adds the common parameters and the MD5 signature.
-func sign(ctx context.Context, h pdk.Host, p params) error {
+func sign(ctx context.Context, h pdk.Host, p *pdk.Fields) error {
 	mchNo, _ := h.Config(cfgMchNo)
 	appID, _ := h.Config(cfgAppID)
-	p["mchNo"] = mchNo
-	p["appId"] = appID
-	p["reqTime"] = strconv.FormatInt(h.Now().UnixMilli(), 10)
-	p["version"] = "1.0"
-	p["signType"] = "MD5"
-	delete(p, "sign")
-	sig, err := h.Sign(ctx, keySecret, core.SignMD5Key, []byte(pdk.SortedPairs(p)))
+	p.Set("mchNo", mchNo)
+	p.Set("appId", appID)
+	p.Set("reqTime", strconv.FormatInt(h.Now().UnixMilli(), 10))
+	p.Set("version", "1.0")
+	p.Set("signType", "MD5")
+	p.Delete("sign")
+	sig, err := h.Sign(ctx, keySecret, core.SignMD5Key, []byte(p.SigningString()))
 	if err != nil {
 		return err
 	}
-	p["sign"] = strings.ToUpper(hex.EncodeToString(sig))
+	p.Set("sign", strings.ToUpper(hex.EncodeToString(sig)))
 	return nil
 }
 
 // verify checks the MD5 signature of fields (everything but "sign").
-func verify(ctx context.Context, h pdk.Host, fields map[string]string, sig string) error {
+func verify(ctx context.Context, h pdk.Host, fields pdk.Fields, sig string) error {
 	raw, err := hex.DecodeString(sig)
 	if err != nil || len(raw) != 16 {
 		return &core.Error{Code: core.CodeSignatureInvalid, Provider: Name, Message: "sign is not 32 hex digits"}
 	}
-	if err := h.Verify(ctx, keySecret, core.SignMD5Key, []byte(pdk.SortedPairs(fields, "sign")), raw); err != nil {
+	if err := h.Verify(ctx, keySecret, core.SignMD5Key, []byte(fields.SigningString("sign")), raw); err != nil {
 		ce := core.AsError(err)
 		ce.Provider = Name
 		return ce
@@ -60,14 +56,11 @@ func verify(ctx context.Context, h pdk.Host, fields map[string]string, sig strin
 // tells how to classify an unanswered or unreadable answer: for a call that
 // changes state it is unknown_outcome (query to learn the truth), for a
 // query provider_unavailable.
-func call(ctx context.Context, h pdk.Host, path string, p params, mutating bool) (map[string]string, error) {
-	if err := sign(ctx, h, p); err != nil {
+func call(ctx context.Context, h pdk.Host, path string, p pdk.Fields, mutating bool) (pdk.Fields, error) {
+	if err := sign(ctx, h, &p); err != nil {
 		return nil, err
 	}
-	body, err := json.Marshal(p)
-	if err != nil {
-		return nil, core.WrapError(core.CodeInternal, err, "encode request")
-	}
+	body := p.JSON()
 	resp, err := h.HTTP(ctx, &core.HTTPRequest{Endpoint: endpointGateway, Method: "POST", Path: path,
 		Header: map[string][]string{"Content-Type": {"application/json; charset=utf-8"}}, Body: body})
 	if err != nil {
@@ -83,25 +76,24 @@ func call(ctx context.Context, h pdk.Host, path string, p params, mutating bool)
 	if resp.Status != 200 {
 		return nil, unreadable("HTTP %d", resp.Status)
 	}
-	var env struct {
-		Code *int            `json:"code"`
-		Msg  string          `json:"msg"`
-		Data json.RawMessage `json:"data"`
-		Sign string          `json:"sign"`
-	}
-	if err := json.Unmarshal(resp.Body, &env); err != nil || env.Code == nil {
+	env, err := pdk.ParseFields(resp.Body)
+	if err != nil {
 		return nil, unreadable("response is not a gateway envelope")
 	}
-	if *env.Code != codeOK {
-		return nil, businessError(*env.Code, env.Msg, mutating)
+	code, err := strconv.Atoi(env.Get("code"))
+	if err != nil {
+		return nil, unreadable("response has no envelope code")
 	}
-	data := map[string]string{}
-	if len(env.Data) > 0 && string(env.Data) != "null" {
-		if data, err = pdk.FlattenJSON(env.Data); err != nil {
+	if code != codeOK {
+		return nil, businessError(code, env.Get("msg"), mutating)
+	}
+	var data pdk.Fields
+	if raw := env.Get("data"); raw != "" {
+		if data, err = pdk.ParseFields([]byte(raw)); err != nil {
 			return nil, unreadable("data is not an object")
 		}
 	}
-	if err := verify(ctx, h, data, env.Sign); err != nil {
+	if err := verify(ctx, h, data, env.Get("sign")); err != nil {
 		if mutating {
 			return nil, &core.Error{Code: core.CodeUnknownOutcome, Provider: Name,
 				Message: path + ": response signature does not verify; the request may have been processed", Err: err}

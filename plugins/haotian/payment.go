@@ -2,7 +2,6 @@ package haotian
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
 	"time"
 
@@ -42,32 +41,31 @@ func paymentStatus(state int64) core.PaymentStatus {
 // channelExtra builds the wayCode's channelExtra, refusing before anything
 // is sent when the payer's identity the wayCode needs is missing.
 func channelExtra(wayCode string, req *core.CreatePaymentRequest) (string, error) {
-	extra := map[string]string{}
+	var extra pdk.Fields
 	switch wayCode {
 	case "AUTO_BAR", "ALI_BAR", "WX_BAR", "YSF_BAR":
 		if req.Payer.AuthCode == "" {
 			return "", &core.Error{Code: core.CodeInvalidRequest, Param: "payer.auth_code", Message: wayCode + " needs the payer's barcode"}
 		}
-		extra["authCode"] = req.Payer.AuthCode
+		extra.Set("authCode", req.Payer.AuthCode)
 	case "WX_JSAPI", "WX_LITE":
 		if req.Payer.OpenID == "" {
 			return "", &core.Error{Code: core.CodeInvalidRequest, Param: "payer.open_id", Message: wayCode + " needs the payer's openid"}
 		}
-		extra["openid"] = req.Payer.OpenID
+		extra.Set("openid", req.Payer.OpenID)
 	case "ALI_JSAPI", "ALI_LITE":
 		if req.Payer.BuyerID == "" {
 			return "", &core.Error{Code: core.CodeInvalidRequest, Param: "payer.buyer_id", Message: wayCode + " needs the payer's Alipay user id"}
 		}
-		extra["buyerUserId"] = req.Payer.BuyerID
+		extra.Set("buyerUserId", req.Payer.BuyerID)
 	}
 	if v := req.Extra["payDataType"]; v != "" {
-		extra["payDataType"] = v
+		extra.Set("payDataType", v)
 	}
 	if len(extra) == 0 {
 		return "", nil
 	}
-	b, err := json.Marshal(extra)
-	return string(b), err
+	return string(extra.JSON()), nil
 }
 
 func divisionMode(s *core.SplitInstruction) (string, error) {
@@ -107,37 +105,37 @@ func (*Plugin) CreatePayment(ctx context.Context, h pdk.Host, req *core.CreatePa
 		return nil, err
 	}
 	subject := firstOf(req.Subject, req.Description, req.PaymentID)
-	p := params{
-		"mchOrderNo":   req.PaymentID,
-		"wayCode":      wayCode,
-		"amount":       strconv.FormatInt(req.Amount, 10),
-		"currency":     "cny",
-		"subject":      subject,
-		"body":         firstOf(req.Description, subject),
-		"clientIp":     req.Payer.ClientIP,
-		"notifyUrl":    req.NotifyURL,
-		"returnUrl":    req.ReturnURL,
-		"channelExtra": extra,
-		"divisionMode": mode,
-		"extParam":     req.Extra["extParam"],
-	}
+	p := pdk.Pairs(
+		"mchOrderNo", req.PaymentID,
+		"wayCode", wayCode,
+		"amount", strconv.FormatInt(req.Amount, 10),
+		"currency", "cny",
+		"subject", subject,
+		"body", firstOf(req.Description, subject),
+		"clientIp", req.Payer.ClientIP,
+		"notifyUrl", req.NotifyURL,
+		"returnUrl", req.ReturnURL,
+		"channelExtra", extra,
+		"divisionMode", mode,
+		"extParam", req.Extra["extParam"],
+	)
 	if req.ExpireSeconds > 0 {
-		p["expiredTime"] = strconv.FormatInt(req.ExpireSeconds, 10)
+		p.Set("expiredTime", strconv.FormatInt(req.ExpireSeconds, 10))
 	}
 	data, err := call(ctx, h, "/api/pay/unifiedOrder", p, true)
 	if err != nil {
 		return nil, err
 	}
 	pay := core.Payment{
-		ID:             firstOf(data["mchOrderNo"], req.PaymentID),
-		ProviderID:     data["payOrderId"],
-		Status:         paymentStatus(atoi(data["orderState"])),
+		ID:             firstOf(data.Get("mchOrderNo"), req.PaymentID),
+		ProviderID:     data.Get("payOrderId"),
+		Status:         paymentStatus(atoi(data.Get("orderState"))),
 		Amount:         req.Amount,
 		Currency:       req.Currency,
 		Method:         req.Method,
-		FailureCode:    data["errCode"],
-		FailureMessage: data["errMsg"],
-		PayInfo:        payInfo(wayCode, data["payDataType"], data["payData"]),
+		FailureCode:    data.Get("errCode"),
+		FailureMessage: data.Get("errMsg"),
+		PayInfo:        payInfo(wayCode, data.Get("payDataType"), data.Get("payData")),
 		ProviderData:   map[string]string{"wayCode": wayCode, "divisionMode": mode},
 	}
 	if pay.ProviderID == "" {
@@ -184,12 +182,12 @@ func firstOf(vs ...string) string {
 }
 
 // orderRef picks payOrderId when known, else the merchant order number.
-func orderRef(p params, ref core.PaymentRef) error {
+func orderRef(p *pdk.Fields, ref core.PaymentRef) error {
 	switch {
 	case ref.ProviderID != "":
-		p["payOrderId"] = ref.ProviderID
+		p.Set("payOrderId", ref.ProviderID)
 	case ref.ID != "":
-		p["mchOrderNo"] = ref.ID
+		p.Set("mchOrderNo", ref.ID)
 	default:
 		return &core.Error{Code: core.CodeInvalidRequest, Param: "payment", Message: "payment id or provider id is required"}
 	}
@@ -197,27 +195,27 @@ func orderRef(p params, ref core.PaymentRef) error {
 }
 
 // paymentFromQuery maps /api/pay/query (and pay notification) fields.
-func paymentFromQuery(data map[string]string) core.Payment {
+func paymentFromQuery(data pdk.Fields) core.Payment {
 	p := core.Payment{
-		ID:             data["mchOrderNo"],
-		ProviderID:     data["payOrderId"],
-		ChannelTradeNo: data["channelOrderNo"],
-		Status:         paymentStatus(atoi(data["state"])),
-		Amount:         atoi(data["amount"]),
+		ID:             data.Get("mchOrderNo"),
+		ProviderID:     data.Get("payOrderId"),
+		ChannelTradeNo: data.Get("channelOrderNo"),
+		Status:         paymentStatus(atoi(data.Get("state"))),
+		Amount:         atoi(data.Get("amount")),
 		Currency:       "CNY",
-		Method:         methodsByWayCode[data["wayCode"]],
-		FeeAmount:      atoi(data["mchFeeAmount"]),
-		FailureCode:    data["errCode"],
-		FailureMessage: data["errMsg"],
-		ProviderData:   map[string]string{"state": data["state"]},
+		Method:         methodsByWayCode[data.Get("wayCode")],
+		FeeAmount:      atoi(data.Get("mchFeeAmount")),
+		FailureCode:    data.Get("errCode"),
+		FailureMessage: data.Get("errMsg"),
+		ProviderData:   map[string]string{"state": data.Get("state")},
 	}
-	if data["wayCode"] != "" {
-		p.ProviderData["wayCode"] = data["wayCode"]
+	if data.Get("wayCode") != "" {
+		p.ProviderData["wayCode"] = data.Get("wayCode")
 	}
-	if data["ifCode"] != "" {
-		p.ProviderData["ifCode"] = data["ifCode"]
+	if data.Get("ifCode") != "" {
+		p.ProviderData["ifCode"] = data.Get("ifCode")
 	}
-	if ms := atoi(data["successTime"]); ms > 0 {
+	if ms := atoi(data.Get("successTime")); ms > 0 {
 		p.PaidAt = time.UnixMilli(ms).UTC()
 	}
 	return p
@@ -225,8 +223,8 @@ func paymentFromQuery(data map[string]string) core.Payment {
 
 // QueryPayment implements pdk.PaymentQuerier with /api/pay/query.
 func (*Plugin) QueryPayment(ctx context.Context, h pdk.Host, req *core.QueryPaymentRequest) (*core.QueryPaymentResponse, error) {
-	p := params{}
-	if err := orderRef(p, req.Payment); err != nil {
+	var p pdk.Fields
+	if err := orderRef(&p, req.Payment); err != nil {
 		return nil, err
 	}
 	data, err := call(ctx, h, "/api/pay/query", p, false)
@@ -239,8 +237,8 @@ func (*Plugin) QueryPayment(ctx context.Context, h pdk.Host, req *core.QueryPaym
 // ClosePayment implements pdk.PaymentCloser with /api/pay/close. The
 // gateway answers an empty data object; success means the order is closed.
 func (*Plugin) ClosePayment(ctx context.Context, h pdk.Host, req *core.ClosePaymentRequest) (*core.ClosePaymentResponse, error) {
-	p := params{}
-	if err := orderRef(p, req.Payment); err != nil {
+	var p pdk.Fields
+	if err := orderRef(&p, req.Payment); err != nil {
 		return nil, err
 	}
 	if _, err := call(ctx, h, "/api/pay/close", p, true); err != nil {

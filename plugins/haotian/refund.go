@@ -32,25 +32,25 @@ func refundStatus(state int64) core.RefundStatus {
 	return core.RefundProcessing
 }
 
-func refundFromFields(data map[string]string, fallback core.Refund) core.Refund {
+func refundFromFields(data pdk.Fields, fallback core.Refund) core.Refund {
 	r := core.Refund{
-		ID:             firstOf(data["mchRefundNo"], fallback.ID),
-		ProviderID:     firstOf(data["refundOrderId"], fallback.ProviderID),
-		PaymentID:      firstOf(data["mchOrderNo"], fallback.PaymentID),
-		Status:         refundStatus(atoi(data["state"])),
-		Amount:         atoi(data["refundAmount"]),
+		ID:             firstOf(data.Get("mchRefundNo"), fallback.ID),
+		ProviderID:     firstOf(data.Get("refundOrderId"), fallback.ProviderID),
+		PaymentID:      firstOf(data.Get("mchOrderNo"), fallback.PaymentID),
+		Status:         refundStatus(atoi(data.Get("state"))),
+		Amount:         atoi(data.Get("refundAmount")),
 		Currency:       "CNY",
-		FailureCode:    data["errCode"],
-		FailureMessage: data["errMsg"],
-		ProviderData:   map[string]string{"state": data["state"]},
+		FailureCode:    data.Get("errCode"),
+		FailureMessage: data.Get("errMsg"),
+		ProviderData:   map[string]string{"state": data.Get("state")},
 	}
-	if data["payOrderId"] != "" {
-		r.ProviderData["payOrderId"] = data["payOrderId"]
+	if data.Get("payOrderId") != "" {
+		r.ProviderData["payOrderId"] = data.Get("payOrderId")
 	}
 	if r.Amount == 0 {
 		r.Amount = fallback.Amount
 	}
-	if ms := atoi(data["successTime"]); ms > 0 {
+	if ms := atoi(data.Get("successTime")); ms > 0 {
 		r.SucceededAt = time.UnixMilli(ms).UTC()
 	}
 	return r
@@ -61,14 +61,14 @@ func (*Plugin) CreateRefund(ctx context.Context, h pdk.Host, req *core.CreateRef
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	p := params{
-		"mchRefundNo":  req.RefundID,
-		"refundAmount": strconv.FormatInt(req.Amount, 10),
-		"currency":     "cny",
-		"refundReason": firstOf(req.Reason, "refund"),
-		"notifyUrl":    req.NotifyURL,
-	}
-	if err := orderRef(p, req.Payment); err != nil {
+	p := pdk.Pairs(
+		"mchRefundNo", req.RefundID,
+		"refundAmount", strconv.FormatInt(req.Amount, 10),
+		"currency", "cny",
+		"refundReason", firstOf(req.Reason, "refund"),
+		"notifyUrl", req.NotifyURL,
+	)
+	if err := orderRef(&p, req.Payment); err != nil {
 		return nil, err
 	}
 	data, err := call(ctx, h, "/api/refund/refundOrder", p, true)
@@ -84,12 +84,12 @@ func (*Plugin) CreateRefund(ctx context.Context, h pdk.Host, req *core.CreateRef
 
 // QueryRefund implements pdk.RefundQuerier with /api/refund/query.
 func (*Plugin) QueryRefund(ctx context.Context, h pdk.Host, req *core.QueryRefundRequest) (*core.QueryRefundResponse, error) {
-	p := params{}
+	var p pdk.Fields
 	switch {
 	case req.Refund.ProviderID != "":
-		p["refundOrderId"] = req.Refund.ProviderID
+		p.Set("refundOrderId", req.Refund.ProviderID)
 	case req.Refund.ID != "":
-		p["mchRefundNo"] = req.Refund.ID
+		p.Set("mchRefundNo", req.Refund.ID)
 	default:
 		return nil, &core.Error{Code: core.CodeInvalidRequest, Param: "refund", Message: "refund id or provider id is required"}
 	}

@@ -1,0 +1,67 @@
+package plugin
+
+import (
+	"context"
+	"testing"
+
+	"github.com/payhost/payhost/core"
+	"github.com/payhost/payhost/internal/testwasm"
+	"github.com/payhost/payhost/pdk"
+)
+
+// emptyPlugin answers payment.query without doing anything, natively.
+type emptyPlugin struct{}
+
+func (emptyPlugin) Manifest() core.Manifest { return core.Manifest{Name: "hostile", Version: "0.0.1"} }
+
+func (emptyPlugin) QueryPayment(_ context.Context, _ pdk.Host, req *core.QueryPaymentRequest) (*core.QueryPaymentResponse, error) {
+	return &core.QueryPaymentResponse{Payment: core.Payment{ID: req.Payment.ID, Status: core.PaymentProcessing}}, nil
+}
+
+// BenchmarkEmptyCall is the cost of the boundary alone: a call that does
+// nothing, with the same request and response, native and wasm.
+func BenchmarkEmptyCall(b *testing.B) {
+	native, err := NewNative(emptyPlugin{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	wasm, err := LoadWasmFile(context.Background(), testwasm.Build(b, "host/plugin/testdata/hostile"), WasmConfig{CacheDir: testwasm.CacheDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer wasm.Close(context.Background())
+	for _, tc := range []struct {
+		name string
+		p    Plugin
+	}{{"native", native}, {"wasm", wasm}} {
+		b.Run(tc.name, func(b *testing.B) {
+			req := &core.QueryPaymentRequest{Payment: core.PaymentRef{ID: "pay_1"}}
+			ctx := context.Background()
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, err := tc.p.Invoke(ctx, nil, core.OpPaymentQuery, req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCapabilityCall is one capability round trip from a wasm guest
+// (a Config lookup), measured over 1000 calls inside one plugin call.
+func BenchmarkCapabilityCall(b *testing.B) {
+	p, err := LoadWasmFile(context.Background(), testwasm.Build(b, "host/plugin/testdata/hostile"), WasmConfig{CacheDir: testwasm.CacheDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	h := bindHostile(b, p.Manifest(), "http://127.0.0.1:1")
+	req := &core.CreatePaymentRequest{PaymentID: "p", Amount: 1, Currency: "CNY", Method: core.MethodAlipayQR, Subject: "config:1000"}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := p.Invoke(context.Background(), h, core.OpPaymentCreate, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/capability")
+}

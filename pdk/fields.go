@@ -1,0 +1,157 @@
+package pdk
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Field is one named string value of a flat provider message.
+type Field struct {
+	Key, Value string
+}
+
+// Fields is a small set of named values, e.g. the parameters of a request
+// or the data object of a response. It is a slice, not a map: provider
+// messages have tens of fields, a linear scan is fast at that size, and maps
+// cost ten to twenty times more inside a wasm guest than natively.
+type Fields []Field
+
+// Get returns the value of key, or "".
+func (f Fields) Get(key string) string {
+	v, _ := f.Lookup(key)
+	return v
+}
+
+// Lookup returns the value of key and whether it is present.
+func (f Fields) Lookup(key string) (string, bool) {
+	for i := range f {
+		if f[i].Key == key {
+			return f[i].Value, true
+		}
+	}
+	return "", false
+}
+
+// Set replaces the value of key or appends it.
+func (f *Fields) Set(key, value string) {
+	for i := range *f {
+		if (*f)[i].Key == key {
+			(*f)[i].Value = value
+			return
+		}
+	}
+	*f = append(*f, Field{key, value})
+}
+
+// Delete removes key.
+func (f *Fields) Delete(key string) {
+	*f = slices.DeleteFunc(*f, func(x Field) bool { return x.Key == key })
+}
+
+// Sort orders the fields by key (byte order).
+func (f Fields) Sort() {
+	slices.SortFunc(f, func(a, b Field) int { return strings.Compare(a.Key, b.Key) })
+}
+
+// SigningString sorts f and returns "k1=v1&k2=v2" over the fields with a
+// non-empty value that are not named in skip, values as they are (no URL
+// encoding): the string Jeepay-style providers sign.
+func (f Fields) SigningString(skip ...string) string {
+	f.Sort()
+	var b strings.Builder
+	n := 0
+	for _, x := range f {
+		n += len(x.Key) + len(x.Value) + 2
+	}
+	b.Grow(n)
+	first := true
+	for _, x := range f {
+		if x.Value == "" || slices.Contains(skip, x.Key) {
+			continue
+		}
+		if !first {
+			b.WriteByte('&')
+		}
+		first = false
+		b.WriteString(x.Key)
+		b.WriteByte('=')
+		b.WriteString(x.Value)
+	}
+	return b.String()
+}
+
+// JSON sorts f and encodes it as a compact JSON object of strings.
+func (f Fields) JSON() []byte {
+	f.Sort()
+	n := 2
+	for _, x := range f {
+		n += len(x.Key) + len(x.Value) + 6
+	}
+	out := make([]byte, 0, n)
+	out = append(out, '{')
+	for i, x := range f {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = AppendJSONString(out, x.Key)
+		out = append(out, ':')
+		out = AppendJSONString(out, x.Value)
+	}
+	return append(out, '}')
+}
+
+// Map returns the fields as a map.
+func (f Fields) Map() map[string]string {
+	m := make(map[string]string, len(f))
+	for _, x := range f {
+		m[x.Key] = x.Value
+	}
+	return m
+}
+
+// Pairs builds Fields from alternating keys and values:
+// Pairs("mchOrderNo", id, "amount", "100"). A trailing key without a value
+// gets "".
+func Pairs(kv ...string) Fields {
+	f := make(Fields, 0, (len(kv)+1)/2+6)
+	for i := 0; i < len(kv); i += 2 {
+		v := ""
+		if i+1 < len(kv) {
+			v = kv[i+1]
+		}
+		f = append(f, Field{Key: kv[i], Value: v})
+	}
+	return f
+}
+
+// FieldsOf builds Fields from a map (any order).
+func FieldsOf(m map[string]string) Fields {
+	f := make(Fields, 0, len(m))
+	for k, v := range m {
+		f = append(f, Field{k, v})
+	}
+	return f
+}
+
+// ParseFields reads a JSON object into fields, as a signer sees them:
+// strings unquoted, numbers as their exact text, booleans as true/false,
+// nested objects and arrays as compact JSON text, nulls left out. A key that
+// appears twice is refused: two parsers that disagree on which copy counts
+// could verify one value and act on another.
+func ParseFields(raw []byte) (Fields, error) {
+	var out Fields
+	err := scanObject(raw, func(k, v string, null bool) error {
+		if _, dup := out.Lookup(k); dup {
+			return fmt.Errorf("duplicate key %q", k)
+		}
+		if !null {
+			out = append(out, Field{k, v})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("parse fields: %w", err)
+	}
+	return out, nil
+}
