@@ -21,9 +21,12 @@ type Balance struct {
 
 // QueryBalanceRequest asks for balances.
 type QueryBalanceRequest struct {
-	Owner    BalanceOwner `json:"owner"`
-	OwnerID  string       `json:"owner_id,omitempty"` // receiver or user id; empty for the merchant
-	Currency Currency     `json:"currency,omitempty"` // empty = all
+	Owner         BalanceOwner      `json:"owner"`
+	OwnerID       string            `json:"owner_id,omitempty"`   // receiver or user id; empty for the merchant
+	Currency      Currency          `json:"currency,omitempty"`   // empty = all
+	AccountID     string            `json:"account_id,omitempty"` // a sub-account or settlement account of the owner
+	SubMerchantID string            `json:"sub_merchant_id,omitempty"`
+	Extra         map[string]string `json:"extra,omitempty"`
 }
 
 // QueryBalanceResponse lists balances, one per currency or account.

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strings"
 )
 
 // Manifest is what a plugin declares about itself. `payhost plugin inspect`
@@ -196,6 +197,9 @@ func (m *Manifest) Validate() error {
 	for _, x := range m.Extensions {
 		if !refName.MatchString(x.Name) || seen["ext:"+x.Name] {
 			return bad("extension name %q is invalid or repeated", x.Name)
+		}
+		if !strings.HasPrefix(x.Name, m.Name+".") {
+			return bad("extension name %q must start with %q", x.Name, m.Name+".")
 		}
 		seen["ext:"+x.Name] = true
 	}

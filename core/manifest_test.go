@@ -39,7 +39,11 @@ func TestManifestValidate(t *testing.T) {
 		{"dup key", func(m *Manifest) { m.Keys = append(m.Keys, m.Keys[0]) }, "key name"},
 		{"key kind", func(m *Manifest) { m.Keys[0].Kind = "magic" }, "unknown kind"},
 		{"key alg", func(m *Manifest) { m.Keys[0].Algorithms = []SignAlg{"ROT13"} }, "unknown algorithm"},
-		{"ext without op", func(m *Manifest) { m.Extensions = []ExtensionSpec{{Name: "x.y"}} }, "extensions listed"},
+		{"ext without op", func(m *Manifest) { m.Extensions = []ExtensionSpec{{Name: "demo.y"}} }, "extensions listed"},
+		{"ext of another plugin", func(m *Manifest) {
+			m.Operations = append(m.Operations, OpExtension)
+			m.Extensions = []ExtensionSpec{{Name: "other.y"}}
+		}, `must start with "demo."`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,6 +27,7 @@ const (
 	EventRealName   EventKind = "realname"
 	EventSettlement EventKind = "settlement"
 	EventToken      EventKind = "token"
+	EventExtension  EventKind = "extension" // the asynchronous result of an extension call; Data["extension"] names it
 )
 
 // Event is a verified change reported by a provider.

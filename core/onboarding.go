@@ -1,5 +1,7 @@
 package core
 
+import "time"
+
 // MerchantKind is the legal form of an applicant.
 type MerchantKind string
 
@@ -102,6 +104,7 @@ type ApplyMerchantRequest struct {
 	ApplicationID string              `json:"application_id"`
 	Application   MerchantApplication `json:"application"`
 	NotifyURL     string              `json:"notify_url,omitempty"`
+	CreatedAt     time.Time           `json:"created_at,omitzero"` // first attempt; identical on every retry
 }
 
 // ApplyMerchantResponse is the application as accepted.
@@ -115,6 +118,7 @@ type UpdateMerchantRequest struct {
 	ProviderID    string              `json:"provider_id"`
 	Application   MerchantApplication `json:"application"`
 	NotifyURL     string              `json:"notify_url,omitempty"`
+	CreatedAt     time.Time           `json:"created_at,omitzero"` // first attempt; identical on every retry
 }
 
 // UpdateMerchantResponse is the application after the change.
@@ -144,6 +148,7 @@ type UploadDocumentRequest struct {
 	Content       []byte            `json:"content"`
 	Description   string            `json:"description,omitempty"`
 	Extra         map[string]string `json:"extra,omitempty"`
+	CreatedAt     time.Time         `json:"created_at,omitzero"` // first attempt; identical on every retry
 }
 
 // UploadDocumentResponse is the provider's id for the document.
@@ -158,6 +163,7 @@ type SubmitMerchantRequest struct {
 	ProviderID    string            `json:"provider_id"`
 	Documents     map[string]string `json:"documents"` // document type → document id
 	Extra         map[string]string `json:"extra,omitempty"`
+	CreatedAt     time.Time         `json:"created_at,omitzero"` // first attempt; identical on every retry
 }
 
 // SubmitMerchantResponse is the application after submission.
@@ -190,6 +196,7 @@ type ActivateChannelRequest struct {
 	Modify     bool                `json:"modify,omitempty"`
 	NotifyURL  string              `json:"notify_url,omitempty"`
 	Extra      map[string]string   `json:"extra,omitempty"`
+	CreatedAt  time.Time           `json:"created_at,omitzero"` // first attempt; identical on every retry
 }
 
 // ActivateChannelResponse is the activation as accepted.
@@ -201,8 +208,9 @@ type ActivateChannelResponse struct {
 
 // QueryChannelRequest reads channel activation results.
 type QueryChannelRequest struct {
-	RequestID  string `json:"request_id"`
-	ProviderID string `json:"provider_id,omitempty"`
+	RequestID    string            `json:"request_id"`
+	ProviderID   string            `json:"provider_id,omitempty"`
+	ProviderData map[string]string `json:"provider_data,omitempty"`
 }
 
 // QueryChannelResponse is the state of each channel.
@@ -222,6 +230,7 @@ type RealNameRequest struct {
 	Documents   map[string]string `json:"documents,omitempty"`
 	NotifyURL   string            `json:"notify_url,omitempty"`
 	Extra       map[string]string `json:"extra,omitempty"`
+	CreatedAt   time.Time         `json:"created_at,omitzero"` // first attempt; identical on every retry
 }
 
 // RealNameState is one wallet's authentication state.
@@ -241,8 +250,10 @@ type RealNameResponse struct {
 
 // QueryRealNameRequest reads real-name authentication results.
 type QueryRealNameRequest struct {
-	RequestID  string `json:"request_id"`
-	ProviderID string `json:"provider_id"`
+	RequestID    string            `json:"request_id"`
+	ProviderID   string            `json:"provider_id"`
+	Wallet       string            `json:"wallet,omitempty"` // wechat or alipay; empty = all
+	ProviderData map[string]string `json:"provider_data,omitempty"`
 }
 
 // QueryRealNameResponse is each wallet's state, with its QR code.
@@ -258,6 +269,7 @@ type SetSettlementAccountRequest struct {
 	Account    BankAccount       `json:"account"`
 	NotifyURL  string            `json:"notify_url,omitempty"`
 	Extra      map[string]string `json:"extra,omitempty"`
+	CreatedAt  time.Time         `json:"created_at,omitzero"` // first attempt; identical on every retry
 }
 
 // SetSettlementAccountResponse is the binding as accepted.
@@ -276,6 +288,7 @@ type RemoveSettlementAccountRequest struct {
 	Account    BankAccount       `json:"account,omitzero"`
 	NotifyURL  string            `json:"notify_url,omitempty"`
 	Extra      map[string]string `json:"extra,omitempty"`
+	CreatedAt  time.Time         `json:"created_at,omitzero"` // first attempt; identical on every retry
 }
 
 // RemoveSettlementAccountResponse is the result of the unbinding.

@@ -105,7 +105,8 @@ type Payment struct {
 	FailureCode    string            `json:"failure_code,omitempty"`
 	FailureMessage string            `json:"failure_message,omitempty"`
 	PaidAt         time.Time         `json:"paid_at,omitzero"`
-	ProviderData   map[string]string `json:"provider_data,omitempty"` // plugin-owned facts, sent back on later calls
+	ProviderData   map[string]string `json:"provider_data,omitempty"`   // plugin-owned facts, sent back on later calls
+	CapturedAmount int64             `json:"captured_amount,omitempty"` // funds of a delayed or guarantee payment released so far
 }
 
 // PaymentRef identifies an existing payment in later calls. The host fills
@@ -137,7 +138,8 @@ type CreatePaymentRequest struct {
 	ExpireSeconds int64             `json:"expire_seconds,omitempty"`
 	CreatedAt     time.Time         `json:"created_at,omitzero"`
 	Metadata      map[string]string `json:"metadata,omitempty"`
-	Extra         map[string]string `json:"extra,omitempty"` // provider-specific parameters, passed through
+	Extra         map[string]string `json:"extra,omitempty"`           // provider-specific parameters, passed through
+	SubMerchantID string            `json:"sub_merchant_id,omitempty"` // provider id of the merchant collected for (dougong huifu_id, hfpay in_cust_id); empty = the account's own
 }
 
 // Validate checks the provider-independent rules of the request.
@@ -176,8 +178,9 @@ type QueryPaymentResponse struct {
 
 // ClosePaymentRequest closes an unpaid payment.
 type ClosePaymentRequest struct {
-	Payment PaymentRef `json:"payment"`
-	Reason  string     `json:"reason,omitempty"`
+	Payment   PaymentRef `json:"payment"`
+	Reason    string     `json:"reason,omitempty"`
+	CreatedAt time.Time  `json:"created_at,omitzero"` // first attempt; identical on every retry
 }
 
 // ClosePaymentResponse is the payment after the close.
@@ -192,6 +195,7 @@ type CancelPaymentRequest struct {
 	Amount    int64      `json:"amount,omitempty"` // 0 = the whole payment
 	Reason    string     `json:"reason,omitempty"`
 	NotifyURL string     `json:"notify_url,omitempty"`
+	CreatedAt time.Time  `json:"created_at,omitzero"` // first attempt; identical on every retry
 }
 
 // CancelPaymentResponse is the payment after the cancel.
@@ -205,6 +209,9 @@ type ConfirmPaymentRequest struct {
 	Payment          PaymentRef        `json:"payment"`
 	VerificationCode string            `json:"verification_code"`
 	Extra            map[string]string `json:"extra,omitempty"`
+	CreatedAt        time.Time         `json:"created_at,omitzero"`  // first attempt; identical on every retry
+	ConfirmID        string            `json:"confirm_id,omitempty"` // new merchant order number, where the provider makes the confirmation an order
+	NotifyURL        string            `json:"notify_url,omitempty"`
 }
 
 // ConfirmPaymentResponse is the payment after confirmation.
@@ -221,6 +228,7 @@ type CapturePaymentRequest struct {
 	Split     *SplitInstruction `json:"split,omitempty"`
 	NotifyURL string            `json:"notify_url,omitempty"`
 	Extra     map[string]string `json:"extra,omitempty"`
+	CreatedAt time.Time         `json:"created_at,omitzero"` // first attempt; identical on every retry
 }
 
 // CapturePaymentResponse is the capture's outcome.

@@ -55,15 +55,16 @@ type Payout struct {
 
 // CreatePayoutRequest sends money out.
 type CreatePayoutRequest struct {
-	PayoutID    string            `json:"payout_id"`
-	Kind        PayoutKind        `json:"kind"`
-	Amount      int64             `json:"amount"`
-	Currency    Currency          `json:"currency"`
-	Destination Destination       `json:"destination"`
-	Description string            `json:"description,omitempty"`
-	NotifyURL   string            `json:"notify_url,omitempty"`
-	CreatedAt   time.Time         `json:"created_at,omitzero"`
-	Extra       map[string]string `json:"extra,omitempty"`
+	PayoutID      string            `json:"payout_id"`
+	Kind          PayoutKind        `json:"kind"`
+	Amount        int64             `json:"amount"`
+	Currency      Currency          `json:"currency"`
+	Destination   Destination       `json:"destination"`
+	Description   string            `json:"description,omitempty"`
+	NotifyURL     string            `json:"notify_url,omitempty"`
+	CreatedAt     time.Time         `json:"created_at,omitzero"`
+	Extra         map[string]string `json:"extra,omitempty"`
+	SubMerchantID string            `json:"sub_merchant_id,omitempty"`
 }
 
 // Validate checks the provider-independent rules of the request.

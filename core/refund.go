@@ -36,6 +36,7 @@ type CreateRefundRequest struct {
 	NotifyURL string            `json:"notify_url,omitempty"`
 	CreatedAt time.Time         `json:"created_at,omitzero"`
 	Extra     map[string]string `json:"extra,omitempty"`
+	Terminal  *TerminalInfo     `json:"terminal,omitempty"` // the device a refund is made on (POS)
 }
 
 // Validate checks the provider-independent rules of the request.

@@ -35,8 +35,9 @@ type Receiver struct {
 
 // BindReceiverRequest adds a split receiver at the provider.
 type BindReceiverRequest struct {
-	Receiver Receiver          `json:"receiver"`
-	Extra    map[string]string `json:"extra,omitempty"`
+	Receiver  Receiver          `json:"receiver"`
+	Extra     map[string]string `json:"extra,omitempty"`
+	CreatedAt time.Time         `json:"created_at,omitzero"` // first attempt; identical on every retry
 }
 
 // BindReceiverResponse is the receiver as bound.
@@ -113,6 +114,7 @@ type ExecuteSplitRequest struct {
 	Final            bool              `json:"final,omitempty"` // release the rest to the merchant after this split
 	NotifyURL        string            `json:"notify_url,omitempty"`
 	Extra            map[string]string `json:"extra,omitempty"`
+	CreatedAt        time.Time         `json:"created_at,omitzero"` // first attempt; identical on every retry
 }
 
 // Validate checks the provider-independent rules of the request: either the
@@ -177,6 +179,7 @@ type ReturnSplitRequest struct {
 	ReceiverID string     `json:"receiver_id"`
 	Amount     int64      `json:"amount"`
 	Reason     string     `json:"reason,omitempty"`
+	CreatedAt  time.Time  `json:"created_at,omitzero"` // first attempt; identical on every retry
 }
 
 // ReturnSplitResponse is the split return as accepted.

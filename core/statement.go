@@ -42,8 +42,9 @@ type StatementLine struct {
 
 // DownloadStatementRequest asks for one day's statement.
 type DownloadStatementRequest struct {
-	Date string        `json:"date"` // YYYY-MM-DD in the provider's time zone
-	Kind StatementKind `json:"kind"`
+	Date          string        `json:"date"` // YYYY-MM-DD in the provider's time zone
+	Kind          StatementKind `json:"kind"`
+	SubMerchantID string        `json:"sub_merchant_id,omitempty"`
 }
 
 // DownloadStatementResponse is the statement, raw and parsed.

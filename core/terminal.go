@@ -16,9 +16,11 @@ type Terminal struct {
 
 // RegisterTerminalRequest registers or initialises a device.
 type RegisterTerminalRequest struct {
-	Terminal TerminalInfo      `json:"terminal"`
-	Address  string            `json:"address,omitempty"`
-	Extra    map[string]string `json:"extra,omitempty"`
+	Terminal      TerminalInfo      `json:"terminal"`
+	Address       string            `json:"address,omitempty"`
+	Extra         map[string]string `json:"extra,omitempty"`
+	CreatedAt     time.Time         `json:"created_at,omitzero"` // first attempt; identical on every retry
+	SubMerchantID string            `json:"sub_merchant_id,omitempty"`
 }
 
 // RegisterTerminalResponse is the registered device.
@@ -28,8 +30,9 @@ type RegisterTerminalResponse struct {
 
 // QueryTerminalRequest reads a device and its payment parameters.
 type QueryTerminalRequest struct {
-	TerminalID string `json:"terminal_id"`
-	ProviderID string `json:"provider_id,omitempty"`
+	TerminalID   string            `json:"terminal_id"`
+	ProviderID   string            `json:"provider_id,omitempty"`
+	ProviderData map[string]string `json:"provider_data,omitempty"`
 }
 
 // QueryTerminalResponse is the device at the provider.

@@ -29,6 +29,7 @@ type CreateTokenRequest struct {
 	ReturnURL string            `json:"return_url,omitempty"`
 	NotifyURL string            `json:"notify_url,omitempty"`
 	Extra     map[string]string `json:"extra,omitempty"`
+	CreatedAt time.Time         `json:"created_at,omitzero"` // first attempt; identical on every retry
 }
 
 // CreateTokenResponse is the pending token with its link.
@@ -38,8 +39,9 @@ type CreateTokenResponse struct {
 
 // QueryTokenRequest reads a token's status.
 type QueryTokenRequest struct {
-	TokenID    string `json:"token_id"`
-	ProviderID string `json:"provider_id,omitempty"`
+	TokenID      string            `json:"token_id"`
+	ProviderID   string            `json:"provider_id,omitempty"`
+	ProviderData map[string]string `json:"provider_data,omitempty"`
 }
 
 // QueryTokenResponse is the token at the provider.
@@ -49,8 +51,9 @@ type QueryTokenResponse struct {
 
 // CancelTokenRequest revokes a token.
 type CancelTokenRequest struct {
-	TokenID    string `json:"token_id"`
-	ProviderID string `json:"provider_id,omitempty"`
+	TokenID      string            `json:"token_id"`
+	ProviderID   string            `json:"provider_id,omitempty"`
+	ProviderData map[string]string `json:"provider_data,omitempty"`
 }
 
 // CancelTokenResponse is the token after cancellation.

@@ -374,6 +374,9 @@ func encCreatePaymentRequest(e *Encoder, v *core.CreatePaymentRequest) {
 		encSplitInstruction(e, v.Split)
 		e.End(m)
 	}
+	if v.SubMerchantID != "" {
+		e.StringField(130332402, string(v.SubMerchantID))
+	}
 	if v.Subject != "" {
 		e.StringField(152895055, string(v.Subject))
 	}
@@ -433,6 +436,8 @@ func decCreatePaymentRequest(d *Decoder, v *core.CreatePaymentRequest) {
 				decSplitInstruction(sub, v.Split)
 				d.Absorb(sub)
 			}
+		case 130332402: // sub_merchant_id
+			v.SubMerchantID = string(d.StringField(wire))
 		case 152895055: // subject
 			v.Subject = string(d.StringField(wire))
 		case 166988465: // terminal
@@ -517,6 +522,9 @@ func decQueryPaymentResponse(d *Decoder, v *core.QueryPaymentResponse) {
 }
 
 func encClosePaymentRequest(e *Encoder, v *core.ClosePaymentRequest) {
+	if !v.CreatedAt.IsZero() {
+		e.Time(121145145, v.CreatedAt)
+	}
 	{
 		m := e.Begin(60957041)
 		encPaymentRef(e, &v.Payment)
@@ -531,6 +539,8 @@ func decClosePaymentRequest(d *Decoder, v *core.ClosePaymentRequest) {
 	for d.More() {
 		tag, wire := d.Key()
 		switch tag {
+		case 121145145: // created_at
+			v.CreatedAt = d.Time(wire)
 		case 60957041: // payment
 			if sub, ok := d.Message(wire); ok {
 				decPaymentRef(sub, &v.Payment)
@@ -574,6 +584,9 @@ func encCancelPaymentRequest(e *Encoder, v *core.CancelPaymentRequest) {
 	if v.CancelID != "" {
 		e.StringField(161432833, string(v.CancelID))
 	}
+	if !v.CreatedAt.IsZero() {
+		e.Time(121145145, v.CreatedAt)
+	}
 	if v.NotifyURL != "" {
 		e.StringField(196359594, string(v.NotifyURL))
 	}
@@ -595,6 +608,8 @@ func decCancelPaymentRequest(d *Decoder, v *core.CancelPaymentRequest) {
 			v.Amount = int64(d.IntField(wire))
 		case 161432833: // cancel_id
 			v.CancelID = string(d.StringField(wire))
+		case 121145145: // created_at
+			v.CreatedAt = d.Time(wire)
 		case 196359594: // notify_url
 			v.NotifyURL = string(d.StringField(wire))
 		case 60957041: // payment
@@ -639,8 +654,17 @@ func decCancelPaymentResponse(d *Decoder, v *core.CancelPaymentResponse) {
 }
 
 func encConfirmPaymentRequest(e *Encoder, v *core.ConfirmPaymentRequest) {
+	if v.ConfirmID != "" {
+		e.StringField(23013101, string(v.ConfirmID))
+	}
+	if !v.CreatedAt.IsZero() {
+		e.Time(121145145, v.CreatedAt)
+	}
 	for k, x := range v.Extra {
 		e.Pair(143662569, string(k), string(x))
+	}
+	if v.NotifyURL != "" {
+		e.StringField(196359594, string(v.NotifyURL))
 	}
 	{
 		m := e.Begin(60957041)
@@ -656,6 +680,10 @@ func decConfirmPaymentRequest(d *Decoder, v *core.ConfirmPaymentRequest) {
 	for d.More() {
 		tag, wire := d.Key()
 		switch tag {
+		case 23013101: // confirm_id
+			v.ConfirmID = string(d.StringField(wire))
+		case 121145145: // created_at
+			v.CreatedAt = d.Time(wire)
 		case 143662569: // extra
 			if k, x, ok := d.Pair(wire); ok {
 				if v.Extra == nil {
@@ -663,6 +691,8 @@ func decConfirmPaymentRequest(d *Decoder, v *core.ConfirmPaymentRequest) {
 				}
 				v.Extra[string(k)] = string(x)
 			}
+		case 196359594: // notify_url
+			v.NotifyURL = string(d.StringField(wire))
 		case 60957041: // payment
 			if sub, ok := d.Message(wire); ok {
 				decPaymentRef(sub, &v.Payment)
@@ -706,6 +736,9 @@ func encCapturePaymentRequest(e *Encoder, v *core.CapturePaymentRequest) {
 	if v.CaptureID != "" {
 		e.StringField(212543543, string(v.CaptureID))
 	}
+	if !v.CreatedAt.IsZero() {
+		e.Time(121145145, v.CreatedAt)
+	}
 	for k, x := range v.Extra {
 		e.Pair(143662569, string(k), string(x))
 	}
@@ -732,6 +765,8 @@ func decCapturePaymentRequest(d *Decoder, v *core.CapturePaymentRequest) {
 			v.Amount = int64(d.IntField(wire))
 		case 212543543: // capture_id
 			v.CaptureID = string(d.StringField(wire))
+		case 121145145: // created_at
+			v.CreatedAt = d.Time(wire)
 		case 143662569: // extra
 			if k, x, ok := d.Pair(wire); ok {
 				if v.Extra == nil {
@@ -820,6 +855,11 @@ func encCreateRefundRequest(e *Encoder, v *core.CreateRefundRequest) {
 		encSplitPart(e, &v.Split[i])
 		e.End(m)
 	}
+	if v.Terminal != nil {
+		m := e.Begin(166988465)
+		encTerminalInfo(e, v.Terminal)
+		e.End(m)
+	}
 }
 
 func decCreateRefundRequest(d *Decoder, v *core.CreateRefundRequest) {
@@ -854,6 +894,12 @@ func decCreateRefundRequest(d *Decoder, v *core.CreateRefundRequest) {
 				decSplitPart(sub, &x)
 				d.Absorb(sub)
 				v.Split = append(v.Split, x)
+			}
+		case 166988465: // terminal
+			if sub, ok := d.Message(wire); ok {
+				v.Terminal = new(core.TerminalInfo)
+				decTerminalInfo(sub, v.Terminal)
+				d.Absorb(sub)
 			}
 		default:
 			d.Skip(wire)
@@ -931,6 +977,9 @@ func decQueryRefundResponse(d *Decoder, v *core.QueryRefundResponse) {
 }
 
 func encBindReceiverRequest(e *Encoder, v *core.BindReceiverRequest) {
+	if !v.CreatedAt.IsZero() {
+		e.Time(121145145, v.CreatedAt)
+	}
 	for k, x := range v.Extra {
 		e.Pair(143662569, string(k), string(x))
 	}
@@ -945,6 +994,8 @@ func decBindReceiverRequest(d *Decoder, v *core.BindReceiverRequest) {
 	for d.More() {
 		tag, wire := d.Key()
 		switch tag {
+		case 121145145: // created_at
+			v.CreatedAt = d.Time(wire)
 		case 143662569: // extra
 			if k, x, ok := d.Pair(wire); ok {
 				if v.Extra == nil {
@@ -1099,6 +1150,9 @@ func decDeleteReceiverResponse(d *Decoder, v *core.DeleteReceiverResponse) {
 }
 
 func encExecuteSplitRequest(e *Encoder, v *core.ExecuteSplitRequest) {
+	if !v.CreatedAt.IsZero() {
+		e.Time(121145145, v.CreatedAt)
+	}
 	for k, x := range v.Extra {
 		e.Pair(143662569, string(k), string(x))
 	}
@@ -1130,6 +1184,8 @@ func decExecuteSplitRequest(d *Decoder, v *core.ExecuteSplitRequest) {
 	for d.More() {
 		tag, wire := d.Key()
 		switch tag {
+		case 121145145: // created_at
+			v.CreatedAt = d.Time(wire)
 		case 143662569: // extra
 			if k, x, ok := d.Pair(wire); ok {
 				if v.Extra == nil {
@@ -1251,6 +1307,9 @@ func encReturnSplitRequest(e *Encoder, v *core.ReturnSplitRequest) {
 	if v.Amount != 0 {
 		e.IntField(126209609, int64(v.Amount))
 	}
+	if !v.CreatedAt.IsZero() {
+		e.Time(121145145, v.CreatedAt)
+	}
 	{
 		m := e.Begin(60957041)
 		encPaymentRef(e, &v.Payment)
@@ -1278,6 +1337,8 @@ func decReturnSplitRequest(d *Decoder, v *core.ReturnSplitRequest) {
 		switch tag {
 		case 126209609: // amount
 			v.Amount = int64(d.IntField(wire))
+		case 121145145: // created_at
+			v.CreatedAt = d.Time(wire)
 		case 60957041: // payment
 			if sub, ok := d.Message(wire); ok {
 				decPaymentRef(sub, &v.Payment)
@@ -1465,6 +1526,9 @@ func encCreatePayoutRequest(e *Encoder, v *core.CreatePayoutRequest) {
 	if v.PayoutID != "" {
 		e.StringField(30683353, string(v.PayoutID))
 	}
+	if v.SubMerchantID != "" {
+		e.StringField(130332402, string(v.SubMerchantID))
+	}
 }
 
 func decCreatePayoutRequest(d *Decoder, v *core.CreatePayoutRequest) {
@@ -1497,6 +1561,8 @@ func decCreatePayoutRequest(d *Decoder, v *core.CreatePayoutRequest) {
 			v.NotifyURL = string(d.StringField(wire))
 		case 30683353: // payout_id
 			v.PayoutID = string(d.StringField(wire))
+		case 130332402: // sub_merchant_id
+			v.SubMerchantID = string(d.StringField(wire))
 		default:
 			d.Skip(wire)
 		}
@@ -1573,8 +1639,14 @@ func decQueryPayoutResponse(d *Decoder, v *core.QueryPayoutResponse) {
 }
 
 func encQueryBalanceRequest(e *Encoder, v *core.QueryBalanceRequest) {
+	if v.AccountID != "" {
+		e.StringField(124835196, string(v.AccountID))
+	}
 	if v.Currency != "" {
 		e.StringField(233997878, string(v.Currency))
+	}
+	for k, x := range v.Extra {
+		e.Pair(143662569, string(k), string(x))
 	}
 	if v.Owner != "" {
 		e.StringField(90655956, string(v.Owner))
@@ -1582,18 +1654,32 @@ func encQueryBalanceRequest(e *Encoder, v *core.QueryBalanceRequest) {
 	if v.OwnerID != "" {
 		e.StringField(208462372, string(v.OwnerID))
 	}
+	if v.SubMerchantID != "" {
+		e.StringField(130332402, string(v.SubMerchantID))
+	}
 }
 
 func decQueryBalanceRequest(d *Decoder, v *core.QueryBalanceRequest) {
 	for d.More() {
 		tag, wire := d.Key()
 		switch tag {
+		case 124835196: // account_id
+			v.AccountID = string(d.StringField(wire))
 		case 233997878: // currency
 			v.Currency = core.Currency(d.StringField(wire))
+		case 143662569: // extra
+			if k, x, ok := d.Pair(wire); ok {
+				if v.Extra == nil {
+					v.Extra = map[string]string{}
+				}
+				v.Extra[string(k)] = string(x)
+			}
 		case 90655956: // owner
 			v.Owner = core.BalanceOwner(d.StringField(wire))
 		case 208462372: // owner_id
 			v.OwnerID = string(d.StringField(wire))
+		case 130332402: // sub_merchant_id
+			v.SubMerchantID = string(d.StringField(wire))
 		default:
 			d.Skip(wire)
 		}
@@ -1632,6 +1718,9 @@ func encDownloadStatementRequest(e *Encoder, v *core.DownloadStatementRequest) {
 	if v.Kind != "" {
 		e.StringField(152298051, string(v.Kind))
 	}
+	if v.SubMerchantID != "" {
+		e.StringField(130332402, string(v.SubMerchantID))
+	}
 }
 
 func decDownloadStatementRequest(d *Decoder, v *core.DownloadStatementRequest) {
@@ -1642,6 +1731,8 @@ func decDownloadStatementRequest(d *Decoder, v *core.DownloadStatementRequest) {
 			v.Date = string(d.StringField(wire))
 		case 152298051: // kind
 			v.Kind = core.StatementKind(d.StringField(wire))
+		case 130332402: // sub_merchant_id
+			v.SubMerchantID = string(d.StringField(wire))
 		default:
 			d.Skip(wire)
 		}
@@ -1841,8 +1932,14 @@ func encRegisterTerminalRequest(e *Encoder, v *core.RegisterTerminalRequest) {
 	if v.Address != "" {
 		e.StringField(208283987, string(v.Address))
 	}
+	if !v.CreatedAt.IsZero() {
+		e.Time(121145145, v.CreatedAt)
+	}
 	for k, x := range v.Extra {
 		e.Pair(143662569, string(k), string(x))
+	}
+	if v.SubMerchantID != "" {
+		e.StringField(130332402, string(v.SubMerchantID))
 	}
 	{
 		m := e.Begin(166988465)
@@ -1857,6 +1954,8 @@ func decRegisterTerminalRequest(d *Decoder, v *core.RegisterTerminalRequest) {
 		switch tag {
 		case 208283987: // address
 			v.Address = string(d.StringField(wire))
+		case 121145145: // created_at
+			v.CreatedAt = d.Time(wire)
 		case 143662569: // extra
 			if k, x, ok := d.Pair(wire); ok {
 				if v.Extra == nil {
@@ -1864,6 +1963,8 @@ func decRegisterTerminalRequest(d *Decoder, v *core.RegisterTerminalRequest) {
 				}
 				v.Extra[string(k)] = string(x)
 			}
+		case 130332402: // sub_merchant_id
+			v.SubMerchantID = string(d.StringField(wire))
 		case 166988465: // terminal
 			if sub, ok := d.Message(wire); ok {
 				decTerminalInfo(sub, &v.Terminal)
@@ -1899,6 +2000,9 @@ func decRegisterTerminalResponse(d *Decoder, v *core.RegisterTerminalResponse) {
 }
 
 func encQueryTerminalRequest(e *Encoder, v *core.QueryTerminalRequest) {
+	for k, x := range v.ProviderData {
+		e.Pair(194410761, string(k), string(x))
+	}
 	if v.ProviderID != "" {
 		e.StringField(241420060, string(v.ProviderID))
 	}
@@ -1911,6 +2015,13 @@ func decQueryTerminalRequest(d *Decoder, v *core.QueryTerminalRequest) {
 	for d.More() {
 		tag, wire := d.Key()
 		switch tag {
+		case 194410761: // provider_data
+			if k, x, ok := d.Pair(wire); ok {
+				if v.ProviderData == nil {
+					v.ProviderData = map[string]string{}
+				}
+				v.ProviderData[string(k)] = string(x)
+			}
 		case 241420060: // provider_id
 			v.ProviderID = string(d.StringField(wire))
 		case 238354727: // terminal_id
@@ -1953,6 +2064,9 @@ func encApplyMerchantRequest(e *Encoder, v *core.ApplyMerchantRequest) {
 	if v.ApplicationID != "" {
 		e.StringField(11664435, string(v.ApplicationID))
 	}
+	if !v.CreatedAt.IsZero() {
+		e.Time(121145145, v.CreatedAt)
+	}
 	if v.NotifyURL != "" {
 		e.StringField(196359594, string(v.NotifyURL))
 	}
@@ -1969,6 +2083,8 @@ func decApplyMerchantRequest(d *Decoder, v *core.ApplyMerchantRequest) {
 			}
 		case 11664435: // application_id
 			v.ApplicationID = string(d.StringField(wire))
+		case 121145145: // created_at
+			v.CreatedAt = d.Time(wire)
 		case 196359594: // notify_url
 			v.NotifyURL = string(d.StringField(wire))
 		default:
@@ -2009,6 +2125,9 @@ func encUpdateMerchantRequest(e *Encoder, v *core.UpdateMerchantRequest) {
 	if v.ApplicationID != "" {
 		e.StringField(11664435, string(v.ApplicationID))
 	}
+	if !v.CreatedAt.IsZero() {
+		e.Time(121145145, v.CreatedAt)
+	}
 	if v.NotifyURL != "" {
 		e.StringField(196359594, string(v.NotifyURL))
 	}
@@ -2028,6 +2147,8 @@ func decUpdateMerchantRequest(d *Decoder, v *core.UpdateMerchantRequest) {
 			}
 		case 11664435: // application_id
 			v.ApplicationID = string(d.StringField(wire))
+		case 121145145: // created_at
+			v.CreatedAt = d.Time(wire)
 		case 196359594: // notify_url
 			v.NotifyURL = string(d.StringField(wire))
 		case 241420060: // provider_id
@@ -2127,6 +2248,9 @@ func encUploadDocumentRequest(e *Encoder, v *core.UploadDocumentRequest) {
 	if v.ContentType != "" {
 		e.StringField(61195263, string(v.ContentType))
 	}
+	if !v.CreatedAt.IsZero() {
+		e.Time(121145145, v.CreatedAt)
+	}
 	if v.Description != "" {
 		e.StringField(74398569, string(v.Description))
 	}
@@ -2154,6 +2278,8 @@ func decUploadDocumentRequest(d *Decoder, v *core.UploadDocumentRequest) {
 			v.Content = []uint8(d.BytesField(wire))
 		case 61195263: // content_type
 			v.ContentType = string(d.StringField(wire))
+		case 121145145: // created_at
+			v.CreatedAt = d.Time(wire)
 		case 74398569: // description
 			v.Description = string(d.StringField(wire))
 		case 143662569: // extra
@@ -2202,6 +2328,9 @@ func encSubmitMerchantRequest(e *Encoder, v *core.SubmitMerchantRequest) {
 	if v.ApplicationID != "" {
 		e.StringField(11664435, string(v.ApplicationID))
 	}
+	if !v.CreatedAt.IsZero() {
+		e.Time(121145145, v.CreatedAt)
+	}
 	for k, x := range v.Documents {
 		e.Pair(9443301, string(k), string(x))
 	}
@@ -2219,6 +2348,8 @@ func decSubmitMerchantRequest(d *Decoder, v *core.SubmitMerchantRequest) {
 		switch tag {
 		case 11664435: // application_id
 			v.ApplicationID = string(d.StringField(wire))
+		case 121145145: // created_at
+			v.CreatedAt = d.Time(wire)
 		case 9443301: // documents
 			if k, x, ok := d.Pair(wire); ok {
 				if v.Documents == nil {
@@ -2273,6 +2404,9 @@ func encActivateChannelRequest(e *Encoder, v *core.ActivateChannelRequest) {
 		encChannelActivation(e, &v.Channels[i])
 		e.End(m)
 	}
+	if !v.CreatedAt.IsZero() {
+		e.Time(121145145, v.CreatedAt)
+	}
 	for k, x := range v.Extra {
 		e.Pair(143662569, string(k), string(x))
 	}
@@ -2303,6 +2437,8 @@ func decActivateChannelRequest(d *Decoder, v *core.ActivateChannelRequest) {
 				d.Absorb(sub)
 				v.Channels = append(v.Channels, x)
 			}
+		case 121145145: // created_at
+			v.CreatedAt = d.Time(wire)
 		case 143662569: // extra
 			if k, x, ok := d.Pair(wire); ok {
 				if v.Extra == nil {
@@ -2360,6 +2496,9 @@ func decActivateChannelResponse(d *Decoder, v *core.ActivateChannelResponse) {
 }
 
 func encQueryChannelRequest(e *Encoder, v *core.QueryChannelRequest) {
+	for k, x := range v.ProviderData {
+		e.Pair(194410761, string(k), string(x))
+	}
 	if v.ProviderID != "" {
 		e.StringField(241420060, string(v.ProviderID))
 	}
@@ -2372,6 +2511,13 @@ func decQueryChannelRequest(d *Decoder, v *core.QueryChannelRequest) {
 	for d.More() {
 		tag, wire := d.Key()
 		switch tag {
+		case 194410761: // provider_data
+			if k, x, ok := d.Pair(wire); ok {
+				if v.ProviderData == nil {
+					v.ProviderData = map[string]string{}
+				}
+				v.ProviderData[string(k)] = string(x)
+			}
 		case 241420060: // provider_id
 			v.ProviderID = string(d.StringField(wire))
 		case 11449242: // request_id
@@ -2426,6 +2572,9 @@ func encRealNameRequest(e *Encoder, v *core.RealNameRequest) {
 	if v.ContactType != "" {
 		e.StringField(152567196, string(v.ContactType))
 	}
+	if !v.CreatedAt.IsZero() {
+		e.Time(121145145, v.CreatedAt)
+	}
 	for k, x := range v.Documents {
 		e.Pair(9443301, string(k), string(x))
 	}
@@ -2457,6 +2606,8 @@ func decRealNameRequest(d *Decoder, v *core.RealNameRequest) {
 			}
 		case 152567196: // contact_type
 			v.ContactType = string(d.StringField(wire))
+		case 121145145: // created_at
+			v.CreatedAt = d.Time(wire)
 		case 9443301: // documents
 			if k, x, ok := d.Pair(wire); ok {
 				if v.Documents == nil {
@@ -2511,11 +2662,17 @@ func decRealNameResponse(d *Decoder, v *core.RealNameResponse) {
 }
 
 func encQueryRealNameRequest(e *Encoder, v *core.QueryRealNameRequest) {
+	for k, x := range v.ProviderData {
+		e.Pair(194410761, string(k), string(x))
+	}
 	if v.ProviderID != "" {
 		e.StringField(241420060, string(v.ProviderID))
 	}
 	if v.RequestID != "" {
 		e.StringField(11449242, string(v.RequestID))
+	}
+	if v.Wallet != "" {
+		e.StringField(254786988, string(v.Wallet))
 	}
 }
 
@@ -2523,10 +2680,19 @@ func decQueryRealNameRequest(d *Decoder, v *core.QueryRealNameRequest) {
 	for d.More() {
 		tag, wire := d.Key()
 		switch tag {
+		case 194410761: // provider_data
+			if k, x, ok := d.Pair(wire); ok {
+				if v.ProviderData == nil {
+					v.ProviderData = map[string]string{}
+				}
+				v.ProviderData[string(k)] = string(x)
+			}
 		case 241420060: // provider_id
 			v.ProviderID = string(d.StringField(wire))
 		case 11449242: // request_id
 			v.RequestID = string(d.StringField(wire))
+		case 254786988: // wallet
+			v.Wallet = string(d.StringField(wire))
 		default:
 			d.Skip(wire)
 		}
@@ -2564,6 +2730,9 @@ func encSetSettlementAccountRequest(e *Encoder, v *core.SetSettlementAccountRequ
 		encBankAccount(e, &v.Account)
 		e.EndOmitEmpty(m)
 	}
+	if !v.CreatedAt.IsZero() {
+		e.Time(121145145, v.CreatedAt)
+	}
 	for k, x := range v.Extra {
 		e.Pair(143662569, string(k), string(x))
 	}
@@ -2590,6 +2759,8 @@ func decSetSettlementAccountRequest(d *Decoder, v *core.SetSettlementAccountRequ
 				decBankAccount(sub, &v.Account)
 				d.Absorb(sub)
 			}
+		case 121145145: // created_at
+			v.CreatedAt = d.Time(wire)
 		case 143662569: // extra
 			if k, x, ok := d.Pair(wire); ok {
 				if v.Extra == nil {
@@ -2648,6 +2819,9 @@ func encRemoveSettlementAccountRequest(e *Encoder, v *core.RemoveSettlementAccou
 	if v.AccountID != "" {
 		e.StringField(124835196, string(v.AccountID))
 	}
+	if !v.CreatedAt.IsZero() {
+		e.Time(121145145, v.CreatedAt)
+	}
 	for k, x := range v.Extra {
 		e.Pair(143662569, string(k), string(x))
 	}
@@ -2676,6 +2850,8 @@ func decRemoveSettlementAccountRequest(d *Decoder, v *core.RemoveSettlementAccou
 			}
 		case 124835196: // account_id
 			v.AccountID = string(d.StringField(wire))
+		case 121145145: // created_at
+			v.CreatedAt = d.Time(wire)
 		case 143662569: // extra
 			if k, x, ok := d.Pair(wire); ok {
 				if v.Extra == nil {
@@ -2721,6 +2897,9 @@ func decRemoveSettlementAccountResponse(d *Decoder, v *core.RemoveSettlementAcco
 }
 
 func encCreateTokenRequest(e *Encoder, v *core.CreateTokenRequest) {
+	if !v.CreatedAt.IsZero() {
+		e.Time(121145145, v.CreatedAt)
+	}
 	{
 		m := e.Begin(79538713)
 		encCustomer(e, &v.Customer)
@@ -2747,6 +2926,8 @@ func decCreateTokenRequest(d *Decoder, v *core.CreateTokenRequest) {
 	for d.More() {
 		tag, wire := d.Key()
 		switch tag {
+		case 121145145: // created_at
+			v.CreatedAt = d.Time(wire)
 		case 79538713: // customer
 			if sub, ok := d.Message(wire); ok {
 				decCustomer(sub, &v.Customer)
@@ -2797,6 +2978,9 @@ func decCreateTokenResponse(d *Decoder, v *core.CreateTokenResponse) {
 }
 
 func encQueryTokenRequest(e *Encoder, v *core.QueryTokenRequest) {
+	for k, x := range v.ProviderData {
+		e.Pair(194410761, string(k), string(x))
+	}
 	if v.ProviderID != "" {
 		e.StringField(241420060, string(v.ProviderID))
 	}
@@ -2809,6 +2993,13 @@ func decQueryTokenRequest(d *Decoder, v *core.QueryTokenRequest) {
 	for d.More() {
 		tag, wire := d.Key()
 		switch tag {
+		case 194410761: // provider_data
+			if k, x, ok := d.Pair(wire); ok {
+				if v.ProviderData == nil {
+					v.ProviderData = map[string]string{}
+				}
+				v.ProviderData[string(k)] = string(x)
+			}
 		case 241420060: // provider_id
 			v.ProviderID = string(d.StringField(wire))
 		case 26147098: // token_id
@@ -2843,6 +3034,9 @@ func decQueryTokenResponse(d *Decoder, v *core.QueryTokenResponse) {
 }
 
 func encCancelTokenRequest(e *Encoder, v *core.CancelTokenRequest) {
+	for k, x := range v.ProviderData {
+		e.Pair(194410761, string(k), string(x))
+	}
 	if v.ProviderID != "" {
 		e.StringField(241420060, string(v.ProviderID))
 	}
@@ -2855,6 +3049,13 @@ func decCancelTokenRequest(d *Decoder, v *core.CancelTokenRequest) {
 	for d.More() {
 		tag, wire := d.Key()
 		switch tag {
+		case 194410761: // provider_data
+			if k, x, ok := d.Pair(wire); ok {
+				if v.ProviderData == nil {
+					v.ProviderData = map[string]string{}
+				}
+				v.ProviderData[string(k)] = string(x)
+			}
 		case 241420060: // provider_id
 			v.ProviderID = string(d.StringField(wire))
 		case 26147098: // token_id
@@ -2889,6 +3090,9 @@ func decCancelTokenResponse(d *Decoder, v *core.CancelTokenResponse) {
 }
 
 func encExtensionRequest(e *Encoder, v *core.ExtensionRequest) {
+	if !v.CreatedAt.IsZero() {
+		e.Time(121145145, v.CreatedAt)
+	}
 	if v.Name != "" {
 		e.StringField(221887974, string(v.Name))
 	}
@@ -2901,6 +3105,8 @@ func decExtensionRequest(d *Decoder, v *core.ExtensionRequest) {
 	for d.More() {
 		tag, wire := d.Key()
 		switch tag {
+		case 121145145: // created_at
+			v.CreatedAt = d.Time(wire)
 		case 221887974: // name
 			v.Name = string(d.StringField(wire))
 		case 51345317: // payload
@@ -3167,6 +3373,9 @@ func encPayment(e *Encoder, v *core.Payment) {
 	if v.Amount != 0 {
 		e.IntField(126209609, int64(v.Amount))
 	}
+	if v.CapturedAmount != 0 {
+		e.IntField(78162652, int64(v.CapturedAmount))
+	}
 	if v.ChannelTradeNo != "" {
 		e.StringField(124885021, string(v.ChannelTradeNo))
 	}
@@ -3216,6 +3425,8 @@ func decPayment(d *Decoder, v *core.Payment) {
 		switch tag {
 		case 126209609: // amount
 			v.Amount = int64(d.IntField(wire))
+		case 78162652: // captured_amount
+			v.CapturedAmount = int64(d.IntField(wire))
 		case 124885021: // channel_trade_no
 			v.ChannelTradeNo = string(d.StringField(wire))
 		case 233997878: // currency
