@@ -159,13 +159,11 @@ func (s *jsonScanner) str() (string, error) {
 					return "", s.errorf("bad \\u escape")
 				}
 				if utf16.IsSurrogate(r) {
-					r2 := rune(-1)
 					if s.i+1 < len(s.b) && s.b[s.i] == '\\' && s.b[s.i+1] == 'u' {
 						save := s.i
 						s.i += 2
-						if x, ok := s.hex4(); ok {
-							r2 = x
-						} else {
+						r2, ok := s.hex4()
+						if !ok {
 							return "", s.errorf("bad \\u escape")
 						}
 						if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {

@@ -139,7 +139,7 @@ func seedRNG(paymentID, ruleID string) *splitMix64 {
 	for i := 0; i < len(paymentID); i++ {
 		h = (h ^ uint64(paymentID[i])) * 1099511628211
 	}
-	h = (h ^ 0) * 1099511628211
+	h *= 1099511628211 // a zero separator byte: ("ab","c") and ("a","bc") differ
 	for i := 0; i < len(ruleID); i++ {
 		h = (h ^ uint64(ruleID[i])) * 1099511628211
 	}

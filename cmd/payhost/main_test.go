@@ -11,8 +11,14 @@ import (
 // runCmd runs the payhost CLI in-process and returns exit code and output.
 func runCmd(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return runCmdEnv(t, nil, args...)
+}
+
+// runCmdEnv is runCmd with an environment.
+func runCmdEnv(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), &cmdEnv{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}, args)
+	code := run(context.Background(), &cmdEnv{stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}, args)
 	return code, out.String(), errb.String()
 }
 

@@ -48,7 +48,7 @@ func BenchmarkEmptyCall(b *testing.B) {
 }
 
 // BenchmarkCapabilityCall is one capability round trip from a wasm guest
-// (a Config lookup), measured over 1000 calls inside one plugin call.
+// (a cache lookup), measured over 1000 calls inside one plugin call.
 func BenchmarkCapabilityCall(b *testing.B) {
 	p, err := LoadWasmFile(context.Background(), testwasm.Build(b, "host/plugin/testdata/hostile"), WasmConfig{CacheDir: testwasm.CacheDir()})
 	if err != nil {
@@ -56,7 +56,7 @@ func BenchmarkCapabilityCall(b *testing.B) {
 	}
 	defer p.Close(context.Background())
 	h := bindHostile(b, p.Manifest(), "http://127.0.0.1:1")
-	req := &core.CreatePaymentRequest{PaymentID: "p", Amount: 1, Currency: "CNY", Method: core.MethodAlipayQR, Subject: "config:1000"}
+	req := &core.CreatePaymentRequest{PaymentID: "p", Amount: 1, Currency: "CNY", Method: core.MethodAlipayQR, Subject: "capability:1000"}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := p.Invoke(context.Background(), h, core.OpPaymentCreate, req); err != nil {

@@ -73,7 +73,7 @@ func BuildPackage(pkg string) (string, error) {
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("testwasm: build %s: %v\n%s", pkg, err, b)
+		return "", fmt.Errorf("testwasm: build %s: %w\n%s", pkg, err, b)
 	}
 	if err := os.Rename(tmp, out); err != nil {
 		return "", err

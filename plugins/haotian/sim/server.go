@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -152,7 +153,6 @@ func New(cfg Config) *Server {
 		s.apps[m.AppID] = mm
 	}
 	for _, g := range cfg.Groups {
-		g := g
 		s.groups[g.ID] = &g
 	}
 	for _, r := range cfg.Receivers {
@@ -436,7 +436,7 @@ func (s *Server) hangUp(w http.ResponseWriter, r *http.Request) {
 func (s *Server) processLocked(rt route, c *call) (envelope, bool) {
 	data, err := s.runLocked(rt, c)
 	if err != nil {
-		if ae, ok := err.(*apiError); ok {
+		if ae := (*apiError)(nil); errors.As(err, &ae) {
 			return envelope{Code: ae.code, Msg: ae.msg}, c.hangup
 		}
 		return envelope{Code: codeSystem, Msg: "系统异常[" + err.Error() + "]"}, c.hangup

@@ -77,10 +77,10 @@ func (hostile) CreatePayment(ctx context.Context, h pdk.Host, req *core.CreatePa
 		p.ProviderData["path"] = os.Getenv("PATH")
 	case "exit":
 		os.Exit(3)
-	case "config": // capability round trips, for the benchmark
+	case "capability": // capability round trips, for the benchmark
 		n, _ := strconv.Atoi(arg)
 		for i := 0; i < n; i++ {
-			h.Config("greeting")
+			h.CacheGet("k")
 		}
 	case "error":
 		return nil, &core.Error{Code: core.CodeDeclined, Message: "declined on request", ProviderCode: "X1"}

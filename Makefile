@@ -1,0 +1,67 @@
+# Payhost: `make run` starts the sandbox, `make test` runs the tests.
+GO      ?= go
+BIN     := bin
+PLUGINS := haotian
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: all build payhost plugins test test-race test-postgres check fmt vet lint bench run generate clean
+
+all: build
+
+## build: bin/payhost and bin/plugins/<name>.wasm
+build: payhost plugins
+
+payhost:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/payhost ./cmd/payhost
+
+plugins:
+	@mkdir -p $(BIN)/plugins
+	@for p in $(PLUGINS); do \
+		echo "GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o $(BIN)/plugins/$$p.wasm ./plugins/$$p/wasm"; \
+		GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -o $(BIN)/plugins/$$p.wasm ./plugins/$$p/wasm || exit 1; \
+	done
+
+## run: the payhost server in sandbox mode (SQLite, every provider simulator)
+run: build
+	$(BIN)/payhost sandbox
+
+## test: every test; the PostgreSQL suites run when PAYHOST_TEST_POSTGRES is set
+test:
+	$(GO) test -count=1 ./...
+
+test-race:
+	$(GO) test -race -count=1 ./...
+
+## test-postgres: the store and engine suites against PAYHOST_TEST_POSTGRES
+test-postgres:
+	@test -n "$$PAYHOST_TEST_POSTGRES" || { echo "PAYHOST_TEST_POSTGRES is not set"; exit 1; }
+	PAYHOST_REQUIRE_POSTGRES=1 $(GO) test -count=1 -run 'Postgres' ./host/...
+
+## check: formatting, vet (native and wasip1), golangci-lint, tests
+check: fmt vet lint test
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./core/... ./pdk/... $(addprefix ./plugins/,$(addsuffix /wasm,$(PLUGINS)))
+
+## lint: golangci-lint, pinned in tools/go.mod and built into bin/
+lint: $(BIN)/golangci-lint
+	$(BIN)/golangci-lint run ./...
+
+$(BIN)/golangci-lint: tools/go.mod tools/go.sum
+	cd tools && $(GO) build -o ../$(BIN)/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+## bench: plugin transports, boundary, rules engine (numbers in docs/benchmarks.md)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./plugins/haotian/ ./host/plugin/ ./rules/
+
+## generate: the ABI codec from the core types
+generate:
+	$(GO) generate ./pdk/abi
+
+clean:
+	rm -rf $(BIN)
