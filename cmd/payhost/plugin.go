@@ -25,7 +25,7 @@ func runPluginInspect(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "payhost: %v\n", err)
 		return 1
 	}
-	defer p.Close(context.WithoutCancel(ctx))
+	defer func() { _ = p.Close(context.WithoutCancel(ctx)) }()
 	out, err := json.MarshalIndent(p.Manifest(), "", "  ")
 	if err != nil {
 		fmt.Fprintf(env.stderr, "payhost: %v\n", err)
