@@ -1,0 +1,93 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/payhost/payhost/core"
+	"github.com/payhost/payhost/host/store"
+)
+
+// Pending reasons.
+const (
+	PendingPayer          = "payer"           // waiting for the payer to pay
+	PendingUnknownOutcome = "unknown_outcome" // sent, no answer: settled by notification or query
+	PendingProvider       = "provider"        // the provider is processing
+)
+
+func (h *Host) toAPI(ctx context.Context, sp *store.Payment, withRefunds bool) (*Payment, error) {
+	p := &Payment{ID: sp.ID, Object: "payment", MerchantOrderID: sp.MerchantOrderID, Amount: sp.Amount,
+		Currency: core.Currency(sp.Currency), Method: core.Method(sp.Method), Description: sp.Description,
+		Metadata: sp.Metadata, Status: core.PaymentStatus(sp.Status), Provider: sp.Plugin,
+		ProviderPaymentID: sp.ProviderID, ProviderFee: sp.FeeAmount, RefundedAmount: sp.RefundedAmount,
+		CreatedAt: sp.CreatedAt, UpdatedAt: sp.UpdatedAt}
+	if sp.Plugin != "" {
+		p.Channel = sp.Plugin + "/" + sp.Account + "/" + sp.Method
+	}
+	if len(sp.PayInfo) > 0 {
+		var pi core.PayInfo
+		if err := json.Unmarshal(sp.PayInfo, &pi); err == nil {
+			p.PayInfo = &pi
+		}
+	}
+	if len(sp.Decision) > 0 {
+		var d core.Decision
+		if err := json.Unmarshal(sp.Decision, &d); err == nil {
+			ad := &Decision{RulesetHash: d.RulesetHash, Fee: d.Fee, Splits: d.Splits, SplitMode: d.SplitMode, Matched: d.Matched}
+			for _, c := range d.Channels {
+				ad.Channels = append(ad.Channels, c.String())
+			}
+			p.Decision = ad
+		}
+	}
+	if !sp.PaidAt.IsZero() {
+		p.PaidAt = ptr(sp.PaidAt)
+	}
+	switch core.PaymentStatus(sp.Status) {
+	case core.PaymentCreated, core.PaymentProcessing:
+		switch {
+		case sp.FailureCode == string(core.CodeUnknownOutcome):
+			p.PendingReason = PendingUnknownOutcome
+		case sp.Plugin != "" && sp.PayInfo != nil:
+			p.PendingReason = PendingPayer
+		case sp.Plugin != "":
+			p.PendingReason = PendingProvider
+		}
+	default:
+		if sp.FailureCode != "" {
+			p.Failure = &Failure{Code: core.Code(sp.FailureCode), Message: sp.FailureMessage}
+		}
+	}
+	if withRefunds {
+		rs, err := h.store.ListRefunds(ctx, sp.ID)
+		if err != nil {
+			return nil, core.WrapError(core.CodeInternal, err, "list refunds")
+		}
+		for _, r := range rs {
+			p.Refunds = append(p.Refunds, *refundToAPI(r))
+		}
+	}
+	return p, nil
+}
+
+func refundToAPI(r *store.Refund) *Refund {
+	out := &Refund{ID: r.ID, Object: "refund", PaymentID: r.PaymentID, Amount: r.Amount, Currency: core.Currency(r.Currency),
+		Reason: r.Reason, Status: core.RefundStatus(r.Status), ProviderRefundID: r.ProviderID,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	if !r.SucceededAt.IsZero() {
+		out.SucceededAt = ptr(r.SucceededAt)
+	}
+	switch core.RefundStatus(r.Status) {
+	case core.RefundCreated, core.RefundProcessing:
+		if r.FailureCode == string(core.CodeUnknownOutcome) {
+			out.PendingReason = PendingUnknownOutcome
+		} else {
+			out.PendingReason = PendingProvider
+		}
+	default:
+		if r.FailureCode != "" {
+			out.Failure = &Failure{Code: core.Code(r.FailureCode), Message: r.FailureMessage}
+		}
+	}
+	return out
+}

@@ -1,0 +1,112 @@
+package host
+
+import (
+	"context"
+	"errors"
+
+	"github.com/payhost/payhost/core"
+	"github.com/payhost/payhost/host/plugin"
+	"github.com/payhost/payhost/host/store"
+)
+
+// MaxNotificationBytes bounds an inbound notification body.
+const MaxNotificationBytes = 1 << 20
+
+// HandleNotification verifies and applies an inbound provider notification
+// for an account and returns the exact acknowledgement the provider
+// expects. A notification the plugin does not verify changes nothing and
+// returns its error (the server answers 4xx). A verified one is stored once
+// per provider event id (duplicates are acknowledged and not applied again)
+// and applied through the state machine: a state that would go backwards is
+// recorded and ignored.
+func (h *Host) HandleNotification(ctx context.Context, accountName string, req *core.ParseNotificationRequest) (core.Ack, error) {
+	a, ok := h.accounts[accountName]
+	if !ok {
+		return core.Ack{}, &core.Error{Code: core.CodeNotFound, Message: "no account " + accountName}
+	}
+	if len(req.Body) > MaxNotificationBytes {
+		return core.Ack{}, &core.Error{Code: core.CodeInvalidRequest, Message: "notification body too large"}
+	}
+	if !supports(a, core.OpNotificationParse) {
+		return core.Ack{}, &core.Error{Code: core.CodeUnsupported, Message: "plugin " + a.plugin.Manifest().Name + " takes no notifications"}
+	}
+	resp, err := plugin.Call[core.ParseNotificationResponse](ctx, a.plugin, a.binding, core.OpNotificationParse, req)
+	if err != nil {
+		h.log.Warn("notification refused", "account", accountName, "code", core.CodeOf(err), "reason", err)
+		return core.Ack{}, err
+	}
+	for _, ev := range resp.Events {
+		if ev.ID == "" {
+			h.log.Warn("notification event without id ignored", "account", accountName, "object", ev.ObjectID)
+			continue
+		}
+		n := &store.Notification{Account: accountName, EventID: ev.ID, ObjectType: string(ev.Kind), ObjectID: ev.ObjectID,
+			Status: ev.Status, Body: req.Body, ReceivedAt: h.now()}
+		inserted, err := h.store.InsertNotification(ctx, n)
+		if err != nil {
+			return core.Ack{}, core.WrapError(core.CodeInternal, err, "store notification")
+		}
+		if !inserted {
+			h.log.Info("duplicate notification acknowledged", "account", accountName, "event", ev.ID)
+			continue
+		}
+		result := h.applyEvent(ctx, a, ev)
+		if err := h.store.SetNotificationResult(context.WithoutCancel(ctx), n.ID, result); err != nil {
+			h.log.Error("record notification result", "event", ev.ID, "err", err)
+		}
+		h.log.Info("notification", "account", accountName, "event", ev.ID, "kind", ev.Kind, "object", ev.ObjectID, "status", ev.Status, "result", result)
+	}
+	return resp.Ack, nil
+}
+
+// applyEvent applies one verified event and says what happened.
+func (h *Host) applyEvent(ctx context.Context, a *account, ev core.Event) string {
+	switch ev.Kind {
+	case core.EventPayment:
+		sp, err := h.store.GetPayment(ctx, ev.ObjectID)
+		if errors.Is(err, store.ErrNotFound) {
+			return "ignored: unknown payment"
+		}
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		if sp.Account != a.name {
+			return "ignored: payment belongs to account " + sp.Account
+		}
+		before := sp.Status
+		got := core.Payment{ID: ev.ObjectID, ProviderID: ev.ProviderObjectID, Status: core.PaymentStatus(ev.Status),
+			Amount: ev.Amount, FeeAmount: ev.FeeAmount, FailureCode: ev.FailureCode, FailureMessage: ev.FailureMessage, PaidAt: ev.OccurredAt}
+		after, err := h.applyPayment(ctx, sp, got, "notification")
+		return outcome(before, after.Status, ev.Status, err)
+	case core.EventRefund:
+		sr, err := h.store.GetRefund(ctx, ev.ObjectID)
+		if errors.Is(err, store.ErrNotFound) {
+			return "ignored: unknown refund"
+		}
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		before := sr.Status
+		got := core.Refund{ID: ev.ObjectID, ProviderID: ev.ProviderObjectID, Status: core.RefundStatus(ev.Status),
+			Amount: ev.Amount, FailureCode: ev.FailureCode, FailureMessage: ev.FailureMessage, SucceededAt: ev.OccurredAt}
+		after, err := h.applyRefund(ctx, sr, got, "notification")
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return outcome(before, after.Status, ev.Status, nil)
+	}
+	return "ignored: event kind " + string(ev.Kind) + " is not handled yet"
+}
+
+func outcome(before, after, reported string, err error) string {
+	switch {
+	case err != nil:
+		return "error: " + err.Error()
+	case after == reported && before != after:
+		return "applied"
+	case after == reported:
+		return "unchanged"
+	default:
+		return "stale: state is " + after
+	}
+}

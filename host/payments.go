@@ -1,0 +1,545 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/payhost/payhost/core"
+	"github.com/payhost/payhost/host/plugin"
+	"github.com/payhost/payhost/host/store"
+)
+
+// Input limits.
+const (
+	maxMetadataKeys   = 50
+	maxMetadataKey    = 40
+	maxMetadataValue  = 500
+	maxDescription    = 256
+	maxMerchantOrder  = 64
+	maxAmount         = 1 << 53 // keeps amounts exact in every JSON client
+	maxReason         = 256
+	statusCreatedHTTP = 201
+)
+
+func bad(param, format string, args ...any) error {
+	return &core.Error{Code: core.CodeInvalidRequest, Param: param, Message: fmt.Sprintf(format, args...)}
+}
+
+func validatePaymentInput(in *CreatePaymentInput) error {
+	if in.Amount <= 0 {
+		return bad("amount", "amount must be a positive integer in minor units")
+	}
+	if in.Amount > maxAmount {
+		return bad("amount", "amount is too large")
+	}
+	cur, err := core.ParseCurrency(in.Currency)
+	if err != nil {
+		return err
+	}
+	in.Currency = string(cur)
+	if _, err := core.ParseMethod(in.Method); err != nil {
+		return err
+	}
+	if utf8.RuneCountInString(in.Description) > maxDescription {
+		return bad("description", "description is longer than %d characters", maxDescription)
+	}
+	if len(in.MerchantOrderID) > maxMerchantOrder || strings.ContainsAny(in.MerchantOrderID, " \t\r\n") {
+		return bad("merchant_order_id", "merchant_order_id must be at most %d characters without spaces", maxMerchantOrder)
+	}
+	if len(in.Metadata) > maxMetadataKeys {
+		return bad("metadata", "metadata has more than %d keys", maxMetadataKeys)
+	}
+	for k, v := range in.Metadata {
+		if k == "" || len(k) > maxMetadataKey || len(v) > maxMetadataValue {
+			return bad("metadata", "metadata keys must be 1-%d and values at most %d characters", maxMetadataKey, maxMetadataValue)
+		}
+	}
+	if in.ExpireSeconds < 0 {
+		return bad("expire_seconds", "expire_seconds must not be negative")
+	}
+	if m := core.Method(in.Method); m.Barcode() && in.Payer.AuthCode == "" {
+		return bad("payer.auth_code", "%s needs the payer's code", in.Method)
+	}
+	return nil
+}
+
+// CreatePayment creates a payment: one decision, the first channel that
+// takes it, every attempt recorded. A payment a provider declined is
+// returned with status failed; one whose outcome is unknown (sent, no
+// answer) with status processing and pending_reason unknown_outcome, to be
+// settled by notification or query.
+func (h *Host) CreatePayment(ctx context.Context, in CreatePaymentInput) (*Payment, error) {
+	if err := validatePaymentInput(&in); err != nil {
+		return nil, err
+	}
+	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, string(core.OpPaymentCreate), in,
+		func(ctx context.Context, resumeID string, link func(string) error) (int, any, error) {
+			if resumeID != "" {
+				p, err := h.resumePayment(ctx, resumeID)
+				return statusCreatedHTTP, p, err
+			}
+			p, err := h.createPayment(ctx, in, link)
+			return statusCreatedHTTP, p, err
+		})
+	if err != nil {
+		return nil, err
+	}
+	var p Payment
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, core.WrapError(core.CodeInternal, err, "decode stored response")
+	}
+	return &p, nil
+}
+
+func (h *Host) decide(ctx context.Context, tx core.Transaction) (core.Decision, error) {
+	box := h.decider.Load()
+	if box == nil {
+		return core.Decision{}, core.Errorf(core.CodeInternal, "no ruleset is loaded")
+	}
+	d, err := box.d.Decide(ctx, tx)
+	if err != nil {
+		return core.Decision{}, err
+	}
+	if err := d.Check(); err != nil {
+		return core.Decision{}, err
+	}
+	return d, nil
+}
+
+func (h *Host) createPayment(ctx context.Context, in CreatePaymentInput, link func(string) error) (*Payment, error) {
+	now := h.now()
+	id := newID("pay_", now)
+	tx := core.Transaction{PaymentID: id, Amount: in.Amount, Currency: core.Currency(in.Currency), Method: core.Method(in.Method),
+		MerchantID: in.MerchantID, MerchantTags: in.MerchantTags, Country: in.Country, TerminalID: in.TerminalID,
+		Time: now, Metadata: in.Metadata}
+	d, err := h.decide(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	var channels []core.Channel
+	for _, c := range d.Channels {
+		if c.Method == tx.Method {
+			channels = append(channels, c)
+		}
+	}
+	if len(channels) == 0 {
+		return nil, &core.Error{Code: core.CodeUnsupported, Param: "method",
+			Message: fmt.Sprintf("no channel takes %s in %s", in.Method, in.Currency)}
+	}
+	decision, _ := json.Marshal(d)
+	sp := &store.Payment{ID: id, Tenant: in.Tenant, MerchantOrderID: in.MerchantOrderID, IdempotencyKey: in.IdempotencyKey,
+		Amount: in.Amount, Currency: in.Currency, Method: in.Method, Description: in.Description, Metadata: in.Metadata,
+		Status: string(core.PaymentCreated), Decision: decision, CreatedAt: now, UpdatedAt: now,
+		NextPollAt: now.Add(h.cfg.IdempotencyLease)} // settles a create cut short by a crash, after any live one is over
+	if err := h.store.InsertPayment(ctx, sp); err != nil {
+		if errors.Is(err, store.ErrDuplicate) {
+			return nil, &core.Error{Code: core.CodeDuplicate, Param: "merchant_order_id",
+				Message: "merchant_order_id " + in.MerchantOrderID + " is already used by another payment"}
+		}
+		return nil, core.WrapError(core.CodeInternal, err, "store payment")
+	}
+	if err := link(id); err != nil {
+		return nil, err
+	}
+	req := core.CreatePaymentRequest{PaymentID: id, Amount: in.Amount, Currency: core.Currency(in.Currency),
+		Subject: firstNonEmpty(in.Description, in.MerchantOrderID, id), Description: in.Description, Payer: in.Payer,
+		ReturnURL: in.ReturnURL, ExpireSeconds: in.ExpireSeconds, CreatedAt: now, Metadata: in.Metadata,
+		Split: splitInstruction(d)}
+	if in.TerminalID != "" {
+		req.Terminal = &core.TerminalInfo{ID: in.TerminalID}
+	}
+	var last error
+	for _, c := range channels {
+		done, p, err := h.tryCreate(ctx, sp, c, req)
+		if done {
+			return p, err
+		}
+		last = err
+	}
+	// every channel refused before anything could happen at a provider
+	ce := core.AsError(last)
+	failed, err := h.movePayment(ctx, sp, core.PaymentFailed, "api", ce.Message, store.PaymentUpdate{
+		FailureCode: ptr(string(ce.Code)), FailureMessage: ptr(ce.Message), NextPollAt: ptr(time.Time{})})
+	if err != nil {
+		return nil, err
+	}
+	return h.toAPI(ctx, failed, false)
+}
+
+// splitInstruction carries the rules' split mode to the provider. Split
+// parts name receivers by their rule names; mapping them to each provider's
+// receiver ids belongs to split execution, so only the mode travels here.
+func splitInstruction(d core.Decision) *core.SplitInstruction {
+	switch d.SplitMode {
+	case core.SplitAuto, core.SplitManual:
+		return &core.SplitInstruction{Mode: d.SplitMode}
+	}
+	return nil
+}
+
+// tryCreate offers the payment to one channel. done=false means the channel
+// refused in a way that is safe to try elsewhere.
+func (h *Host) tryCreate(ctx context.Context, sp *store.Payment, c core.Channel, req core.CreatePaymentRequest) (bool, *Payment, error) {
+	acct, unavailable := h.channelAccount(c)
+	if unavailable != nil {
+		h.recordAttempt(ctx, sp.ID, core.OpPaymentCreate, c, unavailable, 0)
+		return false, nil, unavailable
+	}
+	if !h.health.allow(c) {
+		err := &core.Error{Code: core.CodeCircuitOpen, Message: "circuit open for " + circuitKey(c)}
+		h.recordAttempt(ctx, sp.ID, core.OpPaymentCreate, c, err, 0)
+		return false, nil, err
+	}
+	// note the channel before calling it: after a crash the poller knows whom to ask
+	cur, err := h.movePayment(ctx, sp, "", "api", "", store.PaymentUpdate{Plugin: ptr(c.Plugin), Account: ptr(c.Account)})
+	if err != nil {
+		return true, nil, err
+	}
+	*sp = *cur
+	req.Method = c.Method
+	req.NotifyURL = h.notifyURL(c.Account)
+	resp, err := callPlugin[core.CreatePaymentResponse](ctx, h, acct, c, core.OpPaymentCreate, sp.ID, &req)
+	if err != nil {
+		ce := core.AsError(err)
+		switch {
+		case ce.Code.FailoverSafe():
+			return false, nil, err
+		case ce.Code == core.CodeUnknownOutcome:
+			p, merr := h.movePayment(ctx, sp, core.PaymentProcessing, "provider_response", ce.Message, store.PaymentUpdate{
+				FailureCode: ptr(string(core.CodeUnknownOutcome)), FailureMessage: ptr(ce.Message),
+				NextPollAt: ptr(h.now().Add(h.cfg.Poll.First))})
+			if merr != nil {
+				return true, nil, merr
+			}
+			out, aerr := h.toAPI(ctx, p, false)
+			return true, out, aerr
+		default:
+			p, merr := h.movePayment(ctx, sp, core.PaymentFailed, "provider_response", ce.Message, store.PaymentUpdate{
+				FailureCode: ptr(string(ce.Code)), FailureMessage: ptr(failureText(ce)), NextPollAt: ptr(time.Time{})})
+			if merr != nil {
+				return true, nil, merr
+			}
+			out, aerr := h.toAPI(ctx, p, false)
+			return true, out, aerr
+		}
+	}
+	p, err := h.applyPayment(ctx, sp, resp.Payment, "provider_response")
+	if err != nil {
+		return true, nil, err
+	}
+	out, err := h.toAPI(ctx, p, false)
+	return true, out, err
+}
+
+func failureText(ce *core.Error) string {
+	if ce.ProviderMessage != "" && ce.ProviderMessage != ce.Message {
+		return ce.Message + " (" + ce.ProviderMessage + ")"
+	}
+	return ce.Message
+}
+
+// channelAccount finds the account serving c, or an error that is safe to
+// fail over from.
+func (h *Host) channelAccount(c core.Channel) (*account, error) {
+	if h.offline[c] {
+		return nil, &core.Error{Code: core.CodeProviderUnavailable, Provider: c.Plugin,
+			Message: "no plugin serves " + c.String() + " on this host"}
+	}
+	a, ok := h.accounts[c.Account]
+	if !ok || a.plugin.Manifest().Name != c.Plugin || !a.methods[c.Method] {
+		return nil, &core.Error{Code: core.CodeUnsupported, Provider: c.Plugin, Message: "channel " + c.String() + " is not configured"}
+	}
+	return a, nil
+}
+
+// callPlugin invokes an operation on a channel's plugin, and records the
+// attempt, the channel's health and the observer's metrics.
+func callPlugin[Resp any](ctx context.Context, h *Host, a *account, c core.Channel, op core.Op, objectID string, req any) (*Resp, error) {
+	start := time.Now()
+	resp, err := plugin.Call[Resp](ctx, a.plugin, a.binding, op, req)
+	d := time.Since(start)
+	code := core.CodeOf(err)
+	h.health.record(c, code)
+	if h.cfg.Observer != nil {
+		h.cfg.Observer.ProviderCall(c, op, code, d)
+	}
+	h.recordAttempt(ctx, objectID, op, c, err, d)
+	if err != nil {
+		h.log.Warn("provider call failed", "op", op, "channel", c.String(), "object", objectID, "code", code, "err", err)
+	}
+	return resp, err
+}
+
+func (h *Host) recordAttempt(ctx context.Context, objectID string, op core.Op, c core.Channel, err error, d time.Duration) {
+	outcome, msg := "ok", ""
+	if err != nil {
+		ce := core.AsError(err)
+		outcome, msg = string(ce.Code), ce.Message
+	}
+	a := &store.Attempt{ObjectID: objectID, Operation: string(op), Channel: c.String(), Outcome: outcome, Error: msg,
+		DurationMS: d.Milliseconds(), CreatedAt: h.now()}
+	if err := h.store.InsertAttempt(context.WithoutCancel(ctx), a); err != nil {
+		h.log.Error("record attempt", "object", objectID, "err", err)
+	}
+}
+
+// applyPayment moves a stored payment to what the provider reported.
+func (h *Host) applyPayment(ctx context.Context, sp *store.Payment, got core.Payment, source string) (*store.Payment, error) {
+	upd := store.PaymentUpdate{}
+	if got.ProviderID != "" {
+		upd.ProviderID = ptr(got.ProviderID)
+	}
+	if got.ChannelTradeNo != "" {
+		upd.ChannelTradeNo = ptr(got.ChannelTradeNo)
+	}
+	if got.PayInfo != nil {
+		if b, err := json.Marshal(got.PayInfo); err == nil {
+			upd.PayInfo = b
+		}
+	}
+	if got.FeeAmount != 0 {
+		upd.FeeAmount = ptr(got.FeeAmount)
+	}
+	if len(got.ProviderData) > 0 {
+		merged := map[string]string{}
+		for k, v := range sp.ProviderData {
+			merged[k] = v
+		}
+		for k, v := range got.ProviderData {
+			merged[k] = v
+		}
+		upd.ProviderData = merged
+	}
+	to := got.Status
+	switch to {
+	case core.PaymentSucceeded:
+		paid := got.PaidAt
+		if paid.IsZero() {
+			paid = h.now()
+		}
+		upd.PaidAt = ptr(paid)
+		upd.FailureCode, upd.FailureMessage = ptr(""), ptr("")
+		upd.NextPollAt = ptr(time.Time{})
+	case core.PaymentFailed, core.PaymentClosed, core.PaymentReversed:
+		if got.FailureCode != "" || got.FailureMessage != "" {
+			upd.FailureCode, upd.FailureMessage = ptr(firstNonEmpty(got.FailureCode, string(core.CodeDeclined))), ptr(got.FailureMessage)
+		}
+		upd.NextPollAt = ptr(time.Time{})
+	case core.PaymentCreated, core.PaymentProcessing:
+		if sp.FailureCode == string(core.CodeUnknownOutcome) {
+			upd.FailureCode, upd.FailureMessage = ptr(""), ptr("") // the provider answered after all
+		}
+		if sp.NextPollAt.IsZero() || source == "provider_response" {
+			upd.NextPollAt = ptr(h.now().Add(h.cfg.Poll.First))
+		}
+	default:
+		return nil, core.Errorf(core.CodePluginFailure, "plugin reported unknown payment status %q", to)
+	}
+	if got.Amount != 0 && got.Amount != sp.Amount {
+		return h.amountMismatch(ctx, sp, got.Amount, source)
+	}
+	return h.movePayment(ctx, sp, to, source, "", upd)
+}
+
+// amountMismatch refuses a report about a different amount than was
+// created: recorded, not applied, left for a person to look at.
+func (h *Host) amountMismatch(ctx context.Context, sp *store.Payment, got int64, source string) (*store.Payment, error) {
+	detail := fmt.Sprintf("provider reports amount %d, payment has %d", got, sp.Amount)
+	h.log.Error("amount mismatch: report ignored", "payment", sp.ID, "source", source, "detail", detail)
+	_ = h.store.InsertTransition(context.WithoutCancel(ctx), &store.Transition{ObjectType: "payment", ObjectID: sp.ID,
+		From: sp.Status, To: sp.Status, Source: source, Applied: false, Detail: detail, CreatedAt: h.now()})
+	return sp, nil
+}
+
+// movePayment changes a payment, moving its status to `to` when allowed.
+// A backwards move or one out of a terminal state is recorded and ignored;
+// a concurrent change is re-read and the move re-checked.
+func (h *Host) movePayment(ctx context.Context, cur *store.Payment, to core.PaymentStatus, source, detail string, upd store.PaymentUpdate) (*store.Payment, error) {
+	for attempt := 0; ; attempt++ {
+		u := upd
+		u.ID, u.Now = cur.ID, h.now()
+		moving := to != "" && string(to) != cur.Status
+		if moving {
+			if err := core.CheckTransition(core.MachinePayment, cur.Status, string(to)); err != nil {
+				h.refusedTransition(ctx, "payment", cur.ID, cur.Status, string(to), source, err.Error())
+				return cur, nil
+			}
+			u.From, u.To = cur.Status, string(to)
+		}
+		p, err := h.store.UpdatePayment(ctx, u)
+		if errors.Is(err, store.ErrConflict) && attempt < 3 {
+			if cur, err = h.store.GetPayment(ctx, cur.ID); err != nil {
+				return nil, core.WrapError(core.CodeInternal, err, "reload payment")
+			}
+			continue
+		}
+		if err != nil {
+			return nil, core.WrapError(core.CodeInternal, err, "update payment")
+		}
+		if moving {
+			h.appliedTransition(ctx, "payment", cur.ID, cur.Status, string(to), source, detail)
+		}
+		return p, nil
+	}
+}
+
+func (h *Host) appliedTransition(ctx context.Context, typ, id, from, to, source, detail string) {
+	h.log.Info(typ+" status changed", typ, id, "from", from, "to", to, "source", source)
+	if err := h.store.InsertTransition(context.WithoutCancel(ctx), &store.Transition{ObjectType: typ, ObjectID: id,
+		From: from, To: to, Source: source, Applied: true, Detail: detail, CreatedAt: h.now()}); err != nil {
+		h.log.Error("record transition", typ, id, "err", err)
+	}
+}
+
+func (h *Host) refusedTransition(ctx context.Context, typ, id, from, to, source, detail string) {
+	h.log.Info(typ+" status change ignored", typ, id, "from", from, "to", to, "source", source, "reason", detail)
+	if err := h.store.InsertTransition(context.WithoutCancel(ctx), &store.Transition{ObjectType: typ, ObjectID: id,
+		From: from, To: to, Source: source, Applied: false, Detail: detail, CreatedAt: h.now()}); err != nil {
+		h.log.Error("record transition", typ, id, "err", err)
+	}
+}
+
+// resumePayment answers a retry that took over a key whose owner crashed:
+// the payment exists, so settle it by query rather than create it again.
+func (h *Host) resumePayment(ctx context.Context, id string) (*Payment, error) {
+	sp, err := h.store.GetPayment(ctx, id)
+	if err != nil {
+		return nil, core.WrapError(core.CodeInternal, err, "load payment")
+	}
+	if sp.Plugin != "" && !core.PaymentStatus(sp.Status).Terminal() {
+		if p, err := h.refreshPayment(ctx, sp, "poll"); err == nil {
+			sp = p
+		}
+	}
+	return h.toAPI(ctx, sp, false)
+}
+
+// GetPayment returns a payment of the tenant, with its refunds; refresh
+// asks the provider first.
+func (h *Host) GetPayment(ctx context.Context, tenant, id string, refresh bool) (*Payment, error) {
+	sp, err := h.tenantPayment(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	if refresh && sp.Plugin != "" {
+		if sp, err = h.refreshPayment(ctx, sp, "query"); err != nil {
+			return nil, err
+		}
+	}
+	return h.toAPI(ctx, sp, true)
+}
+
+func (h *Host) tenantPayment(ctx context.Context, tenant, id string) (*store.Payment, error) {
+	sp, err := h.store.GetPayment(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && sp.Tenant != tenant) {
+		return nil, &core.Error{Code: core.CodeNotFound, Param: "id", Message: "no payment " + id}
+	}
+	if err != nil {
+		return nil, core.WrapError(core.CodeInternal, err, "load payment")
+	}
+	return sp, nil
+}
+
+func (h *Host) paymentRef(sp *store.Payment) core.PaymentRef {
+	return core.PaymentRef{ID: sp.ID, ProviderID: sp.ProviderID, Amount: sp.Amount, Currency: core.Currency(sp.Currency),
+		Method: core.Method(sp.Method), CreatedAt: sp.CreatedAt, ProviderData: sp.ProviderData}
+}
+
+func (h *Host) paymentChannel(sp *store.Payment) (core.Channel, *account, error) {
+	c := core.Channel{Plugin: sp.Plugin, Account: sp.Account, Method: core.Method(sp.Method)}
+	a, ok := h.accounts[sp.Account]
+	if !ok {
+		return c, nil, &core.Error{Code: core.CodeProviderUnavailable, Message: "account " + sp.Account + " is not configured on this host"}
+	}
+	return c, a, nil
+}
+
+// refreshPayment queries the provider and applies the answer.
+func (h *Host) refreshPayment(ctx context.Context, sp *store.Payment, source string) (*store.Payment, error) {
+	c, a, err := h.paymentChannel(sp)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := callPlugin[core.QueryPaymentResponse](ctx, h, a, c, core.OpPaymentQuery, sp.ID, &core.QueryPaymentRequest{Payment: h.paymentRef(sp)})
+	if err != nil {
+		return nil, err
+	}
+	return h.applyPayment(ctx, sp, resp.Payment, source)
+}
+
+// ClosePayment closes an unpaid payment at the provider.
+func (h *Host) ClosePayment(ctx context.Context, tenant, id, idempotencyKey string) (*Payment, error) {
+	sp, err := h.tenantPayment(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	_, body, err := h.idempotent(ctx, tenant, idempotencyKey, "payment.close:"+id, struct{}{},
+		func(ctx context.Context, _ string, _ func(string) error) (int, any, error) {
+			p, err := h.closePayment(ctx, sp)
+			return 200, p, err
+		})
+	if err != nil {
+		return nil, err
+	}
+	var p Payment
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, core.WrapError(core.CodeInternal, err, "decode stored response")
+	}
+	return &p, nil
+}
+
+func (h *Host) closePayment(ctx context.Context, sp *store.Payment) (*Payment, error) {
+	switch core.PaymentStatus(sp.Status) {
+	case core.PaymentCreated, core.PaymentProcessing:
+	case core.PaymentClosed:
+		return h.toAPI(ctx, sp, true)
+	default:
+		return nil, &core.Error{Code: core.CodeConflict, Message: "a " + sp.Status + " payment cannot be closed"}
+	}
+	if sp.Plugin == "" {
+		// never offered to a provider
+		p, err := h.movePayment(ctx, sp, core.PaymentClosed, "api", "closed before any provider took it", store.PaymentUpdate{NextPollAt: ptr(time.Time{})})
+		if err != nil {
+			return nil, err
+		}
+		return h.toAPI(ctx, p, true)
+	}
+	c, a, err := h.paymentChannel(sp)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := callPlugin[core.ClosePaymentResponse](ctx, h, a, c, core.OpPaymentClose, sp.ID, &core.ClosePaymentRequest{Payment: h.paymentRef(sp), CreatedAt: h.now()})
+	if err != nil {
+		if core.CodeOf(err) == core.CodeConflict {
+			// the provider knows better: learn the real state
+			_, _ = h.refreshPayment(ctx, sp, "query")
+		}
+		return nil, err
+	}
+	closed := resp.Payment
+	if closed.Status == "" {
+		closed.Status = core.PaymentClosed
+	}
+	closed.Amount = 0 // a close answer need not repeat the amount
+	p, err := h.applyPayment(ctx, sp, closed, "provider_response")
+	if err != nil {
+		return nil, err
+	}
+	return h.toAPI(ctx, p, true)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
