@@ -23,7 +23,7 @@ import (
 // package linked in (Native, for tests and trusted first-party builds).
 type PluginConfig struct {
 	Path      string     `koanf:"path" json:"path,omitempty"`
-	SHA256    string     `koanf:"sha256" json:"sha256,omitempty"`     // pin the module's hash
+	SHA256    string     `koanf:"sha256" json:"sha256,omitempty"`         // pin the module's hash
 	PublicKey string     `koanf:"public_key" json:"public_key,omitempty"` // base64 ed25519 key; FILE.sig must verify
 	Native    pdk.Plugin `koanf:"-" json:"-"`
 }
@@ -62,8 +62,8 @@ type Config struct {
 	Store     store.Store
 	Plugins   []PluginConfig
 	Accounts  []AccountConfig
-	Decider   Decider       // may be set later with SetDecider
-	PublicURL string        // base of notification URLs: {PublicURL}/v1/notify/{account}
+	Decider   Decider // may be set later with SetDecider
+	PublicURL string  // base of notification URLs: {PublicURL}/v1/notify/{account}
 	Wasm      plugin.WasmConfig
 	Keys      *caps.KeyStore // nil = environment and files of this process
 	Logger    *slog.Logger
