@@ -1,0 +1,158 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/payhost/payhost/host/store"
+)
+
+const idemCols = "tenant, idem_key, operation, request_hash, state, resource_id, response_status, response_body, locked_until, created_at, updated_at"
+
+func scanIdem(row interface{ Scan(...any) error }) (store.IdemRecord, error) {
+	var r store.IdemRecord
+	var body []byte
+	var locked, created, updated int64
+	if err := row.Scan(&r.Tenant, &r.Key, &r.Operation, &r.RequestHash, &r.State, &r.ResourceID,
+		&r.ResponseStatus, &body, &locked, &created, &updated); err != nil {
+		return r, err
+	}
+	r.ResponseBody = bytesOrNil(body)
+	r.LockedUntil, r.CreatedAt, r.UpdatedAt = fromMicros(locked), fromMicros(created), fromMicros(updated)
+	return r, nil
+}
+
+// ClaimIdempotencyKey inserts the key as in progress (INSERT .. ON CONFLICT
+// DO NOTHING: one claimant wins), or takes over an existing in-progress key
+// whose lease ran out with a conditional UPDATE (WHERE locked_until < now:
+// again one claimant wins). Only a claim of the same operation and request
+// hash takes over; any other gets the stored record and owned=false.
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, c store.IdemClaim) (store.IdemRecord, bool, error) {
+	var tc textChecker
+	tc.str("Tenant", c.Tenant)
+	tc.str("Key", c.Key)
+	tc.str("Operation", c.Operation)
+	tc.str("RequestHash", c.RequestHash)
+	if err := tc.err(); err != nil {
+		return store.IdemRecord{}, false, err
+	}
+	now := micros(c.Now)
+	until := micros(c.Now.Add(c.Lease))
+	// A key released between our INSERT and SELECT is claimed again; a few
+	// rounds are plenty (each needs another client to release it meanwhile).
+	for range 5 {
+		rec, err := scanIdem(s.w.QueryRowContext(ctx, s.d.q(`INSERT INTO idempotency_keys
+			(tenant, idem_key, operation, request_hash, state, resource_id, response_status, response_body, locked_until, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, '', 0, NULL, ?, ?, ?)
+			ON CONFLICT (tenant, idem_key) DO NOTHING
+			RETURNING `+idemCols),
+			c.Tenant, c.Key, c.Operation, c.RequestHash, store.IdemInProgress, until, now, now))
+		if err == nil {
+			return rec, true, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return store.IdemRecord{}, false, fmt.Errorf("sqlstore: claim idempotency key: %w", err)
+		}
+		rec, err = scanIdem(s.w.QueryRowContext(ctx, s.d.q(`UPDATE idempotency_keys
+			SET locked_until = ?, updated_at = ?
+			WHERE tenant = ? AND idem_key = ? AND state = ? AND locked_until < ?
+			  AND operation = ? AND request_hash = ?
+			RETURNING `+idemCols),
+			until, now, c.Tenant, c.Key, store.IdemInProgress, now, c.Operation, c.RequestHash))
+		if err == nil {
+			return rec, true, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return store.IdemRecord{}, false, fmt.Errorf("sqlstore: take over idempotency key: %w", err)
+		}
+		rec, err = s.getIdem(ctx, s.w, c.Tenant, c.Key)
+		if err == nil {
+			return rec, false, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return store.IdemRecord{}, false, err
+		}
+	}
+	return store.IdemRecord{}, false, fmt.Errorf("sqlstore: claim idempotency key: %w: released and re-created repeatedly", store.ErrConflict)
+}
+
+// LinkIdempotencyKey notes resourceID on an in-progress key: ErrNotFound
+// when the key does not exist, ErrConflict when it is already done.
+func (s *Store) LinkIdempotencyKey(ctx context.Context, tenant, key, resourceID string, now time.Time) error {
+	var tc textChecker
+	tc.str("resourceID", resourceID)
+	if err := tc.err(); err != nil {
+		return err
+	}
+	res, err := s.w.ExecContext(ctx, s.d.q(`UPDATE idempotency_keys SET resource_id = ?, updated_at = ?
+		WHERE tenant = ? AND idem_key = ? AND state = ?`),
+		resourceID, micros(now), tenant, key, store.IdemInProgress)
+	if err != nil {
+		return fmt.Errorf("sqlstore: link idempotency key: %w", err)
+	}
+	return s.idemChanged(ctx, res, tenant, key, "link")
+}
+
+// FinishIdempotencyKey stores the response of an in-progress key and marks
+// it done: ErrNotFound when the key does not exist, ErrConflict when it is
+// already done (the response first stored stays).
+func (s *Store) FinishIdempotencyKey(ctx context.Context, tenant, key string, status int, body []byte, now time.Time) error {
+	if body == nil {
+		body = []byte{}
+	}
+	res, err := s.w.ExecContext(ctx, s.d.q(`UPDATE idempotency_keys
+		SET state = ?, response_status = ?, response_body = ?, updated_at = ?
+		WHERE tenant = ? AND idem_key = ? AND state = ?`),
+		store.IdemDone, status, body, micros(now), tenant, key, store.IdemInProgress)
+	if err != nil {
+		return fmt.Errorf("sqlstore: finish idempotency key: %w", err)
+	}
+	return s.idemChanged(ctx, res, tenant, key, "finish")
+}
+
+// ReleaseIdempotencyKey deletes an in-progress key: ErrNotFound when it
+// does not exist, ErrConflict (and nothing deleted) when it is done.
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, tenant, key string) error {
+	res, err := s.w.ExecContext(ctx, s.d.q(`DELETE FROM idempotency_keys WHERE tenant = ? AND idem_key = ? AND state = ?`),
+		tenant, key, store.IdemInProgress)
+	if err != nil {
+		return fmt.Errorf("sqlstore: release idempotency key: %w", err)
+	}
+	return s.idemChanged(ctx, res, tenant, key, "release")
+}
+
+// idemChanged turns "no row changed" of a conditional statement on an
+// in-progress key into ErrNotFound or ErrConflict.
+func (s *Store) idemChanged(ctx context.Context, res sql.Result, tenant, key, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s idempotency key: %w", what, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	rec, err := s.getIdem(ctx, s.w, tenant, key)
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s idempotency key: %w", what, err)
+	}
+	return fmt.Errorf("sqlstore: %s idempotency key: %w: it is %s", what, store.ErrConflict, rec.State)
+}
+
+// GetIdempotencyKey reads a key; ErrNotFound when it does not exist.
+func (s *Store) GetIdempotencyKey(ctx context.Context, tenant, key string) (store.IdemRecord, error) {
+	return s.getIdem(ctx, s.r, tenant, key)
+}
+
+func (s *Store) getIdem(ctx context.Context, q querier, tenant, key string) (store.IdemRecord, error) {
+	rec, err := scanIdem(q.QueryRowContext(ctx, s.d.q(`SELECT `+idemCols+` FROM idempotency_keys WHERE tenant = ? AND idem_key = ?`), tenant, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return rec, fmt.Errorf("%w: idempotency key", store.ErrNotFound)
+	}
+	if err != nil {
+		return rec, fmt.Errorf("sqlstore: get idempotency key: %w", err)
+	}
+	return rec, nil
+}

@@ -1,0 +1,256 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/payhost/payhost/core"
+	"github.com/payhost/payhost/host/store"
+)
+
+const refundCols = `id, tenant, payment_id, idempotency_key, amount, currency, reason, status, provider_id,
+	failure_code, failure_message, provider_data, created_at, updated_at, succeeded_at, next_poll_at, poll_attempts`
+
+func scanRefund(row interface{ Scan(...any) error }) (*store.Refund, error) {
+	var r store.Refund
+	var providerData string
+	var created, updated, succeeded, nextPoll int64
+	if err := row.Scan(&r.ID, &r.Tenant, &r.PaymentID, &r.IdempotencyKey, &r.Amount, &r.Currency, &r.Reason,
+		&r.Status, &r.ProviderID, &r.FailureCode, &r.FailureMessage, &providerData, &created, &updated,
+		&succeeded, &nextPoll, &r.PollAttempts); err != nil {
+		return nil, err
+	}
+	var err error
+	if r.ProviderData, err = decodeMap(providerData); err != nil {
+		return nil, err
+	}
+	r.CreatedAt, r.UpdatedAt, r.SucceededAt, r.NextPollAt = fromMicros(created), fromMicros(updated), fromMicros(succeeded), fromMicros(nextPoll)
+	return &r, nil
+}
+
+// InsertRefund stores r and reserves r.Amount on its payment in one
+// transaction. The reservation is one conditional UPDATE (the payment of
+// r.Tenant, succeeded, RefundReserved + r.Amount ≤ Amount), so concurrent
+// refunds, from any number of nodes, never reserve more than was paid.
+// Errors: ErrNotFound (no such payment for r.Tenant), ErrConflict (payment
+// not succeeded), ErrInsufficient, ErrDuplicate (r.ID exists; nothing is
+// reserved). r.Amount must be positive.
+func (s *Store) InsertRefund(ctx context.Context, r *store.Refund) error {
+	var c textChecker
+	c.str("ID", r.ID)
+	c.str("Tenant", r.Tenant)
+	c.str("PaymentID", r.PaymentID)
+	c.str("IdempotencyKey", r.IdempotencyKey)
+	c.str("Currency", r.Currency)
+	c.str("Reason", r.Reason)
+	c.str("Status", r.Status)
+	c.str("ProviderID", r.ProviderID)
+	c.str("FailureCode", r.FailureCode)
+	c.str("FailureMessage", r.FailureMessage)
+	c.dict("ProviderData", r.ProviderData)
+	if err := c.err(); err != nil {
+		return err
+	}
+	if r.ID == "" || r.Status == "" {
+		return errors.New("sqlstore: insert refund: ID and Status are required")
+	}
+	if r.Amount <= 0 {
+		return fmt.Errorf("sqlstore: insert refund: amount %d is not positive", r.Amount)
+	}
+	providerData, err := encodeMap(r.ProviderData)
+	if err != nil {
+		return err
+	}
+	reserve := r.Amount
+	if r.Status == string(core.RefundFailed) {
+		reserve = 0 // a refund stored as failed reserves nothing
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.d.q(`UPDATE payments SET refund_reserved = refund_reserved + ?
+			WHERE id = ? AND tenant = ? AND status = ? AND refund_reserved + ? <= amount`),
+			reserve, r.PaymentID, r.Tenant, string(core.PaymentSucceeded), reserve)
+		if err != nil {
+			return fmt.Errorf("sqlstore: insert refund: reserve: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlstore: insert refund: reserve: %w", err)
+		} else if n == 0 {
+			return s.whyNoReserve(ctx, tx, r)
+		}
+		if r.Status == string(core.RefundSucceeded) {
+			if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE payments SET refunded_amount = refunded_amount + ? WHERE id = ?`),
+				r.Amount, r.PaymentID); err != nil {
+				return fmt.Errorf("sqlstore: insert refund: %w", err)
+			}
+		}
+		res, err = tx.ExecContext(ctx, s.d.q(`INSERT INTO refunds (`+refundCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`),
+			r.ID, r.Tenant, r.PaymentID, r.IdempotencyKey, r.Amount, r.Currency, r.Reason, r.Status,
+			r.ProviderID, r.FailureCode, r.FailureMessage, providerData, micros(r.CreatedAt),
+			micros(r.UpdatedAt), micros(r.SucceededAt), micros(r.NextPollAt), r.PollAttempts)
+		if err != nil {
+			return fmt.Errorf("sqlstore: insert refund: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlstore: insert refund: %w", err)
+		} else if n == 0 {
+			return fmt.Errorf("%w: refund %s", store.ErrDuplicate, r.ID)
+		}
+		return nil
+	})
+}
+
+// whyNoReserve explains a reservation that changed no row.
+func (s *Store) whyNoReserve(ctx context.Context, tx *sql.Tx, r *store.Refund) error {
+	var tenant, status string
+	var amount, reserved int64
+	err := tx.QueryRowContext(ctx, s.d.q(`SELECT tenant, status, amount, refund_reserved FROM payments WHERE id = ?`), r.PaymentID).
+		Scan(&tenant, &status, &amount, &reserved)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || (err == nil && tenant != r.Tenant):
+		return fmt.Errorf("%w: payment %s", store.ErrNotFound, r.PaymentID)
+	case err != nil:
+		return fmt.Errorf("sqlstore: insert refund: %w", err)
+	case status != string(core.PaymentSucceeded):
+		return fmt.Errorf("%w: payment %s is %s, not %s", store.ErrConflict, r.PaymentID, status, core.PaymentSucceeded)
+	default:
+		return fmt.Errorf("%w: refund of %d on payment %s: %d of %d left", store.ErrInsufficient, r.Amount, r.PaymentID, amount-reserved, amount)
+	}
+}
+
+// GetRefund reads a refund; ErrNotFound when it does not exist.
+func (s *Store) GetRefund(ctx context.Context, id string) (*store.Refund, error) {
+	r, err := scanRefund(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+refundCols+` FROM refunds WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: refund %s", store.ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get refund: %w", err)
+	}
+	return r, nil
+}
+
+// ListRefunds lists a payment's refunds, oldest first (by CreatedAt, then
+// insertion); empty, not an error, for an unknown payment.
+func (s *Store) ListRefunds(ctx context.Context, paymentID string) ([]*store.Refund, error) {
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+refundCols+` FROM refunds WHERE payment_id = ? ORDER BY created_at, seq`), paymentID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list refunds: %w", err)
+	}
+	return collect(rows, scanRefund, "list refunds")
+}
+
+// UpdateRefund applies u in one transaction: it locks the refund, checks
+// u.From (ErrConflict when the status differs, ErrNotFound when there is no
+// refund), updates it, and moves its amount between the payment's
+// RefundReserved and RefundedAmount as the status change requires
+// (RefundReserved counts every refund not failed, RefundedAmount every
+// refund succeeded). Moving a failed refund back to another status reserves
+// its amount again, or fails with ErrInsufficient.
+func (s *Store) UpdateRefund(ctx context.Context, u store.RefundUpdate) (*store.Refund, error) {
+	var c textChecker
+	c.str("To", u.To)
+	c.ptr("ProviderID", u.ProviderID)
+	c.ptr("FailureCode", u.FailureCode)
+	c.ptr("FailureMessage", u.FailureMessage)
+	c.dict("ProviderData", u.ProviderData)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	var l setList
+	if u.To != "" {
+		l.add("status", u.To)
+	}
+	l.str("provider_id", u.ProviderID)
+	l.str("failure_code", u.FailureCode)
+	l.str("failure_message", u.FailureMessage)
+	if err := l.dict("provider_data", u.ProviderData); err != nil {
+		return nil, err
+	}
+	l.time("succeeded_at", u.SucceededAt)
+	l.time("next_poll_at", u.NextPollAt)
+	l.int("poll_attempts", u.PollAttempts)
+	if !u.Now.IsZero() {
+		l.add("updated_at", micros(u.Now))
+	}
+	var out *store.Refund
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var paymentID, old string
+		var amount int64
+		err := tx.QueryRowContext(ctx, s.d.q(`SELECT payment_id, status, amount FROM refunds WHERE id = ?`+s.d.forUpdate), u.ID).
+			Scan(&paymentID, &old, &amount)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: refund %s", store.ErrNotFound, u.ID)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlstore: update refund: %w", err)
+		}
+		if u.From != "" && old != u.From {
+			return fmt.Errorf("%w: refund %s is %s, not %s", store.ErrConflict, u.ID, old, u.From)
+		}
+		r, err := scanRefund(tx.QueryRowContext(ctx, s.d.q(`UPDATE refunds SET `+l.sql()+` WHERE id = ? AND status = ? RETURNING `+refundCols),
+			append(l.args, u.ID, old)...))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: refund %s changed meanwhile", store.ErrConflict, u.ID)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlstore: update refund: %w", err)
+		}
+		if err := s.moveRefundAmount(ctx, tx, paymentID, amount, old, r.Status); err != nil {
+			return err
+		}
+		out = r
+		return nil
+	})
+	return out, err
+}
+
+// moveRefundAmount adjusts the payment's totals for a refund of amount
+// going from status old to status to.
+func (s *Store) moveRefundAmount(ctx context.Context, tx *sql.Tx, paymentID string, amount int64, old, to string) error {
+	counts := func(st string) (reserved, refunded int64) {
+		if st != string(core.RefundFailed) {
+			reserved = amount
+		}
+		if st == string(core.RefundSucceeded) {
+			refunded = amount
+		}
+		return
+	}
+	r0, f0 := counts(old)
+	r1, f1 := counts(to)
+	dr, df := r1-r0, f1-f0
+	if dr == 0 && df == 0 {
+		return nil
+	}
+	res, err := tx.ExecContext(ctx, s.d.q(`UPDATE payments
+		SET refund_reserved = refund_reserved + ?, refunded_amount = refunded_amount + ?
+		WHERE id = ? AND refund_reserved + ? <= amount`), dr, df, paymentID, dr)
+	if err != nil {
+		return fmt.Errorf("sqlstore: update refund: payment totals: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlstore: update refund: payment totals: %w", err)
+	} else if n == 0 {
+		return fmt.Errorf("%w: payment %s cannot reserve %d again", store.ErrInsufficient, paymentID, amount)
+	}
+	return nil
+}
+
+// RefundsToPoll lists refunds with 0 < NextPollAt ≤ now, the longest
+// overdue first; limit ≤ 0 means 100.
+func (s *Store) RefundsToPoll(ctx context.Context, now time.Time, limit int) ([]*store.Refund, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+refundCols+` FROM refunds
+		WHERE next_poll_at <> 0 AND next_poll_at <= ? ORDER BY next_poll_at, seq LIMIT ?`), micros(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: refunds to poll: %w", err)
+	}
+	return collect(rows, scanRefund, "refunds to poll")
+}

@@ -1,0 +1,257 @@
+// Package sqlstore implements store.Store on database/sql, once, for two
+// databases: SQLite (modernc.org/sqlite, pure Go, the embedded default) and
+// PostgreSQL (github.com/jackc/pgx/v5, for several payhost nodes sharing one
+// database). A small dialect layer covers the differences: queries are
+// written with ? placeholders and rebound to $1.. for PostgreSQL, and the
+// embedded migrations substitute two column types.
+//
+// Every rule that must hold across nodes is enforced by the database:
+// idempotency keys and notifications by unique keys with INSERT .. ON
+// CONFLICT DO NOTHING, lease take-over and state transitions by conditional
+// UPDATEs (WHERE status = From), and refund reservations by a conditional
+// UPDATE of the payment in the same transaction as the refund.
+//
+// Stored values: times are Unix microseconds and read back in UTC at
+// microsecond precision (the zero time stays zero); empty maps and byte
+// slices read back as nil; strings holding a NUL byte or invalid UTF-8 are
+// refused with ErrInvalidText on both databases.
+package sqlstore
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/payhost/payhost/host/store"
+)
+
+// Store is the database/sql implementation of store.Store. Make one with
+// OpenSQLite or OpenPostgres; it is safe for concurrent use.
+type Store struct {
+	w *sql.DB // writes (and reads inside write transactions)
+	r *sql.DB // reads; the same pool as w except for file-backed SQLite
+	d *dialect
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Option configures OpenSQLite or OpenPostgres.
+type Option func(*options)
+
+type options struct {
+	schema  string
+	maxOpen int
+}
+
+// WithSchema makes a PostgreSQL store live in the named schema: every
+// connection gets it as its search_path, and the schema is created at open
+// when it does not exist. The name must be a plain lower-case identifier
+// ([a-z_][a-z0-9_]*, at most 63 bytes). PostgreSQL only.
+func WithSchema(name string) Option {
+	return func(o *options) { o.schema = name }
+}
+
+// WithMaxOpenConns bounds the connection pool: for PostgreSQL the whole pool
+// (default 10), for file-backed SQLite the reader pool (default 4; writes
+// always go through one connection per Store).
+func WithMaxOpenConns(n int) Option {
+	return func(o *options) { o.maxOpen = n }
+}
+
+var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// sqliteParams are added to every SQLite connection: WAL so readers never
+// block the writer, a busy timeout so writers from other Stores or
+// processes queue, foreign keys, full fsync (payment records must survive a
+// power cut), and BEGIN IMMEDIATE so a write transaction takes the write
+// lock at its start instead of failing to upgrade a read lock later.
+var sqliteParams = []string{
+	"_pragma=busy_timeout(10000)",
+	"_pragma=foreign_keys(1)",
+	"_pragma=journal_mode(WAL)",
+	"_pragma=synchronous(FULL)",
+	"_txlock=immediate",
+}
+
+// OpenSQLite opens (creating when needed) the SQLite database at path and
+// applies the embedded migrations.
+//
+// path is a file name ("payhost.db"), a SQLite URI ("file:payhost.db?..."),
+// or ":memory:" (or "") for a private in-memory database that lives until
+// Close. An in-memory database, and any URI with mode=memory, is used
+// through a single connection. Many goroutines, and several Stores or
+// processes, may open the same file: writers queue on SQLite's lock.
+func OpenSQLite(ctx context.Context, path string, opts ...Option) (store.Store, error) {
+	o := applyOptions(opts)
+	if o.schema != "" {
+		return nil, errors.New("sqlstore: WithSchema applies to PostgreSQL only")
+	}
+	base, memory, err := sqliteBase(path)
+	if err != nil {
+		return nil, err
+	}
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	dsn := base + sep + strings.Join(sqliteParams, "&")
+
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	s := &Store{w: w, r: w, d: sqliteDialect}
+	if err := s.migrate(ctx, ""); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if memory {
+		return s, nil
+	}
+	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+	}
+	n := o.maxOpen
+	if n <= 0 {
+		n = 4
+	}
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	s.r = r
+	if err := r.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+	}
+	return s, nil
+}
+
+// sqliteBase turns path into the DSN before our parameters, and says
+// whether it is an in-memory database.
+func sqliteBase(path string) (base string, memory bool, err error) {
+	switch {
+	case path == "" || path == ":memory:":
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		return "file:payhost-mem-" + hex.EncodeToString(b[:]) + "?mode=memory&cache=shared", true, nil
+	case strings.HasPrefix(path, "file:"):
+		u, err := url.Parse(path)
+		if err != nil {
+			return "", false, fmt.Errorf("sqlstore: sqlite uri: %w", err)
+		}
+		memory = u.Query().Get("mode") == "memory" || u.Opaque == ":memory:" || strings.HasPrefix(path, "file::memory:")
+		return path, memory, nil
+	case strings.ContainsAny(path, "?#"):
+		return "", false, fmt.Errorf("sqlstore: sqlite path %q holds ? or #: write it as a file: URI", path)
+	default:
+		return path, false, nil
+	}
+}
+
+// OpenPostgres connects to PostgreSQL with a pgx DSN (URL or key=value),
+// applies the embedded migrations under an advisory lock, so nodes starting
+// together migrate once, and returns the store. Errors never contain the
+// DSN's password.
+func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (store.Store, error) {
+	o := applyOptions(opts)
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, scrubError(dsn, fmt.Errorf("sqlstore: postgres dsn %s: %w", RedactDSN(dsn), err))
+	}
+	if o.schema != "" {
+		if !identRE.MatchString(o.schema) {
+			return nil, fmt.Errorf("sqlstore: schema name %q is not a plain lower-case identifier", o.schema)
+		}
+		cfg.RuntimeParams["search_path"] = o.schema
+	}
+	db := stdlib.OpenDB(*cfg)
+	n := o.maxOpen
+	if n <= 0 {
+		n = 10
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s := &Store{w: db, r: db, d: postgresDialect}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, scrubError(dsn, fmt.Errorf("sqlstore: connect to postgres %s: %w", RedactDSN(dsn), err))
+	}
+	if err := s.migrate(ctx, o.schema); err != nil {
+		db.Close()
+		return nil, scrubError(dsn, err)
+	}
+	return s, nil
+}
+
+func applyOptions(opts []Option) options {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// Ping checks both pools reach the database.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlstore: ping: %w", err)
+	}
+	if s.r != s.w {
+		if err := s.r.PingContext(ctx); err != nil {
+			return fmt.Errorf("sqlstore: ping: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close closes the pools. An in-memory SQLite database is gone after it.
+func (s *Store) Close() error {
+	var err error
+	if s.r != s.w {
+		err = s.r.Close()
+	}
+	return errors.Join(err, s.w.Close())
+}
+
+// Dialect is "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.name }
+
+// inTx runs fn in a write transaction and commits when it returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: commit: %w", err)
+	}
+	return nil
+}
+
+// querier is what *sql.DB and *sql.Tx share.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}

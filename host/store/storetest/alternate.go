@@ -1,0 +1,144 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/payhost/payhost/host/store"
+)
+
+// NotificationGetter is implemented by stores that can read a notification
+// back; the suite checks the stored fields through it when it is there.
+type NotificationGetter interface {
+	GetNotification(ctx context.Context, account, eventID string) (*store.Notification, error)
+}
+
+// Alternate returns a store.Store that sends each call to the next of
+// stores in turn. Given several Stores opened on one database (separate
+// connection pools, as separate payhost nodes would have), a suite run
+// through it has those nodes racing on the same rows. Close closes them all.
+func Alternate(stores ...store.Store) store.Store {
+	if len(stores) == 0 {
+		panic("storetest: Alternate needs at least one store")
+	}
+	return &alternate{stores: stores}
+}
+
+type alternate struct {
+	stores []store.Store
+	n      atomic.Uint64
+}
+
+func (a *alternate) next() store.Store {
+	return a.stores[(a.n.Add(1)-1)%uint64(len(a.stores))]
+}
+
+func (a *alternate) ClaimIdempotencyKey(ctx context.Context, c store.IdemClaim) (store.IdemRecord, bool, error) {
+	return a.next().ClaimIdempotencyKey(ctx, c)
+}
+
+func (a *alternate) LinkIdempotencyKey(ctx context.Context, tenant, key, resourceID string, now time.Time) error {
+	return a.next().LinkIdempotencyKey(ctx, tenant, key, resourceID, now)
+}
+
+func (a *alternate) FinishIdempotencyKey(ctx context.Context, tenant, key string, status int, body []byte, now time.Time) error {
+	return a.next().FinishIdempotencyKey(ctx, tenant, key, status, body, now)
+}
+
+func (a *alternate) ReleaseIdempotencyKey(ctx context.Context, tenant, key string) error {
+	return a.next().ReleaseIdempotencyKey(ctx, tenant, key)
+}
+
+func (a *alternate) GetIdempotencyKey(ctx context.Context, tenant, key string) (store.IdemRecord, error) {
+	return a.next().GetIdempotencyKey(ctx, tenant, key)
+}
+
+func (a *alternate) InsertPayment(ctx context.Context, p *store.Payment) error {
+	return a.next().InsertPayment(ctx, p)
+}
+
+func (a *alternate) GetPayment(ctx context.Context, id string) (*store.Payment, error) {
+	return a.next().GetPayment(ctx, id)
+}
+
+func (a *alternate) UpdatePayment(ctx context.Context, u store.PaymentUpdate) (*store.Payment, error) {
+	return a.next().UpdatePayment(ctx, u)
+}
+
+func (a *alternate) PaymentsToPoll(ctx context.Context, now time.Time, limit int) ([]*store.Payment, error) {
+	return a.next().PaymentsToPoll(ctx, now, limit)
+}
+
+func (a *alternate) InsertRefund(ctx context.Context, r *store.Refund) error {
+	return a.next().InsertRefund(ctx, r)
+}
+
+func (a *alternate) GetRefund(ctx context.Context, id string) (*store.Refund, error) {
+	return a.next().GetRefund(ctx, id)
+}
+
+func (a *alternate) ListRefunds(ctx context.Context, paymentID string) ([]*store.Refund, error) {
+	return a.next().ListRefunds(ctx, paymentID)
+}
+
+func (a *alternate) UpdateRefund(ctx context.Context, u store.RefundUpdate) (*store.Refund, error) {
+	return a.next().UpdateRefund(ctx, u)
+}
+
+func (a *alternate) RefundsToPoll(ctx context.Context, now time.Time, limit int) ([]*store.Refund, error) {
+	return a.next().RefundsToPoll(ctx, now, limit)
+}
+
+func (a *alternate) InsertAttempt(ctx context.Context, at *store.Attempt) error {
+	return a.next().InsertAttempt(ctx, at)
+}
+
+func (a *alternate) ListAttempts(ctx context.Context, objectID string) ([]*store.Attempt, error) {
+	return a.next().ListAttempts(ctx, objectID)
+}
+
+func (a *alternate) InsertTransition(ctx context.Context, t *store.Transition) error {
+	return a.next().InsertTransition(ctx, t)
+}
+
+func (a *alternate) ListTransitions(ctx context.Context, objectID string) ([]*store.Transition, error) {
+	return a.next().ListTransitions(ctx, objectID)
+}
+
+func (a *alternate) InsertNotification(ctx context.Context, n *store.Notification) (bool, error) {
+	return a.next().InsertNotification(ctx, n)
+}
+
+func (a *alternate) SetNotificationResult(ctx context.Context, id int64, result string) error {
+	return a.next().SetNotificationResult(ctx, id, result)
+}
+
+// GetNotification forwards to the next store when it is a
+// NotificationGetter.
+func (a *alternate) GetNotification(ctx context.Context, account, eventID string) (*store.Notification, error) {
+	g, ok := a.next().(NotificationGetter)
+	if !ok {
+		return nil, fmt.Errorf("storetest: %w: the store cannot read notifications", errors.ErrUnsupported)
+	}
+	return g.GetNotification(ctx, account, eventID)
+}
+
+func (a *alternate) Ping(ctx context.Context) error {
+	for _, s := range a.stores {
+		if err := s.Ping(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *alternate) Close() error {
+	var errs []error
+	for _, s := range a.stores {
+		errs = append(errs, s.Close())
+	}
+	return errors.Join(errs...)
+}

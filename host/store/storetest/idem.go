@@ -1,0 +1,163 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/payhost/payhost/host/store"
+)
+
+const lease = time.Minute
+
+func claim(key, hash string, now time.Time) store.IdemClaim {
+	return store.IdemClaim{Tenant: "t1", Key: key, Operation: "payment.create", RequestHash: hash, Now: now, Lease: lease}
+}
+
+func idemCases() []testCase {
+	return []testCase{
+		{"Idem/ClaimNew", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			rec, owned, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", at(0)))
+			must(t, err)
+			if !owned {
+				t.Fatal("first claim not owned")
+			}
+			want := store.IdemRecord{Tenant: "t1", Key: "k1", Operation: "payment.create", RequestHash: "h1",
+				State: store.IdemInProgress, LockedUntil: at(lease), CreatedAt: at(0), UpdatedAt: at(0)}
+			same(t, "claimed", rec, want)
+			got, err := s.GetIdempotencyKey(ctx, "t1", "k1")
+			must(t, err)
+			same(t, "stored", got, want)
+		}},
+		{"Idem/ClaimHeldKey", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			first, _, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", at(0)))
+			must(t, err)
+			for _, hash := range []string{"h1", "other"} {
+				rec, owned, err := s.ClaimIdempotencyKey(ctx, claim("k1", hash, at(lease/2)))
+				must(t, err)
+				if owned {
+					t.Fatalf("claim with hash %s of a held key owned it", hash)
+				}
+				same(t, "existing", rec, first)
+			}
+		}},
+		{"Idem/TakeOverExpiredLease", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			_, _, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", at(0)))
+			must(t, err)
+			must(t, s.LinkIdempotencyKey(ctx, "t1", "k1", "pay_1", at(time.Second)))
+			later := at(lease + time.Second)
+			rec, owned, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", later))
+			must(t, err)
+			if !owned {
+				t.Fatal("claim after the lease ran out not owned")
+			}
+			if rec.ResourceID != "pay_1" || rec.State != store.IdemInProgress || !rec.LockedUntil.Equal(later.Add(lease)) || !rec.CreatedAt.Equal(at(0)) {
+				t.Fatalf("taken-over record %+v: want ResourceID pay_1, in progress, locked until %s, created %s", rec, later.Add(lease), at(0))
+			}
+			// the new lease holds against the next claimant
+			if _, owned, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", later.Add(time.Second))); err != nil || owned {
+				t.Fatalf("second take-over: owned=%v err=%v, want not owned", owned, err)
+			}
+		}},
+		{"Idem/NoTakeOverByAnotherRequest", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			first, _, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", at(0)))
+			must(t, err)
+			rec, owned, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h2", at(2*lease)))
+			must(t, err)
+			if owned {
+				t.Fatal("a claim with another request hash took over")
+			}
+			same(t, "unchanged", rec, first)
+			other := claim("k1", "h1", at(2*lease))
+			other.Operation = "payment.close:pay_1"
+			if _, owned, err := s.ClaimIdempotencyKey(ctx, other); err != nil || owned {
+				t.Fatalf("claim for another operation: owned=%v err=%v, want not owned", owned, err)
+			}
+		}},
+		{"Idem/NoTakeOverWhenDone", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			_, _, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", at(0)))
+			must(t, err)
+			must(t, s.FinishIdempotencyKey(ctx, "t1", "k1", 201, []byte(`{"id":"pay_1"}`), at(time.Second)))
+			rec, owned, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", at(10*lease)))
+			must(t, err)
+			if owned || rec.State != store.IdemDone || rec.ResponseStatus != 201 || string(rec.ResponseBody) != `{"id":"pay_1"}` {
+				t.Fatalf("claim of a done key: owned=%v rec=%+v, want the stored response", owned, rec)
+			}
+		}},
+		{"Idem/Link", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			_, _, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", at(0)))
+			must(t, err)
+			must(t, s.LinkIdempotencyKey(ctx, "t1", "k1", "pay_1", at(time.Second)))
+			rec, err := s.GetIdempotencyKey(ctx, "t1", "k1")
+			must(t, err)
+			if rec.ResourceID != "pay_1" || !rec.UpdatedAt.Equal(at(time.Second)) || rec.State != store.IdemInProgress {
+				t.Fatalf("linked record %+v", rec)
+			}
+			wantErr(t, s.LinkIdempotencyKey(ctx, "t1", "missing", "pay_1", at(0)), store.ErrNotFound)
+			wantErr(t, s.LinkIdempotencyKey(ctx, "t2", "k1", "pay_1", at(0)), store.ErrNotFound)
+			must(t, s.FinishIdempotencyKey(ctx, "t1", "k1", 200, []byte("{}"), at(2*time.Second)))
+			wantErr(t, s.LinkIdempotencyKey(ctx, "t1", "k1", "pay_2", at(3*time.Second)), store.ErrConflict)
+			rec, err = s.GetIdempotencyKey(ctx, "t1", "k1")
+			must(t, err)
+			if rec.ResourceID != "pay_1" {
+				t.Fatalf("link after done changed ResourceID to %q", rec.ResourceID)
+			}
+		}},
+		{"Idem/Finish", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			_, _, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", at(0)))
+			must(t, err)
+			body := []byte("{\"id\":\"pay_1\"}\x00\xff\xfe binary")
+			must(t, s.FinishIdempotencyKey(ctx, "t1", "k1", 422, body, at(time.Second)))
+			rec, err := s.GetIdempotencyKey(ctx, "t1", "k1")
+			must(t, err)
+			same(t, "finished", rec, store.IdemRecord{Tenant: "t1", Key: "k1", Operation: "payment.create", RequestHash: "h1",
+				State: store.IdemDone, ResponseStatus: 422, ResponseBody: body, LockedUntil: rec.LockedUntil,
+				CreatedAt: at(0), UpdatedAt: at(time.Second)})
+			wantErr(t, s.FinishIdempotencyKey(ctx, "t1", "k1", 200, []byte("second"), at(2*time.Second)), store.ErrConflict)
+			again, err := s.GetIdempotencyKey(ctx, "t1", "k1")
+			must(t, err)
+			same(t, "after a second finish", again, rec)
+			wantErr(t, s.FinishIdempotencyKey(ctx, "t1", "missing", 200, nil, at(0)), store.ErrNotFound)
+		}},
+		{"Idem/Release", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			_, _, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", at(0)))
+			must(t, err)
+			must(t, s.ReleaseIdempotencyKey(ctx, "t1", "k1"))
+			_, err = s.GetIdempotencyKey(ctx, "t1", "k1")
+			wantErr(t, err, store.ErrNotFound)
+			wantErr(t, s.ReleaseIdempotencyKey(ctx, "t1", "k1"), store.ErrNotFound)
+			// the client may retry, even with another body
+			_, owned, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h2", at(time.Second)))
+			must(t, err)
+			if !owned {
+				t.Fatal("claim after release not owned")
+			}
+			must(t, s.FinishIdempotencyKey(ctx, "t1", "k1", 201, []byte("{}"), at(2*time.Second)))
+			wantErr(t, s.ReleaseIdempotencyKey(ctx, "t1", "k1"), store.ErrConflict)
+			if _, err := s.GetIdempotencyKey(ctx, "t1", "k1"); err != nil {
+				t.Fatalf("a done key was released: %v", err)
+			}
+		}},
+		{"Idem/TenantsAreSeparate", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			for _, tenant := range []string{"t1", "t2"} {
+				c := claim("k1", "h-"+tenant, at(0))
+				c.Tenant = tenant
+				rec, owned, err := s.ClaimIdempotencyKey(ctx, c)
+				must(t, err)
+				if !owned || rec.Tenant != tenant || rec.RequestHash != "h-"+tenant {
+					t.Fatalf("tenant %s: owned=%v rec=%+v", tenant, owned, rec)
+				}
+			}
+			_, err := s.GetIdempotencyKey(ctx, "t3", "k1")
+			wantErr(t, err, store.ErrNotFound)
+		}},
+	}
+}
