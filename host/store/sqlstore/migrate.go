@@ -83,22 +83,9 @@ func (s *Store) migrate(ctx context.Context, schema string) error {
 		)`); err != nil {
 			return fmt.Errorf("sqlstore: create schema_migrations: %w", err)
 		}
-		applied := map[int]bool{}
-		rows, err := tx.QueryContext(ctx, "SELECT version FROM schema_migrations")
+		applied, err := appliedVersions(ctx, tx)
 		if err != nil {
-			return fmt.Errorf("sqlstore: read schema_migrations: %w", err)
-		}
-		for rows.Next() {
-			var v int
-			if err := rows.Scan(&v); err != nil {
-				rows.Close()
-				return fmt.Errorf("sqlstore: read schema_migrations: %w", err)
-			}
-			applied[v] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sqlstore: read schema_migrations: %w", err)
+			return err
 		}
 		for _, m := range ms {
 			if applied[m.version] {
@@ -135,4 +122,24 @@ func LatestSchemaVersion() int {
 		return 0
 	}
 	return ms[len(ms)-1].version
+}
+
+func appliedVersions(ctx context.Context, tx *sql.Tx) (map[int]bool, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: read schema_migrations: %w", err)
+	}
+	versions, err := collect(rows, func(row interface{ Scan(...any) error }) (int, error) {
+		var v int
+		err := row.Scan(&v)
+		return v, err
+	}, "read schema_migrations")
+	if err != nil {
+		return nil, err
+	}
+	applied := make(map[int]bool, len(versions))
+	for _, v := range versions {
+		applied[v] = true
+	}
+	return applied, nil
 }

@@ -245,7 +245,7 @@ func (s *Store) PaymentsToPoll(ctx context.Context, now time.Time, limit int) ([
 
 // collect scans every row with scan and closes rows.
 func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (T, error), what string) ([]T, error) {
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	out := []T{}
 	for rows.Next() {
 		v, err := scan(rows)
@@ -255,6 +255,9 @@ func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	if err := rows.Close(); err != nil {
 		return nil, fmt.Errorf("sqlstore: %s: %w", what, err)
 	}
 	return out, nil

@@ -117,7 +117,7 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (store.Store, 
 	w.SetConnMaxIdleTime(0)
 	s := &Store{w: w, r: w, d: sqliteDialect}
 	if err := s.migrate(ctx, ""); err != nil {
-		w.Close()
+		_ = w.Close()
 		return nil, err
 	}
 	if memory {
@@ -125,7 +125,7 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (store.Store, 
 	}
 	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
 	if err != nil {
-		w.Close()
+		_ = w.Close()
 		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
 	}
 	n := o.maxOpen
@@ -136,7 +136,7 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (store.Store, 
 	r.SetMaxIdleConns(n)
 	s.r = r
 	if err := r.PingContext(ctx); err != nil {
-		s.Close()
+		_ = s.Close()
 		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
 	}
 	return s, nil
@@ -190,11 +190,11 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (store.Store,
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{w: db, r: db, d: postgresDialect}
 	if err := db.PingContext(ctx); err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, scrubError(dsn, fmt.Errorf("sqlstore: connect to postgres %s: %w", RedactDSN(dsn), err))
 	}
 	if err := s.migrate(ctx, o.schema); err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, scrubError(dsn, err)
 	}
 	return s, nil
