@@ -79,7 +79,9 @@ func TestParseRefused(t *testing.T) {
 		}, "admin_token: secrets are given as env:NAME or file:PATH", "s3cr3t-admin-token-value"},
 		{"inline api key", func(s string) string { return strings.Replace(s, "[env:ACME_KEY]", "[sk_live_0123456789abcdef]", 1) },
 			"tenants[0].api_keys[0]: secrets are given", "sk_live_0123456789abcdef"},
-		{"inline account key", func(s string) string { return strings.Replace(s, "env:HAOTIAN_SECRET", "EWEFD123RGSRETYDFNGFGFGSHDFGH", 1) },
+		{"inline account key", func(s string) string {
+			return strings.Replace(s, "env:HAOTIAN_SECRET", "EWEFD123RGSRETYDFNGFGFGSHDFGH", 1)
+		},
 			"accounts[0].keys.app_secret: keys are given as env:NAME or file:PATH", "EWEFD123RGSRETYDFNGFGFGSHDFGH"},
 		{"dsn with an inline password", func(s string) string {
 			return s + "\nstore: {driver: postgres, path: '', dsn: 'postgres://payhost:hunter2hunter2@db/payhost'}\n"
@@ -100,11 +102,15 @@ func TestParseRefused(t *testing.T) {
 		{"tenant without keys", func(s string) string { return strings.Replace(s, "api_keys: [env:ACME_KEY]", "api_keys: []", 1) },
 			"tenants[0].api_keys: at least one", ""},
 		{"no rule file", func(s string) string { return strings.Replace(s, "file: rules.yaml", "file: ''", 1) }, "rules.file", ""},
-		{"bad sha256", func(s string) string { return strings.Replace(s, "path: plugins/haotian.wasm", "path: p.wasm\n    sha256: abc", 1) },
+		{"bad sha256", func(s string) string {
+			return strings.Replace(s, "path: plugins/haotian.wasm", "path: p.wasm\n    sha256: abc", 1)
+		},
 			"plugins[0].sha256", ""},
 		{"bad memory limit", func(s string) string { return s + "\nwasm: {memory_limit: 12 parsecs}\n" }, "not a size", ""},
 		{"bad log level", func(s string) string { return s + "\nlog: {level: loud}\n" }, "log.level", ""},
-		{"wrong type", func(s string) string { return strings.Replace(s, "file: rules.yaml", "file: rules.yaml\n  keep: many", 1) }, "keep", ""},
+		{"wrong type", func(s string) string {
+			return strings.Replace(s, "file: rules.yaml", "file: rules.yaml\n  keep: many", 1)
+		}, "keep", ""},
 		{"not yaml", func(string) string { return "server: [unclosed" }, "yaml", ""},
 		{"duplicate key", func(s string) string { return s + "\nlog: {level: info}\nlog: {level: debug}\n" }, "already defined", ""},
 	}
