@@ -155,3 +155,51 @@ func ParseFields(raw []byte) (Fields, error) {
 	}
 	return out, nil
 }
+
+// ParseObjects reads a JSON array of objects (e.g. the records of a split
+// query, which providers often send as a JSON string) into one Fields per
+// object, with the rules of ParseFields.
+func ParseObjects(raw []byte) ([]Fields, error) {
+	s := &jsonScanner{b: raw}
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != '[' {
+		return nil, fmt.Errorf("parse objects: %w", s.errorf("not an array"))
+	}
+	s.i++
+	var out []Fields
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == ']' {
+		s.i++
+	} else {
+		for {
+			s.ws()
+			start := s.i
+			if _, err := s.compact(nil); err != nil { // validates and finds the end
+				return nil, fmt.Errorf("parse objects: %w", err)
+			}
+			f, err := ParseFields(s.b[start:s.i])
+			if err != nil {
+				return nil, fmt.Errorf("parse objects: element %d: %w", len(out), err)
+			}
+			out = append(out, f)
+			s.ws()
+			if s.i >= len(s.b) {
+				return nil, fmt.Errorf("parse objects: %w", errJSONEnd)
+			}
+			if s.b[s.i] == ',' {
+				s.i++
+				continue
+			}
+			if s.b[s.i] == ']' {
+				s.i++
+				break
+			}
+			return nil, fmt.Errorf("parse objects: %w", s.errorf("expected ',' or ']'"))
+		}
+	}
+	s.ws()
+	if s.i != len(s.b) {
+		return nil, fmt.Errorf("parse objects: %w", s.errorf("data after the array"))
+	}
+	return out, nil
+}

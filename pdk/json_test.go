@@ -125,6 +125,33 @@ func TestParseFields(t *testing.T) {
 	assert.False(t, ok)
 }
 
+func TestParseObjects(t *testing.T) {
+	got, err := ParseObjects([]byte(` [{"a":1,"b":"x"}, {"a":2}] `))
+	require.NoError(t, err)
+	assert.Equal(t, []Fields{{{"a", "1"}, {"b", "x"}}, {{"a", "2"}}}, got)
+	empty, err := ParseObjects([]byte(`[]`))
+	require.NoError(t, err)
+	assert.Empty(t, empty)
+	for _, bad := range []string{`{}`, `[1]`, `[{"a":1}`, `[{"a":1},]`, `[{}] x`, `[{"a":1,"a":2}]`} {
+		_, err := ParseObjects([]byte(bad))
+		assert.Error(t, err, bad)
+	}
+}
+
+func FuzzParseObjects(f *testing.F) {
+	f.Add([]byte(`[{"recordId":1007,"state":1,"calDivisionAmount":1980}]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		objs, err := ParseObjects(b)
+		if err != nil {
+			return
+		}
+		var ref []map[string]json.RawMessage
+		if json.Unmarshal(b, &ref) != nil || len(ref) != len(objs) {
+			t.Fatalf("ParseObjects accepted %q that encoding/json reads differently", b)
+		}
+	})
+}
+
 func TestMarshalStrings(t *testing.T) {
 	m := map[string]string{"b": "x<y>&z", "a": "引号\"\\\n\u2028", "c": "", "bad": "\xff"}
 	got := MarshalStrings(m)

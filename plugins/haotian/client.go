@@ -64,6 +64,10 @@ func call(ctx context.Context, h pdk.Host, path string, p pdk.Fields, mutating b
 	resp, err := h.HTTP(ctx, &core.HTTPRequest{Endpoint: endpointGateway, Method: "POST", Path: path,
 		Header: map[string][]string{"Content-Type": {"application/json; charset=utf-8"}}, Body: body})
 	if err != nil {
+		if ce := core.AsError(err); !mutating && ce.Code == core.CodeUnknownOutcome {
+			// a read that got no answer changed nothing: it is simply unavailable
+			return nil, &core.Error{Code: core.CodeProviderUnavailable, Provider: Name, Retryable: true, Message: ce.Message, Err: err}
+		}
 		return nil, err
 	}
 	unreadable := func(format string, args ...any) error {
@@ -139,7 +143,7 @@ func classify(msg string) core.Code {
 		return core.CodeDuplicate
 	case has("不存在"):
 		return core.CodeNotFound
-	case has("状态不正确", "不可关闭", "在途", "不支持分账"):
+	case has("状态不正确", "不可关闭", "在途", "不支持分账", "未初始化"):
 		return core.CodeConflict
 	case has("余额不足", "超出", "可分账金额不足"):
 		return core.CodeInsufficientFunds

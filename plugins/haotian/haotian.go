@@ -1,6 +1,7 @@
 // Package haotian is the Payhost provider plugin for Haotian 数据 V4, a
 // payment gateway speaking the Jeepay protocol (seed 001): MD5-signed JSON
-// requests for pay orders, refunds and their notifications. It is written
+// requests for pay orders, refunds, transfers, split (分账), the scan-code
+// POS interface and their notifications. It is written
 // against the pdk only, so it runs in the wasm sandbox (see ./wasm) or
 // in-process; sim is a simulator of the gateway for tests and the sandbox.
 package haotian
@@ -70,7 +71,7 @@ func (*Plugin) Manifest() core.Manifest {
 	return core.Manifest{
 		Name:        Name,
 		Version:     Version,
-		Description: "Haotian 数据 V4 gateway (Jeepay protocol): pay orders for every wayCode, refunds, notifications",
+		Description: "Haotian 数据 V4 gateway (Jeepay protocol): pay orders for every wayCode, refunds, transfers, split (分账), scan-code POS, notifications",
 		Methods:     sortedMethods(),
 		Currencies:  []core.Currency{"CNY"},
 		Endpoints: []core.EndpointSpec{{

@@ -96,6 +96,9 @@ func (*Plugin) CreatePayment(ctx context.Context, h pdk.Host, req *core.CreatePa
 	if req.Currency != "CNY" {
 		return nil, &core.Error{Code: core.CodeUnsupported, Param: "currency", Provider: Name, Message: "the gateway takes CNY only"}
 	}
+	if req.Terminal != nil && req.Terminal.ID != "" && req.Method.Barcode() {
+		return posPay(ctx, h, req)
+	}
 	extra, err := channelExtra(wayCode, req)
 	if err != nil {
 		return nil, err

@@ -71,7 +71,12 @@ func (*Plugin) CreateRefund(ctx context.Context, h pdk.Host, req *core.CreateRef
 	if err := orderRef(&p, req.Payment); err != nil {
 		return nil, err
 	}
-	data, err := call(ctx, h, "/api/refund/refundOrder", p, true)
+	path := "/api/refund/refundOrder"
+	if req.Terminal != nil && req.Terminal.ID != "" {
+		p.Set("deviceNo", req.Terminal.ID) // a refund made on a POS device (发起退款)
+		path = "/api/pos/refund"
+	}
+	data, err := call(ctx, h, path, p, true)
 	if err != nil {
 		return nil, err
 	}
