@@ -113,10 +113,14 @@ func (s *Store) FinishIdempotencyKey(ctx context.Context, tenant, key string, st
 	return s.idemChanged(ctx, res, tenant, key, "finish")
 }
 
-// ReleaseIdempotencyKey deletes an in-progress key: ErrNotFound when it
-// does not exist, ErrConflict (and nothing deleted) when it is done.
+// ReleaseIdempotencyKey deletes an in-progress key with no linked
+// resource: ErrNotFound when it does not exist, ErrConflict (and nothing
+// deleted) when it is done or a resource is linked — then something was
+// stored, and a retry must take the key over after its lease to resume that
+// resource rather than start a second one.
 func (s *Store) ReleaseIdempotencyKey(ctx context.Context, tenant, key string) error {
-	res, err := s.w.ExecContext(ctx, s.d.q(`DELETE FROM idempotency_keys WHERE tenant = ? AND idem_key = ? AND state = ?`),
+	res, err := s.w.ExecContext(ctx, s.d.q(`DELETE FROM idempotency_keys
+		WHERE tenant = ? AND idem_key = ? AND state = ? AND resource_id = ''`),
 		tenant, key, store.IdemInProgress)
 	if err != nil {
 		return fmt.Errorf("sqlstore: release idempotency key: %w", err)
@@ -137,6 +141,9 @@ func (s *Store) idemChanged(ctx context.Context, res sql.Result, tenant, key, wh
 	rec, err := s.getIdem(ctx, s.w, tenant, key)
 	if err != nil {
 		return fmt.Errorf("sqlstore: %s idempotency key: %w", what, err)
+	}
+	if rec.State == store.IdemInProgress && rec.ResourceID != "" {
+		return fmt.Errorf("sqlstore: %s idempotency key: %w: %s is linked to it", what, store.ErrConflict, rec.ResourceID)
 	}
 	return fmt.Errorf("sqlstore: %s idempotency key: %w: it is %s", what, store.ErrConflict, rec.State)
 }

@@ -144,6 +144,17 @@ func idemCases() []testCase {
 			if _, err := s.GetIdempotencyKey(ctx, "t1", "k1"); err != nil {
 				t.Fatalf("a done key was released: %v", err)
 			}
+			// once a resource is linked something was stored: the key stays,
+			// for a take-over to resume that resource
+			_, _, err = s.ClaimIdempotencyKey(ctx, claim("k2", "h1", at(0)))
+			must(t, err)
+			must(t, s.LinkIdempotencyKey(ctx, "t1", "k2", "pay_1", at(time.Second)))
+			wantErr(t, s.ReleaseIdempotencyKey(ctx, "t1", "k2"), store.ErrConflict)
+			rec, owned, err := s.ClaimIdempotencyKey(ctx, claim("k2", "h1", at(2*lease)))
+			must(t, err)
+			if !owned || rec.ResourceID != "pay_1" {
+				t.Fatalf("take-over after a refused release: owned=%v rec=%+v", owned, rec)
+			}
 		}},
 		{"Idem/TenantsAreSeparate", func(t *testing.T, s store.Store) {
 			ctx := t.Context()
