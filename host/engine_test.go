@@ -13,15 +13,18 @@ import (
 
 	"github.com/payhost/payhost/core"
 	"github.com/payhost/payhost/host"
+	"github.com/payhost/payhost/host/store"
 	"github.com/payhost/payhost/plugins/haotian/sim"
 )
 
 // TestPaymentLifecycle: create → the payer pays → the notification settles
 // it → partial and full refunds, over both transports.
-func TestPaymentLifecycle(t *testing.T) {
+func TestPaymentLifecycle(t *testing.T) { testPaymentLifecycle(t, nil) }
+
+func testPaymentLifecycle(t *testing.T, st func(t *testing.T) store.Store) {
 	for _, wasm := range []bool{false, true} {
 		t.Run(map[bool]string{false: "native", true: "wasm"}[wasm], func(t *testing.T) {
-			w := newWorld(t, worldOpts{wasm: wasm})
+			w := newWorld(t, worldOpts{wasm: wasm, store: openStore(t, st)})
 			p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "k1", MerchantOrderID: "order-1", Amount: 10000, Description: "coffee"})
 			require.NoError(t, err)
 			assert.Equal(t, core.PaymentProcessing, p.Status)
@@ -82,8 +85,10 @@ func TestIdempotency(t *testing.T) {
 
 // TestIdempotencyConcurrent: 50 goroutines with one key make exactly one
 // provider call and all get the same payment.
-func TestIdempotencyConcurrent(t *testing.T) {
-	w := newWorld(t, worldOpts{simConfig: func(c *sim.Config) {}})
+func TestIdempotencyConcurrent(t *testing.T) { testIdempotencyConcurrent(t, nil) }
+
+func testIdempotencyConcurrent(t *testing.T, st func(t *testing.T) store.Store) {
+	w := newWorld(t, worldOpts{store: openStore(t, st)})
 	w.sim.SetFaults(sim.Fault{Kind: sim.FaultLatency, Latency: 100 * time.Millisecond})
 	var wg sync.WaitGroup
 	ids := make([]string, 50)
@@ -276,8 +281,10 @@ func TestNotifications(t *testing.T) {
 
 // TestConcurrentRefunds: 20 refunds of 10 on a payment of 100 at once —
 // exactly 10 go through; the database never reserves more than was paid.
-func TestConcurrentRefunds(t *testing.T) {
-	w := newWorld(t, worldOpts{})
+func TestConcurrentRefunds(t *testing.T) { testConcurrentRefunds(t, nil) }
+
+func testConcurrentRefunds(t *testing.T, st func(t *testing.T) store.Store) {
+	w := newWorld(t, worldOpts{store: openStore(t, st)})
 	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "cr", Amount: 100, Method: string(core.MethodWechatBarcode), Payer: core.Payer{AuthCode: "134567890123456789"}})
 	require.NoError(t, err)
 	require.Equal(t, core.PaymentSucceeded, p.Status)
@@ -327,4 +334,12 @@ func TestPollerSettlesLostAnswers(t *testing.T) {
 	assert.Equal(t, host.PendingProvider, got.PendingReason, "the query found the order alive at the provider")
 	assert.NotEmpty(t, got.ProviderPaymentID)
 	assert.Equal(t, 1, w.unifiedOrders())
+}
+
+// openStore opens a store with open, or returns nil (the world's SQLite).
+func openStore(t *testing.T, open func(t *testing.T) store.Store) store.Store {
+	if open == nil {
+		return nil
+	}
+	return open(t)
 }

@@ -33,6 +33,7 @@ type world struct {
 	inbox   *httptest.Server
 	store   store.Store
 	host    *host.Host
+	opts    worldOpts
 }
 
 type worldOpts struct {
@@ -47,7 +48,6 @@ const defaultRules = "version: 1\ndefault_route:\n  channel: haotian/main/*\n"
 
 func newWorld(t *testing.T, o worldOpts) *world {
 	t.Helper()
-	ctx := context.Background()
 	cfg := sim.DefaultConfig()
 	cfg.NotifySchedule = []time.Duration{0, 10 * time.Millisecond, 10 * time.Millisecond}
 	if o.simConfig != nil {
@@ -59,7 +59,7 @@ func newWorld(t *testing.T, o worldOpts) *world {
 
 	w.store = o.store
 	if w.store == nil {
-		st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "payhost.db"))
+		st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "payhost.db"))
 		require.NoError(t, err)
 		t.Cleanup(func() { st.Close() })
 		w.store = st
@@ -81,12 +81,22 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	}))
 	t.Cleanup(w.inbox.Close)
 
+	w.opts = o
+	h = w.newEngine(w.store)
+	w.host = h
+	return w
+}
+
+// newEngine builds an engine on st wired to the world's simulator and
+// notification endpoint, with the world's rules (a second node, for instance).
+func (w *world) newEngine(st store.Store) *host.Host {
+	t, o := w.t, w.opts
 	pc := host.PluginConfig{Native: haotian.New()}
 	if o.wasm {
 		pc = host.PluginConfig{Path: testwasm.Build(t, "plugins/haotian/wasm")}
 	}
 	hc := host.Config{
-		Store:    w.store,
+		Store:    st,
 		Plugins:  []host.PluginConfig{pc},
 		Accounts: []host.AccountConfig{account("main", w.gateway.URL)},
 		Keys: caps.NewKeyStore(nil).WithEnv(func(k string) string {
@@ -103,8 +113,7 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	if o.extra != nil {
 		o.extra(&hc)
 	}
-	var err error
-	h, err = host.New(ctx, hc)
+	h, err := host.New(context.Background(), hc)
 	require.NoError(t, err)
 	t.Cleanup(func() { h.Close(context.Background()) })
 	src := o.rules
@@ -114,8 +123,7 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	rs, err := rules.Load("rules.yaml", []byte(src), rules.Options{Catalogue: h, Health: h})
 	require.NoError(t, err)
 	h.SetDecider(rs)
-	w.host = h
-	return w
+	return h
 }
 
 func account(name, url string) host.AccountConfig {
