@@ -172,7 +172,7 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (store.Store,
 	o := applyOptions(opts)
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, scrubError(dsn, fmt.Errorf("sqlstore: postgres dsn %s: %w", RedactDSN(dsn), err))
+		return nil, scrubError(dsn, fmt.Errorf("sqlstore: postgres dsn: %w", err))
 	}
 	if o.schema != "" {
 		if !identRE.MatchString(o.schema) {
