@@ -466,7 +466,9 @@ func TestServeErrors(t *testing.T) {
 		{"unset secret", func(*testing.T) []string { return []string{"--config", good} },
 			map[string]string{"HAOTIAN_SECRET": "x", "GLOBEX_API_KEY": serveEnv["GLOBEX_API_KEY"], "ADMIN_TOKEN": serveEnv["ADMIN_TOKEN"]}, 1,
 			"tenants[0].api_keys[0]: env:ACME_API_KEY: the environment variable is empty or unset", serveEnv["ADMIN_TOKEN"]},
-		{"address in use", func(t *testing.T) []string { return []string{"--config", variant(t, "127.0.0.1:0", busy.Addr().String())} },
+		{"address in use", func(t *testing.T) []string {
+			return []string{"--config", variant(t, "127.0.0.1:0", busy.Addr().String())}
+		},
 			serveEnv, 1, "listen on " + busy.Addr().String(), ""},
 		{"wrong plugin hash", func(t *testing.T) []string {
 			return []string{"--config", variant(t, "sha256: ", "sha256: "+strings.Repeat("0", 64)+"\n    # was: ")}
