@@ -84,8 +84,7 @@ func startServer(ctx context.Context, cfg *config.Config, env *cmdEnv) (_ *serve
 	s := &server{cfg: cfg, redactor: caps.NewRedactor(), served: make(chan error, 1)}
 	defer func() {
 		if err != nil {
-			err = errors.New(s.redactor.String(err.Error()))
-			s.close(context.Background())
+			err = errors.New(s.redactor.String(errors.Join(err, s.close(context.Background())).Error()))
 		}
 	}()
 	s.log = newLogger(env.stderr, cfg.Log, s.redactor)
