@@ -180,9 +180,12 @@ func eventsOf(typ string, d pdk.Fields, notificationID string) ([]core.Event, er
 			return nil, missing(typ, "order_no")
 		}
 		st := onboardingStatus(suffix)
-		return []core.Event{{ID: "settlement:" + no + ":" + string(st), Kind: core.EventSettlement, ObjectID: no,
-			Status: string(st), FailureCode: d.Get("error_code"), FailureMessage: d.Get("error_msg"),
-			Data: map[string]string{"sub_api_key": d.Get("sub_api_key")}}}, nil
+		ev := core.Event{ID: "settlement:" + no + ":" + string(st), Kind: core.EventSettlement, ObjectID: no,
+			Status: string(st), FailureCode: d.Get("error_code"), FailureMessage: d.Get("error_msg")}
+		if st == core.OnboardingRejected && ev.FailureMessage == "" {
+			ev.FailureMessage = "settlement card change refused"
+		}
+		return []core.Event{ev}, nil
 	case strings.HasPrefix(typ, "resident.modify."):
 		return residentModifyEvents(typ, suffix, d, notificationID)
 	case typ == "resident.succeeded" || typ == "resident.failed":
