@@ -36,6 +36,7 @@ type recorder struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
 	bodies [][]byte
+	taken  map[int]bool // bodies returned by waitType
 }
 
 func newRecorder(t *testing.T) *recorder {
@@ -78,19 +79,33 @@ func (r *recorder) wait(t *testing.T, n int) []byte {
 	return nil
 }
 
-// waitType returns the next notification of type typ at or after index
-// *from, and moves *from past it.
-func (r *recorder) waitType(t *testing.T, from *int, typ string) []byte {
+// waitType returns the oldest notification of type typ not returned yet,
+// waiting for it to arrive (notifications of concurrent steps arrive in any
+// order).
+func (r *recorder) waitType(t *testing.T, typ string) []byte {
 	t.Helper()
-	for {
-		b := r.wait(t, *from)
-		*from++
-		v, err := url.ParseQuery(string(b))
-		require.NoError(t, err)
-		if v.Get("type") == typ {
-			return b
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		for i, b := range r.bodies {
+			if r.taken[i] {
+				continue
+			}
+			v, err := url.ParseQuery(string(b))
+			if err == nil && v.Get("type") == typ {
+				if r.taken == nil {
+					r.taken = map[int]bool{}
+				}
+				r.taken[i] = true
+				r.mu.Unlock()
+				return b
+			}
 		}
+		r.mu.Unlock()
+		time.Sleep(2 * time.Millisecond)
 	}
+	t.Fatalf("no notification %s arrived", typ)
+	return nil
 }
 
 // transports are the ways the same plugin is served.

@@ -155,7 +155,6 @@ func eventStatuses(evs []core.Event) map[string]string {
 func TestOnboardingLifecycle(t *testing.T) {
 	forEachTransport(t, func(t *testing.T, transport string) {
 		e := newEnv(t, transport, nil)
-		seen := 0
 
 		// 开户进件: pending, then the asynchronous result
 		res := e.apply(t, "req_mer_life", "上海测试科技有限公司", core.MerchantEnterprise)
@@ -171,7 +170,7 @@ func TestOnboardingLifecycle(t *testing.T) {
 		assert.Equal(t, core.OnboardingReviewing, res.Status)
 
 		require.Equal(t, 1, e.sim.Advance())
-		evs := e.mustParse(t, e.notify.waitType(t, &seen, "queryEntryUser.succeeded"))
+		evs := e.mustParse(t, e.notify.waitType(t, "queryEntryUser.succeeded"))
 		require.Len(t, evs, 1)
 		assert.Equal(t, core.EventOnboarding, evs[0].Kind)
 		assert.Equal(t, "req_mer_life", evs[0].ObjectID)
@@ -251,7 +250,7 @@ func TestOnboardingLifecycle(t *testing.T) {
 		assert.Equal(t, "4828", r.Params["wx_category"])
 		assert.Equal(t, "4828", r.Params["alipay_category"])
 		require.Equal(t, 1, e.sim.Advance())
-		evs = e.mustParse(t, e.notify.waitType(t, &seen, "resident.succeeded"))
+		evs = e.mustParse(t, e.notify.waitType(t, "resident.succeeded"))
 		assert.Equal(t, map[string]string{"wx_pub": "approved", "wx_lite": "approved", "alipay_qr": "approved", "alipay": "approved"}, eventStatuses(evs))
 		q, err = call[core.QueryChannelResponse](e, core.OpOnboardingQueryChannel, &core.QueryChannelRequest{RequestID: "req_cfg_life"})
 		require.NoError(t, err)
@@ -291,7 +290,7 @@ func TestOnboardingLifecycle(t *testing.T) {
 		require.NoError(t, err)
 		scan.Body.Close()
 		require.Equal(t, http.StatusOK, scan.StatusCode)
-		evs = e.mustParse(t, e.notify.waitType(t, &seen, "realname.succeeded"))
+		evs = e.mustParse(t, e.notify.waitType(t, "realname.succeeded"))
 		require.Len(t, evs, 1)
 		assert.Equal(t, core.EventRealName, evs[0].Kind)
 		assert.Equal(t, "realname_life", evs[0].ObjectID)
@@ -302,7 +301,7 @@ func TestOnboardingLifecycle(t *testing.T) {
 		assert.Equal(t, "authorised", states["wechat"].AuthorizeState)
 		assert.Equal(t, core.OnboardingNeedsInfo, states["alipay"].Status)
 		require.Equal(t, 1, e.sim.Advance())
-		evs = e.mustParse(t, e.notify.waitType(t, &seen, "realname.succeeded"))
+		evs = e.mustParse(t, e.notify.waitType(t, "realname.succeeded"))
 		assert.Equal(t, "alipay", evs[0].Data["wallet"])
 		only, err := call[core.QueryRealNameResponse](e, core.OpOnboardingRealNameQuery, &core.QueryRealNameRequest{RequestID: "realname_life", ProviderID: key, Wallet: "alipay"})
 		require.NoError(t, err)
@@ -316,7 +315,7 @@ func TestOnboardingLifecycle(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, core.OnboardingSubmitted, set.Status)
 		require.Equal(t, 1, e.sim.Advance())
-		evs = e.mustParse(t, e.notify.waitType(t, &seen, "merchant.modify.succeeded"))
+		evs = e.mustParse(t, e.notify.waitType(t, "merchant.modify.succeeded"))
 		assert.Equal(t, core.Event{ID: "settlement:settle_card_life:approved", Kind: core.EventSettlement, ObjectID: "settle_card_life",
 			Status: "approved"}, evs[0])
 		sub, _ = e.sim.SubMerchant(key)
@@ -329,7 +328,7 @@ func TestOnboardingLifecycle(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, core.OnboardingSubmitted, mod.Status)
 		require.Equal(t, 1, e.sim.Advance())
-		evs = e.mustParse(t, e.notify.waitType(t, &seen, "resident.modify.succeeded"))
+		evs = e.mustParse(t, e.notify.waitType(t, "resident.modify.succeeded"))
 		assert.Equal(t, map[string]string{"alipay": "approved", "wx": "approved"}, eventStatuses(evs))
 		assert.Equal(t, "req_mod_life", evs[0].ObjectID)
 		assert.Empty(t, e.sim.Pending())
