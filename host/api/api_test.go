@@ -55,7 +55,7 @@ func TestPaymentLifecycle(t *testing.T) {
 		got := e.do(t, req{method: "GET", path: "/v1/payments/" + id, key: keyAcme})
 		return got.status == http.StatusOK && got.json(t)["status"] == "succeeded"
 	})
-	assert.Contains(t, e.logs.String(), `"route":"/v1/notify/{account}"`)
+	waitFor(t, "the notification's log line", func() bool { return strings.Contains(e.logs.String(), `"route":"/v1/notify/{account}"`) })
 
 	r = e.do(t, req{method: "POST", path: "/v1/payments/" + id + "/refunds", key: keyAcme, idem: e.key(), body: `{"amount":400,"reason":"broken cup"}`})
 	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
