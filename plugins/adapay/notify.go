@@ -193,20 +193,7 @@ func eventsOf(typ string, d pdk.Fields, notificationID string) ([]core.Event, er
 		if id == "" {
 			return nil, missing(typ, "request_id")
 		}
-		var out []core.Event
-		for _, st := range channelStates(d) {
-			ev := core.Event{ID: "channel:" + id + ":" + st.Channel + ":" + string(st.Status), Kind: core.EventChannel, ObjectID: id,
-				ProviderObjectID: st.SubMerchantCode, Status: string(st.Status), FailureMessage: st.Message,
-				Data: map[string]string{"channel": st.Channel}}
-			if st.Status == core.OnboardingRejected {
-				ev.FailureCode = "F"
-			}
-			out = append(out, ev)
-		}
-		if len(out) == 0 {
-			return nil, missing(typ, "wx_alipay_response")
-		}
-		return out, nil
+		return residentEvents(typ, id, d)
 	case strings.HasPrefix(typ, "realname.") || d.Get("real_name_type") != "":
 		id, wallet := d.Get("request_id"), walletNames[d.Get("real_name_type")]
 		if id == "" || wallet == "" {
@@ -218,6 +205,57 @@ func eventsOf(typ string, d pdk.Fields, notificationID string) ([]core.Event, er
 			Data: map[string]string{"wallet": wallet}}}, nil
 	}
 	return nil, nil
+}
+
+// residentEvents gives one channel event per channel of wx_alipay_response.
+// A wallet whose wx_stat / alipay_stat is given but none of whose channels
+// is listed (the seed's resident.failed example reports Alipay's refusal
+// that way) gets one event for the wallet; a refused channel without a
+// message takes its wallet's.
+func residentEvents(typ, id string, d pdk.Fields) ([]core.Event, error) {
+	wallets := map[string]pdk.Fields{}
+	for _, w := range []string{"wx", "alipay"} {
+		if v := d.Get(w + "_stat"); v != "" {
+			f, err := pdk.ParseFields([]byte(v))
+			if err != nil {
+				f = pdk.Pairs("stat", v)
+			}
+			wallets[w] = f
+		}
+	}
+	walletOf := func(ch string) string {
+		if strings.HasPrefix(ch, "wx") {
+			return "wx"
+		}
+		return "alipay"
+	}
+	var out []core.Event
+	listed := map[string]bool{}
+	add := func(st core.ChannelState) {
+		ev := core.Event{ID: "channel:" + id + ":" + st.Channel + ":" + string(st.Status), Kind: core.EventChannel, ObjectID: id,
+			ProviderObjectID: st.SubMerchantCode, Status: string(st.Status), FailureMessage: st.Message,
+			Data: map[string]string{"channel": st.Channel}}
+		if st.Status == core.OnboardingRejected {
+			ev.FailureCode = "F"
+			if ev.FailureMessage == "" {
+				ev.FailureMessage = wallets[walletOf(st.Channel)].Get("message")
+			}
+		}
+		out = append(out, ev)
+	}
+	for _, st := range channelStates(d) {
+		listed[walletOf(st.Channel)] = true
+		add(st)
+	}
+	for _, w := range []string{"wx", "alipay"} {
+		if f, ok := wallets[w]; ok && !listed[w] {
+			add(core.ChannelState{Channel: w, Status: statStatus(f.Get("stat")), Message: f.Get("message")})
+		}
+	}
+	if len(out) == 0 {
+		return nil, missing(typ, "wx_alipay_response")
+	}
+	return out, nil
 }
 
 // residentModifyEvents gives one channel event per wallet changed by
