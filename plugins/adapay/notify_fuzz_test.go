@@ -20,11 +20,13 @@ func (permissiveHost) Sign(context.Context, string, core.SignAlg, []byte) ([]byt
 	return make([]byte, 128), nil
 }
 func (permissiveHost) Verify(context.Context, string, core.SignAlg, []byte, []byte) error { return nil }
-func (permissiveHost) Digest(context.Context, core.DigestAlg, []byte) ([]byte, error)     { return nil, nil }
-func (permissiveHost) Now() time.Time                                                     { return time.Unix(1700000000, 0) }
-func (permissiveHost) Log(context.Context, core.LogLevel, string, ...string)              {}
-func (permissiveHost) CacheGet(string) ([]byte, bool)                                     { return nil, false }
-func (permissiveHost) CacheSet(string, []byte, time.Duration)                             {}
+func (permissiveHost) Digest(context.Context, core.DigestAlg, []byte) ([]byte, error) {
+	return nil, nil
+}
+func (permissiveHost) Now() time.Time                                        { return time.Unix(1700000000, 0) }
+func (permissiveHost) Log(context.Context, core.LogLevel, string, ...string) {}
+func (permissiveHost) CacheGet(string) ([]byte, bool)                        { return nil, false }
+func (permissiveHost) CacheSet(string, []byte, time.Duration)                {}
 func (permissiveHost) Config(k string) (string, bool) {
 	switch k {
 	case "app_id":
