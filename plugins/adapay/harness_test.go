@@ -54,31 +54,6 @@ func newRecorder(t *testing.T) *recorder {
 
 func (r *recorder) url() string { return r.srv.URL + "/notify" }
 
-// count is how many notifications arrived so far.
-func (r *recorder) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.bodies)
-}
-
-// wait returns the n-th notification body, waiting for it to arrive.
-func (r *recorder) wait(t *testing.T, n int) []byte {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		r.mu.Lock()
-		if len(r.bodies) > n {
-			b := r.bodies[n]
-			r.mu.Unlock()
-			return b
-		}
-		r.mu.Unlock()
-		time.Sleep(2 * time.Millisecond)
-	}
-	t.Fatalf("notification %d never arrived", n)
-	return nil
-}
-
 // waitType returns the oldest notification of type typ not returned yet,
 // waiting for it to arrive (notifications of concurrent steps arrive in any
 // order).

@@ -3,7 +3,6 @@ package sim
 import (
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -405,6 +404,3 @@ func handleSettleModify(s *Server, c *call) (obj, error) {
 	})
 	return obj{"object": "merchant_modify", "order_no": ch.OrderNo, "prod_mode": s.prodMode(), "status": "pending", "sub_api_key": a.APIKey}, nil
 }
-
-// itoa is strconv.FormatInt for ids.
-func itoa(v int64) string { return strconv.FormatInt(v, 10) }
