@@ -29,6 +29,7 @@ const (
 	cfgBaseURL       = "base_url"
 	cfgRealNamePath  = "realname_path"
 	cfgNotifyMaxAge  = "notify_max_age_seconds"
+	cfgFeeMember     = "fee_member"
 	defaultBaseURL   = "https://api.adapay.tech"
 	defaultRealName  = "/v1/merchant/realname"
 	extAppCreate     = "adapay.app_create"
@@ -75,7 +76,7 @@ func (*Plugin) Manifest() core.Manifest {
 		Name:    Name,
 		Version: Version,
 		Description: "Adapay (seed 003): sub-merchant onboarding (entry, documents and audit, WeChat/Alipay registration, " +
-			"real-name authentication, settlement card), applications, payments, closes, refunds and their notifications",
+			"real-name authentication, settlement card), applications, payments (delayed capture with a split), closes, refunds and their notifications",
 		Methods: []core.Method{core.MethodWechatJSAPI, core.MethodWechatMini, core.MethodAlipayJSAPI, core.MethodAlipayMini,
 			core.MethodAlipayApp, core.MethodAlipayWap, core.MethodAlipayQR, core.MethodUnionpayQR},
 		Currencies: []core.Currency{"CNY"},
@@ -95,6 +96,7 @@ func (*Plugin) Manifest() core.Manifest {
 			{Name: cfgAppID, Required: true, Description: "the application id (app_…) payments are made in"},
 			{Name: cfgBaseURL, Default: defaultBaseURL, Description: "the base URL the signature covers; must equal the api endpoint's URL"},
 			{Name: cfgRealNamePath, Default: defaultRealName, Description: "path of 实名认证申请 (POST) and 实名认证查询 (GET), which the seed does not name"},
+			{Name: cfgFeeMember, Default: merchantMember, Description: "the member (div_members member_id) that bears the fee of a split capture; 0 is the merchant"},
 			{Name: cfgNotifyMaxAge, Default: defaultNotifyAge, Description: "refuse notifications whose created_time is older than this many seconds (replays); 0 disables"},
 		},
 		Extensions: []core.ExtensionSpec{

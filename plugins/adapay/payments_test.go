@@ -321,3 +321,48 @@ func TestPaymentRefusals(t *testing.T) {
 		assert.Equal(t, core.CodeUnsupported, core.CodeOf(err))
 	})
 }
+
+// TestDelayedCaptureWithSplit: a delayed payment is confirmed in parts,
+// split among members; the merchant's part takes the residue and bears the
+// fee; what is confirmed can no longer be refunded.
+func TestDelayedCaptureWithSplit(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, transport string) {
+		e := newEnv(t, transport, nil)
+		e.sim.AddMember(sim.DefaultMerchantAPIKey, "member_1")
+		created, err := e.create(core.CreatePaymentRequest{PaymentID: "pay_cap", Amount: 10000, Method: core.MethodAlipayQR, Capture: core.CaptureDelayed})
+		require.NoError(t, err)
+		require.NoError(t, e.sim.Pay(created.Payment.ProviderID))
+		ref := core.PaymentRef{ID: "pay_cap", ProviderID: created.Payment.ProviderID, Amount: 10000}
+		capture := func(id string, amount int64, split *core.SplitInstruction) (*core.CapturePaymentResponse, error) {
+			return call[core.CapturePaymentResponse](e, core.OpPaymentCapture, &core.CapturePaymentRequest{CaptureID: id, Payment: ref, Amount: amount, Split: split})
+		}
+		c1, err := capture("cap_1", 6001, &core.SplitInstruction{Mode: core.SplitManual, Parts: []core.SplitPart{{ReceiverID: "member_1", RatioPPM: 300_000}}})
+		require.NoError(t, err)
+		assert.Equal(t, core.PaymentSucceeded, c1.Status)
+		assert.Equal(t, int64(6001), c1.Payment.CapturedAmount)
+		cf, ok := e.sim.Confirm(c1.CaptureProviderID)
+		require.True(t, ok)
+		assert.Equal(t, []sim.DivMember{{MemberID: "member_1", Amount: 1800}, {MemberID: "0", Amount: 4201, FeeFlag: true}}, cf.DivMembers,
+			"floor(6001 × 30%) to the member, the rest and the fee to the merchant")
+
+		_, err = capture("cap_1", 1, nil)
+		assert.Equal(t, core.CodeDuplicate, core.CodeOf(err))
+		_, err = capture("cap_2", 3999, nil)
+		require.NoError(t, err, "no split: all to the merchant")
+		_, err = e.refund(core.CreateRefundRequest{RefundID: "rf_cap", Payment: ref, Amount: 1})
+		assert.Equal(t, core.CodeInsufficientFunds, core.CodeOf(err), "all confirmed: nothing is refundable")
+		_, err = capture("cap_3", 1, nil)
+		assert.Equal(t, core.CodeInsufficientFunds, core.CodeOf(err))
+		_, err = capture("cap_4", 1, &core.SplitInstruction{Mode: core.SplitManual, Parts: []core.SplitPart{{ReceiverID: "member_unknown", Amount: 1}}})
+		assert.Equal(t, core.CodeNotFound, core.CodeOf(err))
+		_, err = capture("cap_5", 1, &core.SplitInstruction{Mode: core.SplitManual, Parts: []core.SplitPart{{ReceiverID: "member_1", Amount: 2}}})
+		assert.Equal(t, core.CodeInvalidRequest, core.CodeOf(err), "parts above the amount are refused before sending")
+
+		plain, err := e.create(core.CreatePaymentRequest{PaymentID: "pay_plain", Amount: 100, Method: core.MethodAlipayQR})
+		require.NoError(t, err)
+		require.NoError(t, e.sim.Pay(plain.Payment.ProviderID))
+		_, err = call[core.CapturePaymentResponse](e, core.OpPaymentCapture, &core.CapturePaymentRequest{CaptureID: "cap_plain",
+			Payment: core.PaymentRef{ID: "pay_plain"}, Amount: 100})
+		assert.Equal(t, core.CodeConflict, core.CodeOf(err), "not a delayed payment")
+	})
+}

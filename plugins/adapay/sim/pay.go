@@ -53,6 +53,7 @@ type Payment struct {
 	ErrorType    string
 	NotifyURL    string
 	Refunded     int64 // refunds succeeded or pending
+	Confirmed    int64 // confirmed (released) amount of a delayed payment
 	CloseID      string
 	CreatedAt    time.Time
 	ExpireAt     time.Time

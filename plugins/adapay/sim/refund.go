@@ -53,8 +53,8 @@ func handleRefundCreate(s *Server, c *call) (obj, error) {
 	if _, dup := s.refByOrder[key]; dup {
 		return nil, reqErr(codeOrderRepeat, "退款订单号["+c.get("refund_order_no")+"]重复")
 	}
-	if amt > p.Amount-p.Refunded {
-		return nil, reqErr(codeRefundOver, "退款金额超过可退金额, 可退"+formatYuan(p.Amount-p.Refunded)+"元")
+	if left := p.Amount - p.Refunded - p.Confirmed; amt > left {
+		return nil, reqErr(codeRefundOver, "退款金额超过可退金额, 可退"+formatYuan(left)+"元")
 	}
 	r := &refund{Refund: Refund{ID: s.newIDLocked("002112R"), PaymentID: p.ID, RefundOrderNo: c.get("refund_order_no"), Amount: amt,
 		Status: StatusPending, Reason: c.get("reason"), NotifyURL: c.get("notify_url"), CreatedAt: s.now()}}

@@ -45,6 +45,8 @@ type Server struct {
 	payByOrder map[string]string // app_id + order_no → payment id
 	refunds    map[string]*refund
 	refByOrder map[string]string // app_id + refund_order_no → refund id
+	confirms   map[string]*Confirm
+	members    map[string]map[string]bool // API key → member ids
 	notes      []*Notification
 	requests   []RequestRecord
 	faults     []Fault
@@ -74,6 +76,7 @@ func New(cfg Config) *Server {
 		settles: map[string]*SettleChange{}, residents: map[string]*resident{}, modifies: map[string]*ResidentModify{},
 		realnames: map[string]*realName{}, pictures: map[string]*Picture{}, payments: map[string]*payment{},
 		payByOrder: map[string]string{}, refunds: map[string]*refund{}, refByOrder: map[string]string{}, seq: map[string]int64{},
+		confirms: map[string]*Confirm{}, members: map[string]map[string]bool{},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -321,6 +324,7 @@ func route(method, path string) (h handler, id string, known bool) {
 		"/v1/merProfile/merProfile":         {"GET": handleAuditQuery},
 		RealNamePath:                        {"POST": handleRealNameApply, "GET": handleRealNameQuery},
 		"/v1/payments":                      {"POST": handlePaymentCreate},
+		"/v1/payments/confirm":              {"POST": handlePaymentConfirm},
 		"/v1/payments/list":                 {"GET": handlePaymentList},
 		"/v1/payments/refunds":              {"GET": handleRefundQuery},
 	}
