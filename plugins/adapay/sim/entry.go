@@ -25,6 +25,7 @@ type Entry struct {
 
 type entry struct {
 	Entry
+	base string // the public base URL the entry was made at
 }
 
 // SubMerchant is a merchant opened by an entry (its live API key is its
@@ -177,7 +178,7 @@ func handleEntryCreate(s *Server, c *call) (obj, error) {
 		return nil, reqErr(codeRequestRepeat, "请求ID["+id+"]重复")
 	}
 	e := &entry{Entry: Entry{RequestID: id, Agent: c.acct.APIKey, Status: "pending", Params: withoutPathID(c.params),
-		NotifyURL: c.get("notify_url"), CreatedAt: s.now()}}
+		NotifyURL: c.get("notify_url"), CreatedAt: s.now()}, base: s.publicBase(c.r)}
 	s.entries[id] = e
 	s.stepLocked("entry "+id, s.cfg.Delays.Entry, func() { s.completeEntryLocked(e) })
 	return obj{"request_id": id, "status": "pending", "prod_mode": s.prodMode()}, nil
@@ -247,7 +248,7 @@ func (s *Server) completeEntryLocked(e *entry) {
 	e.Status = "succeeded"
 	e.LiveAPIKey, e.TestAPIKey = sub.APIKey, sub.TestAPIKey
 	e.LoginPwd = fmt.Sprintf("Ada%05d", s.seq["api_live"]*7919%100000)
-	e.SignViewURL = "https://sim.adapay.invalid/api/downloadContract?contractId=" + e.RequestID
+	e.SignViewURL = e.base + "/sim/contract/" + e.RequestID
 	data := s.entryResultLocked(e)
 	data["object"] = "queryEntryUser"
 	data["app_id_list"] = appList(sub.Apps, true)
