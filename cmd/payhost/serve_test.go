@@ -523,3 +523,24 @@ func TestServeExampleConfig(t *testing.T) {
 	cancel()
 	assert.Equal(t, 0, <-done)
 }
+
+// TestServeEnvironmentOverrides: PAYHOST_* variables override the file,
+// strictly.
+func TestServeEnvironmentOverrides(t *testing.T) {
+	gw := newGateway(t)
+	path := serveConfig(t, gw.srv.URL)
+	defer func(orig func() []string) { environ = orig }(environ)
+
+	environ = func() []string { return []string{"PAYHOST_SERVER__ADRESS=127.0.0.1:0"} }
+	code, _, errOut := runCmdEnv(t, serveEnv, "serve", "--config", path)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "PAYHOST_SERVER__ADRESS: unknown key server.adress")
+
+	environ = func() []string {
+		return []string{"PAYHOST_LOG__FORMAT=text", "PAYHOST_SERVER__PUBLIC_URL=https://pay.example.org/"}
+	}
+	srv := startServe(t, path, serveEnv)
+	assert.Contains(t, srv.stdout.String(), `"public_url":"https://pay.example.org"`)
+	require.Equal(t, 0, srv.stop(t))
+	assert.Contains(t, srv.stderr.String(), `level=INFO msg="payhost serving"`)
+}
