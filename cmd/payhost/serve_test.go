@@ -531,10 +531,10 @@ func TestServeEnvironmentOverrides(t *testing.T) {
 	path := serveConfig(t, gw.srv.URL)
 	defer func(orig func() []string) { environ = orig }(environ)
 
-	environ = func() []string { return []string{"PAYHOST_SERVER__ADRESS=127.0.0.1:0"} }
+	environ = func() []string { return []string{"PAYHOST_SERVER__PORT=8080"} }
 	code, _, errOut := runCmdEnv(t, serveEnv, "serve", "--config", path)
 	assert.Equal(t, 1, code)
-	assert.Contains(t, errOut, "PAYHOST_SERVER__ADRESS: unknown key server.adress")
+	assert.Contains(t, errOut, "PAYHOST_SERVER__PORT: unknown key server.port")
 
 	environ = func() []string {
 		return []string{"PAYHOST_LOG__FORMAT=text", "PAYHOST_SERVER__PUBLIC_URL=https://pay.example.org/"}
