@@ -1,7 +1,7 @@
 # Payhost: `make run` starts the sandbox, `make test` runs the tests.
 GO      ?= go
 BIN     := bin
-PLUGINS := haotian
+PLUGINS := haotian adapay
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 

@@ -42,6 +42,7 @@ type worldOpts struct {
 	store     store.Store
 	simConfig func(*sim.Config)
 	extra     func(*host.Config)
+	wrapStore func(store.Store) store.Store // wraps the store the engine uses (not w.store)
 }
 
 const defaultRules = "version: 1\ndefault_route:\n  channel: haotian/main/*\n"
@@ -82,7 +83,11 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	t.Cleanup(w.inbox.Close)
 
 	w.opts = o
-	h = w.newEngine(w.store)
+	engineStore := w.store
+	if o.wrapStore != nil {
+		engineStore = o.wrapStore(engineStore)
+	}
+	h = w.newEngine(engineStore)
 	w.host = h
 	return w
 }

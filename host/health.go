@@ -68,6 +68,13 @@ func (h *health) allow(c core.Channel) bool {
 	return true
 }
 
+// release gives back a probe allow let through when no call was made after all.
+func (h *health) release(c core.Channel) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.get(circuitKey(c)).probing = false
+}
+
 // countsAgainst says whether an error code is the channel's fault.
 func countsAgainst(code core.Code) bool {
 	switch code {

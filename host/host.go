@@ -55,6 +55,7 @@ type PollConfig struct {
 	Batch      int           // objects per round; default 50
 	Disabled   bool          // no background poller (tests drive Poll themselves)
 	Concurrent int           // queries in parallel; default 4
+	Lease      time.Duration // how long a claimed object is left to this node's poller; default 1m
 }
 
 // Config configures a Host.
@@ -147,6 +148,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if p.Concurrent <= 0 {
 		p.Concurrent = 4
 	}
+	if p.Lease <= 0 {
+		p.Lease = time.Minute
+	}
 	if cfg.Wasm.Logger == nil {
 		cfg.Wasm.Logger = cfg.Logger
 	}
@@ -157,7 +161,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		h.SetDecider(cfg.Decider)
 	}
 	if err := h.load(ctx); err != nil {
-		h.closePlugins(ctx)
+		if cerr := h.closePlugins(ctx); cerr != nil {
+			h.log.Warn("close plugins after a failed start", "err", cerr)
+		}
 		return nil, err
 	}
 	if !cfg.Poll.Disabled {

@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -26,45 +27,104 @@ type errorBody struct {
 // new resource before the provider is called.
 type idemRun func(ctx context.Context, resumeID string, link func(id string) error) (status int, resp any, err error)
 
+// errTakenOver stops work whose key a retry took over after the lease ran out.
+var errTakenOver = &core.Error{Code: core.CodeInProgress, Retryable: true,
+	Message: "this request ran longer than its idempotency lease and a retry took it over"}
+
 // idempotent runs fn at most once per tenant and key: the same key with the
 // same request returns the stored first response; with another request it
 // is idempotency_mismatch; while the first request still runs, a second one
 // waits up to Config.IdempotencyWait and then gets in_progress.
-func (h *Host) idempotent(ctx context.Context, tenant, key, op string, req any, fn idemRun) (int, []byte, error) {
+//
+// hashed is what identifies the request: callers leave out secrets (a
+// payer's card number or code), so the stored hash cannot be used to guess
+// them. fn runs detached from the caller's cancellation, bounded by most of
+// the lease, so a client that hangs up does not cut a payment in half.
+// A transient failure with nothing stored releases the key for a retry;
+// one after a resource was linked keeps it, and a retry after the lease
+// resumes that resource.
+func (h *Host) idempotent(ctx context.Context, tenant, key, op string, hashed any, fn idemRun) (int, []byte, error) {
 	if key == "" {
 		return 0, nil, &core.Error{Code: core.CodeInvalidRequest, Param: "Idempotency-Key", Message: "an Idempotency-Key is required for this request"}
 	}
 	if len(key) > MaxIdempotencyKey {
 		return 0, nil, &core.Error{Code: core.CodeInvalidRequest, Param: "Idempotency-Key", Message: fmt.Sprintf("the Idempotency-Key is longer than %d characters", MaxIdempotencyKey)}
 	}
-	canon, err := json.Marshal(req)
+	if err := checkText("Idempotency-Key", key); err != nil {
+		return 0, nil, err
+	}
+	canon, err := json.Marshal(hashed)
 	if err != nil {
 		return 0, nil, core.WrapError(core.CodeInternal, err, "hash request")
 	}
 	sum := sha256.Sum256(append([]byte(op+"\n"), canon...))
-	hash := hex.EncodeToString(sum[:])
-	claim := store.IdemClaim{Tenant: tenant, Key: key, Operation: op, RequestHash: hash, Now: h.now(), Lease: h.cfg.IdempotencyLease}
-	rec, owned, err := h.store.ClaimIdempotencyKey(ctx, claim)
-	if err != nil {
-		return 0, nil, core.WrapError(core.CodeInternal, err, "claim idempotency key")
+	claim := store.IdemClaim{Tenant: tenant, Key: key, Operation: op, RequestHash: hex.EncodeToString(sum[:]),
+		Lease: h.cfg.IdempotencyLease, Owner: newOwner()}
+	deadline := time.Now().Add(h.cfg.IdempotencyWait)
+	for {
+		claim.Now = h.now()
+		rec, owned, err := h.store.ClaimIdempotencyKey(ctx, claim)
+		if err != nil {
+			return 0, nil, core.WrapError(core.CodeInternal, err, "claim idempotency key")
+		}
+		if owned {
+			return h.runOwned(ctx, claim, rec.ResourceID, fn)
+		}
+		status, body, err, released := h.await(ctx, claim, rec, deadline)
+		if !released {
+			return status, body, err
+		}
+		// the first request released the key without an answer: take it
 	}
-	if !owned {
-		return h.replay(ctx, claim, rec)
+}
+
+// newOwner returns a token unique to one claimant of a key.
+func newOwner() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("host: crypto/rand failed: " + err.Error())
 	}
+	return hex.EncodeToString(b[:])
+}
+
+// transient codes are failures a retry with the same key may get past.
+func transient(code core.Code) bool {
+	switch code {
+	case core.CodeConflict, core.CodeRateLimited, core.CodeProviderUnavailable, core.CodeCircuitOpen,
+		core.CodeInProgress, core.CodeInternal, core.CodePluginFailure, core.CodeUnknownOutcome:
+		return true
+	}
+	return false
+}
+
+func (h *Host) runOwned(ctx context.Context, claim store.IdemClaim, resumeID string, fn idemRun) (int, []byte, error) {
+	tenant, key, owner := claim.Tenant, claim.Key, claim.Owner
+	bg := context.WithoutCancel(ctx)
+	runCtx, cancel := context.WithTimeout(bg, claim.Lease*3/4)
+	defer cancel()
+	linked := resumeID != ""
 	link := func(id string) error {
-		if err := h.store.LinkIdempotencyKey(ctx, tenant, key, id, h.now()); err != nil {
+		err := h.store.LinkIdempotencyKey(runCtx, tenant, key, owner, id, h.now())
+		if errors.Is(err, store.ErrConflict) {
+			return errTakenOver
+		}
+		if err != nil {
 			return core.WrapError(core.CodeInternal, err, "link idempotency key")
 		}
+		linked = true
 		return nil
 	}
-	status, resp, runErr := fn(ctx, rec.ResourceID, link)
+	status, resp, runErr := fn(runCtx, resumeID, link)
 	if runErr != nil {
 		ce := core.AsError(runErr)
-		if ce.Code == core.CodeInternal {
-			// nothing decided: let the client retry with the same key
-			if rerr := h.store.ReleaseIdempotencyKey(context.WithoutCancel(ctx), tenant, key); rerr != nil {
-				h.log.Error("release idempotency key", "err", rerr)
+		if transient(ce.Code) {
+			if !linked {
+				if err := h.store.ReleaseIdempotencyKey(bg, tenant, key, owner); err != nil && !errors.Is(err, store.ErrConflict) {
+					h.log.Error("release idempotency key", "err", err)
+				}
 			}
+			// with a linked resource the key stays in progress: a retry
+			// after the lease resumes that resource instead of starting another
 			return 0, nil, runErr
 		}
 		status, resp = ce.Code.HTTPStatus(), errorBody{Error: ce}
@@ -73,55 +133,54 @@ func (h *Host) idempotent(ctx context.Context, tenant, key, op string, req any, 
 	if err != nil {
 		return 0, nil, core.WrapError(core.CodeInternal, err, "encode response")
 	}
-	if err := h.store.FinishIdempotencyKey(context.WithoutCancel(ctx), tenant, key, status, body, h.now()); err != nil {
-		h.log.Error("finish idempotency key", "err", err)
+	if err := h.store.FinishIdempotencyKey(bg, tenant, key, owner, status, body, h.now()); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			// taken over meanwhile: the new owner answers for the key
+			h.log.Warn("idempotency key taken over before the response was stored", "key_tenant", tenant)
+		} else {
+			h.log.Error("finish idempotency key", "err", err)
+		}
 	}
 	return status, body, runErr
 }
 
-func (h *Host) replay(ctx context.Context, claim store.IdemClaim, rec store.IdemRecord) (int, []byte, error) {
-	deadline := time.Now().Add(h.cfg.IdempotencyWait)
+// await waits for the owner of a key to finish. released=true means the
+// owner gave the key up without an answer, so the caller may claim it.
+func (h *Host) await(ctx context.Context, claim store.IdemClaim, rec store.IdemRecord, deadline time.Time) (status int, body []byte, err error, released bool) {
 	wait := 20 * time.Millisecond
 	for {
 		if rec.Operation != claim.Operation || rec.RequestHash != claim.RequestHash {
 			return 0, nil, &core.Error{Code: core.CodeIdempotencyMismatch, Param: "Idempotency-Key",
-				Message: "this Idempotency-Key was used with a different request"}
+				Message: "this Idempotency-Key was used with a different request"}, false
 		}
 		if rec.State == store.IdemDone {
 			if rec.ResponseStatus >= 400 {
 				var eb errorBody
 				if err := json.Unmarshal(rec.ResponseBody, &eb); err == nil && eb.Error != nil {
-					return rec.ResponseStatus, rec.ResponseBody, eb.Error
+					return rec.ResponseStatus, rec.ResponseBody, eb.Error, false
 				}
 			}
-			return rec.ResponseStatus, rec.ResponseBody, nil
+			return rec.ResponseStatus, rec.ResponseBody, nil, false
 		}
 		if time.Now().After(deadline) {
 			return 0, nil, &core.Error{Code: core.CodeInProgress, Param: "Idempotency-Key", Retryable: true,
-				Message: "the first request with this Idempotency-Key is still being processed; retry later"}
+				Message: "the first request with this Idempotency-Key is still being processed; retry later"}, false
 		}
 		select {
 		case <-ctx.Done():
-			return 0, nil, core.WrapError(core.CodeInProgress, ctx.Err(), "waiting for the first request with this Idempotency-Key")
+			return 0, nil, core.WrapError(core.CodeInProgress, ctx.Err(), "waiting for the first request with this Idempotency-Key"), false
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, 250*time.Millisecond)
-		var err error
-		if rec, err = h.store.GetIdempotencyKey(ctx, claim.Tenant, claim.Key); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				// the owner released it: claim again
-				r, owned, cerr := h.store.ClaimIdempotencyKey(ctx, claim)
-				if cerr != nil {
-					return 0, nil, core.WrapError(core.CodeInternal, cerr, "claim idempotency key")
-				}
-				if owned {
-					_ = h.store.ReleaseIdempotencyKey(ctx, claim.Tenant, claim.Key)
-					return 0, nil, &core.Error{Code: core.CodeInProgress, Retryable: true, Message: "the first request with this Idempotency-Key failed; retry"}
-				}
-				rec = r
-				continue
+		var gerr error
+		if rec, gerr = h.store.GetIdempotencyKey(ctx, claim.Tenant, claim.Key); gerr != nil {
+			if errors.Is(gerr, store.ErrNotFound) {
+				return 0, nil, nil, true
 			}
-			return 0, nil, core.WrapError(core.CodeInternal, err, "read idempotency key")
+			return 0, nil, core.WrapError(core.CodeInternal, gerr, "read idempotency key"), false
+		}
+		if rec.State == store.IdemInProgress && h.now().After(rec.LockedUntil) {
+			return 0, nil, nil, true // lease ran out: claiming takes it over
 		}
 	}
 }

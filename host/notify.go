@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/payhost/payhost/core"
 	"github.com/payhost/payhost/host/plugin"
@@ -35,6 +36,9 @@ func (h *Host) HandleNotification(ctx context.Context, accountName string, req *
 		h.log.Warn("notification refused", "account", accountName, "code", core.CodeOf(err), "reason", err)
 		return core.Ack{}, err
 	}
+	// applying must not stop halfway because the provider hung up
+	bg := context.WithoutCancel(ctx)
+	var failed error
 	for _, ev := range resp.Events {
 		if ev.ID == "" {
 			h.log.Warn("notification event without id ignored", "account", accountName, "object", ev.ObjectID)
@@ -42,22 +46,38 @@ func (h *Host) HandleNotification(ctx context.Context, accountName string, req *
 		}
 		n := &store.Notification{Account: accountName, EventID: ev.ID, ObjectType: string(ev.Kind), ObjectID: ev.ObjectID,
 			Status: ev.Status, Body: req.Body, ReceivedAt: h.now()}
-		inserted, err := h.store.InsertNotification(ctx, n)
+		inserted, err := h.store.InsertNotification(bg, n)
 		if err != nil {
 			return core.Ack{}, core.WrapError(core.CodeInternal, err, "store notification")
 		}
 		if !inserted {
-			h.log.Info("duplicate notification acknowledged", "account", accountName, "event", ev.ID)
-			continue
+			prev, err := h.store.GetNotification(bg, accountName, ev.ID)
+			if err != nil {
+				return core.Ack{}, core.WrapError(core.CodeInternal, err, "read notification")
+			}
+			if prev.Result != "" && !strings.HasPrefix(prev.Result, resultError) {
+				h.log.Info("duplicate notification acknowledged", "account", accountName, "event", ev.ID)
+				continue
+			}
+			n.ID = prev.ID // applying it failed or never finished: apply again
 		}
-		result := h.applyEvent(ctx, a, ev)
-		if err := h.store.SetNotificationResult(context.WithoutCancel(ctx), n.ID, result); err != nil {
+		result := h.applyEvent(bg, a, ev)
+		if err := h.store.SetNotificationResult(bg, n.ID, result); err != nil {
 			h.log.Error("record notification result", "event", ev.ID, "err", err)
 		}
 		h.log.Info("notification", "account", accountName, "event", ev.ID, "kind", ev.Kind, "object", ev.ObjectID, "status", ev.Status, "result", result)
+		if strings.HasPrefix(result, resultError) && failed == nil {
+			failed = core.Errorf(core.CodeInternal, "notification %s could not be applied; the provider should deliver it again", ev.ID)
+		}
+	}
+	if failed != nil {
+		// no acknowledgement: the provider retries, and the retry applies it
+		return core.Ack{}, failed
 	}
 	return resp.Ack, nil
 }
+
+const resultError = "error: "
 
 // applyEvent applies one verified event and says what happened.
 func (h *Host) applyEvent(ctx context.Context, a *account, ev core.Event) string {
@@ -68,7 +88,7 @@ func (h *Host) applyEvent(ctx context.Context, a *account, ev core.Event) string
 			return "ignored: unknown payment"
 		}
 		if err != nil {
-			return "error: " + err.Error()
+			return resultError + err.Error()
 		}
 		if sp.Account != a.name {
 			return "ignored: payment belongs to account " + sp.Account
@@ -77,21 +97,31 @@ func (h *Host) applyEvent(ctx context.Context, a *account, ev core.Event) string
 		got := core.Payment{ID: ev.ObjectID, ProviderID: ev.ProviderObjectID, Status: core.PaymentStatus(ev.Status),
 			Amount: ev.Amount, FeeAmount: ev.FeeAmount, FailureCode: ev.FailureCode, FailureMessage: ev.FailureMessage, PaidAt: ev.OccurredAt}
 		after, err := h.applyPayment(ctx, sp, got, "notification")
-		return outcome(before, after.Status, ev.Status, err)
+		if err != nil {
+			return resultError + err.Error()
+		}
+		return outcome(before, after.Status, ev.Status, nil)
 	case core.EventRefund:
 		sr, err := h.store.GetRefund(ctx, ev.ObjectID)
 		if errors.Is(err, store.ErrNotFound) {
 			return "ignored: unknown refund"
 		}
 		if err != nil {
-			return "error: " + err.Error()
+			return resultError + err.Error()
+		}
+		owner, err := h.store.GetPayment(ctx, sr.PaymentID)
+		if err != nil {
+			return resultError + err.Error()
+		}
+		if owner.Account != a.name {
+			return "ignored: refund belongs to account " + owner.Account
 		}
 		before := sr.Status
 		got := core.Refund{ID: ev.ObjectID, ProviderID: ev.ProviderObjectID, Status: core.RefundStatus(ev.Status),
 			Amount: ev.Amount, FailureCode: ev.FailureCode, FailureMessage: ev.FailureMessage, SucceededAt: ev.OccurredAt}
 		after, err := h.applyRefund(ctx, sr, got, "notification")
 		if err != nil {
-			return "error: " + err.Error()
+			return resultError + err.Error()
 		}
 		return outcome(before, after.Status, ev.Status, nil)
 	}
@@ -101,7 +131,7 @@ func (h *Host) applyEvent(ctx context.Context, a *account, ev core.Event) string
 func outcome(before, after, reported string, err error) string {
 	switch {
 	case err != nil:
-		return "error: " + err.Error()
+		return resultError + err.Error()
 	case after == reported && before != after:
 		return "applied"
 	case after == reported:

@@ -59,6 +59,20 @@ func validatePaymentInput(in *CreatePaymentInput) error {
 			return bad("metadata", "metadata keys must be 1-%d and values at most %d characters", maxMetadataKey, maxMetadataValue)
 		}
 	}
+	py := in.Payer
+	if err := checkTexts(map[string]string{"description": in.Description, "merchant_order_id": in.MerchantOrderID,
+		"return_url": in.ReturnURL, "country": in.Country, "terminal_id": in.TerminalID,
+		"payer.client_ip": py.ClientIP, "payer.open_id": py.OpenID, "payer.app_id": py.AppID, "payer.buyer_id": py.BuyerID,
+		"payer.auth_code": py.AuthCode, "payer.user_id": py.UserID, "payer.name": py.Name, "payer.email": py.Email,
+		"payer.phone": py.Phone, "payer.country": py.Country, "payer.bank_code": py.BankCode, "payer.card_no": py.CardNo,
+		"payer.card_mobile": py.CardMobile, "payer.token_id": py.TokenID}); err != nil {
+		return err
+	}
+	for k, v := range in.Metadata {
+		if err := checkTexts(map[string]string{"metadata": k, "metadata." + k: v}); err != nil {
+			return err
+		}
+	}
 	if in.ExpireSeconds < 0 {
 		return bad("expire_seconds", "expire_seconds must not be negative")
 	}
@@ -77,7 +91,9 @@ func (h *Host) CreatePayment(ctx context.Context, in CreatePaymentInput) (*Payme
 	if err := validatePaymentInput(&in); err != nil {
 		return nil, err
 	}
-	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, string(core.OpPaymentCreate), in,
+	hashed := in // the payer's secrets stay out of the stored request hash
+	hashed.Payer.AuthCode, hashed.Payer.CardNo, hashed.Payer.CardMobile = "", "", ""
+	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, string(core.OpPaymentCreate), hashed,
 		func(ctx context.Context, resumeID string, link func(string) error) (int, any, error) {
 			if resumeID != "" {
 				p, err := h.resumePayment(ctx, resumeID)
@@ -195,23 +211,39 @@ func (h *Host) tryCreate(ctx context.Context, sp *store.Payment, c core.Channel,
 		h.recordAttempt(ctx, sp.ID, core.OpPaymentCreate, c, err, 0)
 		return false, nil, err
 	}
+	called := false
+	defer func() {
+		if !called {
+			h.health.release(c)
+		}
+	}()
 	// note the channel before calling it: after a crash the poller knows whom to ask
 	cur, err := h.movePayment(ctx, sp, "", "api", "", store.PaymentUpdate{Plugin: ptr(c.Plugin), Account: ptr(c.Account)})
 	if err != nil {
 		return true, nil, err
 	}
 	*sp = *cur
+	if sp.Status != string(core.PaymentCreated) {
+		// settled meanwhile (closed, or failed by a poller after a takeover): do not send
+		out, aerr := h.toAPI(ctx, sp, false)
+		return true, out, aerr
+	}
 	req.Method = c.Method
 	req.NotifyURL = h.notifyURL(c.Account)
+	called = true
 	resp, err := callPlugin[core.CreatePaymentResponse](ctx, h, acct, c, core.OpPaymentCreate, sp.ID, &req)
 	if err != nil {
 		ce := core.AsError(err)
-		switch {
-		case ce.Code.FailoverSafe():
+		switch classify(ce.Code) {
+		case nothingHappened:
 			return false, nil, err
-		case ce.Code == core.CodeUnknownOutcome:
-			p, merr := h.movePayment(ctx, sp, core.PaymentProcessing, "provider_response", ce.Message, store.PaymentUpdate{
-				FailureCode: ptr(string(core.CodeUnknownOutcome)), FailureMessage: ptr(ce.Message),
+		case outcomeUnknown:
+			msg := ce.Message
+			if ce.Code != core.CodeUnknownOutcome {
+				msg = fmt.Sprintf("%s: %s; the outcome is unknown until the provider is queried", ce.Code, ce.Message)
+			}
+			p, merr := h.movePayment(ctx, sp, core.PaymentProcessing, "provider_response", msg, store.PaymentUpdate{
+				FailureCode: ptr(string(core.CodeUnknownOutcome)), FailureMessage: ptr(msg),
 				NextPollAt: ptr(h.now().Add(h.cfg.Poll.First))})
 			if merr != nil {
 				return true, nil, merr
@@ -305,16 +337,7 @@ func (h *Host) applyPayment(ctx context.Context, sp *store.Payment, got core.Pay
 	if got.FeeAmount != 0 {
 		upd.FeeAmount = ptr(got.FeeAmount)
 	}
-	if len(got.ProviderData) > 0 {
-		merged := map[string]string{}
-		for k, v := range sp.ProviderData {
-			merged[k] = v
-		}
-		for k, v := range got.ProviderData {
-			merged[k] = v
-		}
-		upd.ProviderData = merged
-	}
+	upd.ProviderData = got.ProviderData
 	to := got.Status
 	switch to {
 	case core.PaymentSucceeded:
@@ -350,35 +373,47 @@ func (h *Host) applyPayment(ctx context.Context, sp *store.Payment, got core.Pay
 // created: recorded, not applied, left for a person to look at.
 func (h *Host) amountMismatch(ctx context.Context, sp *store.Payment, got int64, source string) (*store.Payment, error) {
 	detail := fmt.Sprintf("provider reports amount %d, payment has %d", got, sp.Amount)
-	h.log.Error("amount mismatch: report ignored", "payment", sp.ID, "source", source, "detail", detail)
+	h.incident(ctx, IncidentAmountMismatch, sp.ID, source+": "+detail)
 	_ = h.store.InsertTransition(context.WithoutCancel(ctx), &store.Transition{ObjectType: "payment", ObjectID: sp.ID,
 		From: sp.Status, To: sp.Status, Source: source, Applied: false, Detail: detail, CreatedAt: h.now()})
 	return sp, nil
 }
 
 // movePayment changes a payment, moving its status to `to` when allowed.
-// A backwards move or one out of a terminal state is recorded and ignored;
-// a concurrent change is re-read and the move re-checked.
+// Every update is conditional on the status it was decided on; a
+// concurrent change is re-read and the move re-checked. ProviderData in upd
+// is a patch, merged into the stored map on each try. A backwards move or
+// one out of a terminal state is recorded and ignored, but fills in
+// provider references still missing; a success reported for a failed or
+// closed payment is an incident.
 func (h *Host) movePayment(ctx context.Context, cur *store.Payment, to core.PaymentStatus, source, detail string, upd store.PaymentUpdate) (*store.Payment, error) {
 	for attempt := 0; ; attempt++ {
 		u := upd
-		u.ID, u.Now = cur.ID, h.now()
+		u.ID, u.Now, u.From = cur.ID, h.now(), cur.Status
+		u.ProviderData = mergeData(cur.ProviderData, upd.ProviderData)
 		moving := to != "" && string(to) != cur.Status
 		if moving {
 			if err := core.CheckTransition(core.MachinePayment, cur.Status, string(to)); err != nil {
 				h.refusedTransition(ctx, "payment", cur.ID, cur.Status, string(to), source, err.Error())
-				return cur, nil
+				filled := h.fillPayment(ctx, cur, upd)
+				if to == core.PaymentSucceeded && (cur.Status == string(core.PaymentFailed) || cur.Status == string(core.PaymentClosed)) {
+					h.incident(ctx, IncidentLateSuccess, cur.ID, fmt.Sprintf("%s reports the %s payment succeeded", source, cur.Status))
+				}
+				return filled, nil
 			}
-			u.From, u.To = cur.Status, string(to)
+			u.To = string(to)
 		}
 		p, err := h.store.UpdatePayment(ctx, u)
-		if errors.Is(err, store.ErrConflict) && attempt < 3 {
+		if errors.Is(err, store.ErrConflict) && attempt < 3 && !upd.RequireNoChannel {
 			if cur, err = h.store.GetPayment(ctx, cur.ID); err != nil {
 				return nil, core.WrapError(core.CodeInternal, err, "reload payment")
 			}
 			continue
 		}
 		if err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return nil, core.WrapError(core.CodeConflict, err, "update payment")
+			}
 			return nil, core.WrapError(core.CodeInternal, err, "update payment")
 		}
 		if moving {
@@ -386,6 +421,46 @@ func (h *Host) movePayment(ctx context.Context, cur *store.Payment, to core.Paym
 		}
 		return p, nil
 	}
+}
+
+// fillPayment records provider references a refused report carried and the
+// payment still lacks; it returns the payment as it now is.
+func (h *Host) fillPayment(ctx context.Context, cur *store.Payment, upd store.PaymentUpdate) *store.Payment {
+	fill := store.PaymentUpdate{ID: cur.ID, From: cur.Status, Now: h.now()}
+	changed := false
+	if cur.ProviderID == "" && upd.ProviderID != nil && *upd.ProviderID != "" {
+		fill.ProviderID, changed = upd.ProviderID, true
+	}
+	if cur.ChannelTradeNo == "" && upd.ChannelTradeNo != nil && *upd.ChannelTradeNo != "" {
+		fill.ChannelTradeNo, changed = upd.ChannelTradeNo, true
+	}
+	if len(cur.PayInfo) == 0 && len(upd.PayInfo) > 0 {
+		fill.PayInfo, changed = upd.PayInfo, true
+	}
+	if !changed {
+		return cur
+	}
+	p, err := h.store.UpdatePayment(context.WithoutCancel(ctx), fill)
+	if err != nil {
+		h.log.Warn("fill provider references", "payment", cur.ID, "err", err)
+		return cur
+	}
+	return p
+}
+
+// mergeData applies a ProviderData patch; nil patch = unchanged (nil).
+func mergeData(cur, patch map[string]string) map[string]string {
+	if len(patch) == 0 {
+		return nil
+	}
+	merged := make(map[string]string, len(cur)+len(patch))
+	for k, v := range cur {
+		merged[k] = v
+	}
+	for k, v := range patch {
+		merged[k] = v
+	}
+	return merged
 }
 
 func (h *Host) appliedTransition(ctx context.Context, typ, id, from, to, source, detail string) {
@@ -502,12 +577,21 @@ func (h *Host) closePayment(ctx context.Context, sp *store.Payment) (*Payment, e
 		return nil, &core.Error{Code: core.CodeConflict, Message: "a " + sp.Status + " payment cannot be closed"}
 	}
 	if sp.Plugin == "" {
-		// never offered to a provider
-		p, err := h.movePayment(ctx, sp, core.PaymentClosed, "api", "closed before any provider took it", store.PaymentUpdate{NextPollAt: ptr(time.Time{})})
-		if err != nil {
+		// never offered to a provider, unless a create does so right now
+		p, err := h.movePayment(ctx, sp, core.PaymentClosed, "api", "closed before any provider took it",
+			store.PaymentUpdate{NextPollAt: ptr(time.Time{}), RequireNoChannel: true})
+		if err == nil {
+			return h.toAPI(ctx, p, true)
+		}
+		if core.CodeOf(err) != core.CodeConflict {
 			return nil, err
 		}
-		return h.toAPI(ctx, p, true)
+		if sp, err = h.store.GetPayment(ctx, sp.ID); err != nil {
+			return nil, core.WrapError(core.CodeInternal, err, "reload payment")
+		}
+		if sp.Plugin == "" || core.PaymentStatus(sp.Status).Terminal() {
+			return nil, &core.Error{Code: core.CodeConflict, Message: "the payment changed while closing; it is " + sp.Status}
+		}
 	}
 	c, a, err := h.paymentChannel(sp)
 	if err != nil {
@@ -542,4 +626,23 @@ func firstNonEmpty(vs ...string) string {
 		}
 	}
 	return ""
+}
+
+// checkText refuses a string a provider or database could mangle: invalid
+// UTF-8 or a NUL byte.
+func checkText(param, s string) error {
+	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+		return bad(param, "%s must be valid UTF-8 without NUL characters", param)
+	}
+	return nil
+}
+
+// checkTexts is checkText over several named strings.
+func checkTexts(fields map[string]string) error {
+	for param, s := range fields {
+		if err := checkText(param, s); err != nil {
+			return err
+		}
+	}
+	return nil
 }

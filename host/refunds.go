@@ -20,6 +20,12 @@ func (h *Host) CreateRefund(ctx context.Context, in CreateRefundInput) (*Refund,
 	if in.Amount <= 0 {
 		return nil, bad("amount", "amount must be a positive integer in minor units")
 	}
+	if in.Amount > maxAmount {
+		return nil, bad("amount", "amount is too large")
+	}
+	if err := checkText("reason", in.Reason); err != nil {
+		return nil, err
+	}
 	if utf8.RuneCountInString(in.Reason) > maxReason {
 		return nil, bad("reason", "reason is longer than %d characters", maxReason)
 	}
@@ -81,31 +87,38 @@ func (h *Host) createRefund(ctx context.Context, sp *store.Payment, in CreateRef
 	if err := link(sr.ID); err != nil {
 		return nil, err
 	}
-	req := &core.CreateRefundRequest{RefundID: sr.ID, Payment: h.paymentRef(sp), Amount: in.Amount, Reason: in.Reason,
-		NotifyURL: h.notifyURL(sp.Account), CreatedAt: now}
-	resp, err := callPlugin[core.CreateRefundResponse](ctx, h, a, c, core.OpRefundCreate, sr.ID, req)
-	if err != nil {
-		ce := core.AsError(err)
-		if ce.Code == core.CodeUnknownOutcome {
-			r, merr := h.moveRefund(ctx, sr, core.RefundProcessing, "provider_response", ce.Message, store.RefundUpdate{
-				FailureCode: ptr(string(core.CodeUnknownOutcome)), FailureMessage: ptr(ce.Message), NextPollAt: ptr(h.now().Add(h.cfg.Poll.First))})
-			if merr != nil {
-				return nil, merr
-			}
-			return refundToAPI(r), nil
-		}
-		r, merr := h.moveRefund(ctx, sr, core.RefundFailed, "provider_response", ce.Message, store.RefundUpdate{
-			FailureCode: ptr(string(ce.Code)), FailureMessage: ptr(failureText(ce)), NextPollAt: ptr(time.Time{})})
-		if merr != nil {
-			return nil, merr
-		}
-		return refundToAPI(r), nil
-	}
-	r, err := h.applyRefund(ctx, sr, resp.Refund, "provider_response")
+	r, err := h.submitRefund(ctx, sp, sr, a, c, "provider_response")
 	if err != nil {
 		return nil, err
 	}
 	return refundToAPI(r), nil
+}
+
+// submitRefund sends a stored refund to the channel of its payment and
+// applies the answer. Sending the same refund again (after the provider
+// said it has none) is safe: the provider knows it by the refund's id.
+func (h *Host) submitRefund(ctx context.Context, sp *store.Payment, sr *store.Refund, a *account, c core.Channel, source string) (*store.Refund, error) {
+	req := &core.CreateRefundRequest{RefundID: sr.ID, Payment: h.paymentRef(sp), Amount: sr.Amount, Reason: sr.Reason,
+		NotifyURL: h.notifyURL(sp.Account), CreatedAt: sr.CreatedAt}
+	resp, err := callPlugin[core.CreateRefundResponse](ctx, h, a, c, core.OpRefundCreate, sr.ID, req)
+	if err != nil {
+		ce := core.AsError(err)
+		if classify(ce.Code) == outcomeUnknown {
+			msg := ce.Message
+			if ce.Code != core.CodeUnknownOutcome {
+				msg = fmt.Sprintf("%s: %s; the outcome is unknown until the provider is queried", ce.Code, ce.Message)
+			}
+			return h.moveRefund(ctx, sr, core.RefundProcessing, source, msg, store.RefundUpdate{
+				FailureCode: ptr(string(core.CodeUnknownOutcome)), FailureMessage: ptr(msg), NextPollAt: ptr(h.now().Add(h.cfg.Poll.First))})
+		}
+		if source == "poll" && classify(ce.Code) == nothingHappened {
+			return nil, err // a resubmission that did not get through: keep polling
+		}
+		// the provider refused, or nothing reached it: the reservation goes back
+		return h.moveRefund(ctx, sr, core.RefundFailed, source, ce.Message, store.RefundUpdate{
+			FailureCode: ptr(string(ce.Code)), FailureMessage: ptr(failureText(ce)), NextPollAt: ptr(time.Time{})})
+	}
+	return h.applyRefund(ctx, sr, resp.Refund, source)
 }
 
 // GetRefund returns a refund of the tenant; refresh asks the provider first.
@@ -148,16 +161,7 @@ func (h *Host) applyRefund(ctx context.Context, sr *store.Refund, got core.Refun
 	if got.ProviderID != "" {
 		upd.ProviderID = ptr(got.ProviderID)
 	}
-	if len(got.ProviderData) > 0 {
-		merged := map[string]string{}
-		for k, v := range sr.ProviderData {
-			merged[k] = v
-		}
-		for k, v := range got.ProviderData {
-			merged[k] = v
-		}
-		upd.ProviderData = merged
-	}
+	upd.ProviderData = got.ProviderData
 	switch got.Status {
 	case core.RefundSucceeded:
 		at := got.SucceededAt
@@ -184,6 +188,7 @@ func (h *Host) applyRefund(ctx context.Context, sr *store.Refund, got core.Refun
 	if got.Amount != 0 && got.Amount != sr.Amount {
 		detail := fmt.Sprintf("provider reports refund amount %d, refund has %d", got.Amount, sr.Amount)
 		h.refusedTransition(ctx, "refund", sr.ID, sr.Status, string(got.Status), source, detail)
+		h.incident(ctx, IncidentAmountMismatch, sr.ID, source+": "+detail)
 		return sr, nil
 	}
 	return h.moveRefund(ctx, sr, got.Status, source, "", upd)
@@ -193,14 +198,19 @@ func (h *Host) applyRefund(ctx context.Context, sr *store.Refund, got core.Refun
 func (h *Host) moveRefund(ctx context.Context, cur *store.Refund, to core.RefundStatus, source, detail string, upd store.RefundUpdate) (*store.Refund, error) {
 	for attempt := 0; ; attempt++ {
 		u := upd
-		u.ID, u.Now = cur.ID, h.now()
+		u.ID, u.Now, u.From = cur.ID, h.now(), cur.Status
+		u.ProviderData = mergeData(cur.ProviderData, upd.ProviderData)
 		moving := to != "" && string(to) != cur.Status
 		if moving {
 			if err := core.CheckTransition(core.MachineRefund, cur.Status, string(to)); err != nil {
 				h.refusedTransition(ctx, "refund", cur.ID, cur.Status, string(to), source, err.Error())
-				return cur, nil
+				filled := h.fillRefund(ctx, cur, upd)
+				if to == core.RefundSucceeded && cur.Status == string(core.RefundFailed) {
+					h.incident(ctx, IncidentLateSuccess, cur.ID, source+" reports the failed refund succeeded")
+				}
+				return filled, nil
 			}
-			u.From, u.To = cur.Status, string(to)
+			u.To = string(to)
 		}
 		r, err := h.store.UpdateRefund(ctx, u)
 		if errors.Is(err, store.ErrConflict) && attempt < 3 {
@@ -217,4 +227,17 @@ func (h *Host) moveRefund(ctx context.Context, cur *store.Refund, to core.Refund
 		}
 		return r, nil
 	}
+}
+
+// fillRefund is fillPayment for refunds.
+func (h *Host) fillRefund(ctx context.Context, cur *store.Refund, upd store.RefundUpdate) *store.Refund {
+	if cur.ProviderID != "" || upd.ProviderID == nil || *upd.ProviderID == "" {
+		return cur
+	}
+	r, err := h.store.UpdateRefund(context.WithoutCancel(ctx), store.RefundUpdate{ID: cur.ID, From: cur.Status, ProviderID: upd.ProviderID, Now: h.now()})
+	if err != nil {
+		h.log.Warn("fill provider references", "refund", cur.ID, "err", err)
+		return cur
+	}
+	return r
 }

@@ -152,6 +152,7 @@ type Poll struct {
 	First    time.Duration `koanf:"first"`
 	Max      time.Duration `koanf:"max"`
 	MaxAge   time.Duration `koanf:"max_age"`
+	Lease    time.Duration `koanf:"lease"`
 }
 
 // Log configures the server's log.
@@ -639,7 +640,7 @@ func (c *Config) Validate() error {
 	}
 	for key, d := range map[string]time.Duration{"server.read_timeout": c.Server.ReadTimeout, "server.write_timeout": c.Server.WriteTimeout,
 		"server.shutdown_timeout": c.Server.ShutdownTimeout, "wasm.call_timeout": c.Wasm.CallTimeout, "poll.interval": c.Poll.Interval,
-		"poll.first": c.Poll.First, "poll.max": c.Poll.Max, "poll.max_age": c.Poll.MaxAge} {
+		"poll.first": c.Poll.First, "poll.max": c.Poll.Max, "poll.max_age": c.Poll.MaxAge, "poll.lease": c.Poll.Lease} {
 		if d < 0 {
 			bad(key, "must not be negative")
 		}
@@ -803,7 +804,7 @@ func (c *Config) Host() host.Config {
 		PublicURL: c.Server.PublicURL,
 		Wasm: plugin.WasmConfig{CacheDir: c.Wasm.CacheDir, MaxInstances: c.Wasm.MaxInstances,
 			MemoryLimit: uint64(c.Wasm.MemoryLimit), CallTimeout: c.Wasm.CallTimeout},
-		Poll: host.PollConfig{Interval: c.Poll.Interval, First: c.Poll.First, Max: c.Poll.Max, MaxAge: c.Poll.MaxAge},
+		Poll: host.PollConfig{Interval: c.Poll.Interval, First: c.Poll.First, Max: c.Poll.Max, MaxAge: c.Poll.MaxAge, Lease: c.Poll.Lease},
 	}
 	for _, p := range c.Plugins {
 		hc.Plugins = append(hc.Plugins, host.PluginConfig{Path: p.Path, SHA256: p.SHA256, PublicKey: p.PublicKey})

@@ -42,7 +42,8 @@ func (n *native) Invoke(ctx context.Context, h pdk.Host, op core.Op, req any) (a
 	if n.closed.Load() {
 		return nil, core.Errorf(core.CodeProviderUnavailable, "plugin %s is closed", n.manifest.Name)
 	}
-	if _, err := checkCall(&n.manifest, op, req); err != nil {
+	info, err := checkCall(&n.manifest, op, req)
+	if err != nil {
 		return nil, err
 	}
 	n.wg.Add(1)
@@ -55,10 +56,11 @@ func (n *native) Invoke(ctx context.Context, h pdk.Host, op core.Op, req any) (a
 		ctx, cancel = context.WithTimeout(ctx, n.timeout)
 		defer cancel()
 	}
-	resp, err := pdk.Invoke(ctx, n.p, h, op, req)
+	var sent atomic.Bool
+	resp, err := pdk.Invoke(ctx, n.p, trackingHost{Host: h, sent: &sent}, op, req)
 	if err != nil {
 		n.errors.Add(1)
-		return nil, pluginError(n.manifest.Name, err)
+		return nil, afterSend(n.manifest.Name, info, sent.Load(), pluginError(n.manifest.Name, err))
 	}
 	return resp, nil
 }

@@ -7,6 +7,7 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/payhost/payhost/core"
 	"github.com/payhost/payhost/pdk"
@@ -75,6 +76,46 @@ func checkCall(m *core.Manifest, op core.Op, req any) (core.OpInfo, error) {
 		return info, core.Errorf(core.CodeInternal, "%s takes %T, not %T", op, want, req)
 	}
 	return info, nil
+}
+
+// afterSend makes an error honest about money: once a call that changes
+// state may have reached the provider (sent), only an answer the provider
+// gave can say it failed. A crash, a panic, an unreadable result, an
+// internal error or a plugin's own "unavailable" after sending is
+// unknown_outcome — settled by query, never failed over.
+func afterSend(name string, info core.OpInfo, sent bool, err error) error {
+	ce := core.AsError(err)
+	if !info.Mutating || !sent {
+		return ce
+	}
+	switch ce.Code {
+	case core.CodePluginFailure, core.CodeInternal, core.CodeProviderUnavailable, core.CodeCircuitOpen:
+		return &core.Error{Code: core.CodeUnknownOutcome, Provider: name, Err: err,
+			Message: fmt.Sprintf("%s failed after a request was sent (%s: %s); the outcome is unknown: query the provider", info.Op, ce.Code, ce.Message)}
+	}
+	return ce
+}
+
+// trackingHost notes whether an HTTP request of a call may have left the host.
+type trackingHost struct {
+	pdk.Host
+	sent *atomic.Bool
+}
+
+func (t trackingHost) HTTP(ctx context.Context, req *core.HTTPRequest) (*core.HTTPResponse, error) {
+	resp, err := t.Host.HTTP(ctx, req)
+	if err == nil || core.CodeOf(err) == core.CodeUnknownOutcome {
+		t.sent.Store(true)
+	}
+	return resp, err
+}
+
+// ConfigValues passes through the account configuration of the host it wraps.
+func (t trackingHost) ConfigValues() map[string]string {
+	if cv, ok := t.Host.(interface{ ConfigValues() map[string]string }); ok {
+		return cv.ConfigValues()
+	}
+	return nil
 }
 
 // pluginError normalises an error from a plugin: *core.Error passes

@@ -437,20 +437,6 @@ func (w *wasmPlugin) describe(ctx context.Context, inst *instance) (core.Manifes
 	return m, nil
 }
 
-// trackingHost notes whether an HTTP request may have been sent.
-type trackingHost struct {
-	pdk.Host
-	st *callState
-}
-
-func (t trackingHost) HTTP(ctx context.Context, req *core.HTTPRequest) (*core.HTTPResponse, error) {
-	resp, err := t.Host.HTTP(ctx, req)
-	if err == nil || core.CodeOf(err) == core.CodeUnknownOutcome {
-		t.st.sent.Store(true)
-	}
-	return resp, err
-}
-
 func (w *wasmPlugin) Invoke(ctx context.Context, h pdk.Host, op core.Op, req any) (any, error) {
 	if w.closed.Load() {
 		return nil, core.Errorf(core.CodeProviderUnavailable, "plugin %s is closed", w.manifest.Name)
@@ -495,7 +481,7 @@ func (w *wasmPlugin) Invoke(ctx context.Context, h pdk.Host, op core.Op, req any
 		}
 	}
 	st := &callState{ctx: ctx}
-	st.host = trackingHost{Host: h, st: st}
+	st.host = trackingHost{Host: h, sent: &st.sent}
 	status, callErr := w.guarded(ctx, inst, st, func(ctx context.Context) (uint32, error) {
 		res, err := inst.alloc.Call(ctx, uint64(len(in)))
 		if err != nil {
@@ -528,18 +514,19 @@ func (w *wasmPlugin) Invoke(ctx context.Context, h pdk.Host, op core.Op, req any
 		w.errors.Add(1)
 		return nil, w.failure(ctx, info, st, callErr)
 	}
+	sent := st.sent.Load()
 	if !st.hasOut {
 		w.errors.Add(1)
-		return nil, &core.Error{Code: core.CodePluginFailure, Provider: w.manifest.Name, Message: fmt.Sprintf("%s returned without output", op)}
+		return nil, afterSend(w.manifest.Name, info, sent, &core.Error{Code: core.CodePluginFailure, Provider: w.manifest.Name, Message: fmt.Sprintf("%s returned without output", op)})
 	}
 	if status != abi.StatusOK {
 		w.errors.Add(1)
-		return nil, pluginError(w.manifest.Name, abi.DecodeError(st.output))
+		return nil, afterSend(w.manifest.Name, info, sent, pluginError(w.manifest.Name, abi.DecodeError(st.output)))
 	}
 	resp, err := abi.DecodeResponse(op, st.output)
 	if err != nil {
 		w.errors.Add(1)
-		return nil, &core.Error{Code: core.CodePluginFailure, Provider: w.manifest.Name, Message: fmt.Sprintf("%s: undecodable response", op), Err: err}
+		return nil, afterSend(w.manifest.Name, info, sent, &core.Error{Code: core.CodePluginFailure, Provider: w.manifest.Name, Message: fmt.Sprintf("%s: undecodable response", op), Err: err})
 	}
 	return resp, nil
 }

@@ -37,6 +37,7 @@ type IdemClaim struct {
 	RequestHash string // SHA-256 of the canonical request
 	Now         time.Time
 	Lease       time.Duration // how long the owner may work before another may take over
+	Owner       string        // a token unique to this claimant; Link, Finish and Release must present it
 }
 
 // IdemRecord is a stored idempotency key.
@@ -46,6 +47,7 @@ type IdemRecord struct {
 	Operation      string
 	RequestHash    string
 	State          string // IdemInProgress or IdemDone
+	Owner          string // the token of the current (or last) owner
 	ResourceID     string // the object the request created or changed, once known
 	ResponseStatus int    // HTTP status of the stored response (IdemDone)
 	ResponseBody   []byte // the stored response (IdemDone)
@@ -100,10 +102,13 @@ type PaymentUpdate struct {
 	FailureCode    *string
 	FailureMessage *string
 	ProviderData   map[string]string // nil = unchanged; replaces the whole map
-	PaidAt         *time.Time
-	NextPollAt     *time.Time
-	PollAttempts   *int
-	Now            time.Time // UpdatedAt
+	// RequireNoChannel makes the update conditional on no channel having been
+	// recorded yet (plugin is empty): ErrConflict otherwise.
+	RequireNoChannel bool
+	PaidAt           *time.Time
+	NextPollAt       *time.Time
+	PollAttempts     *int
+	Now              time.Time // UpdatedAt
 }
 
 // Refund is a stored refund.
@@ -186,16 +191,19 @@ type Store interface {
 	// ClaimIdempotencyKey records the key as in progress and returns
 	// owned=true, or returns the existing record and owned=false. An in-progress
 	// record whose lease has run out is taken over (owned=true, the record
-	// keeps its ResourceID) — atomically, so two claimants never both own it.
+	// keeps its ResourceID, Owner becomes the claimant's) — atomically, so two
+	// claimants never both own it.
 	ClaimIdempotencyKey(ctx context.Context, c IdemClaim) (rec IdemRecord, owned bool, err error)
 	// LinkIdempotencyKey notes the resource the owner created, before the
-	// provider is called, so a takeover can find it.
-	LinkIdempotencyKey(ctx context.Context, tenant, key, resourceID string, now time.Time) error
-	// FinishIdempotencyKey stores the response and marks the key done.
-	FinishIdempotencyKey(ctx context.Context, tenant, key string, status int, body []byte, now time.Time) error
-	// ReleaseIdempotencyKey deletes an in-progress key whose request failed
-	// before anything was stored, so the client may retry.
-	ReleaseIdempotencyKey(ctx context.Context, tenant, key string) error
+	// provider is called, so a takeover can find it. ErrConflict when owner
+	// no longer owns the key (it was taken over): the caller must stop.
+	LinkIdempotencyKey(ctx context.Context, tenant, key, owner, resourceID string, now time.Time) error
+	// FinishIdempotencyKey stores the response and marks the key done, if
+	// owner still owns it (ErrConflict otherwise).
+	FinishIdempotencyKey(ctx context.Context, tenant, key, owner string, status int, body []byte, now time.Time) error
+	// ReleaseIdempotencyKey deletes an in-progress key of owner whose request
+	// failed before anything was stored, so the client may retry.
+	ReleaseIdempotencyKey(ctx context.Context, tenant, key, owner string) error
 	// GetIdempotencyKey reads a key.
 	GetIdempotencyKey(ctx context.Context, tenant, key string) (IdemRecord, error)
 
@@ -208,6 +216,10 @@ type Store interface {
 	UpdatePayment(ctx context.Context, u PaymentUpdate) (*Payment, error)
 	// PaymentsToPoll lists payments whose NextPollAt is set and not after now, oldest first.
 	PaymentsToPoll(ctx context.Context, now time.Time, limit int) ([]*Payment, error)
+	// ClaimPaymentsToPoll is PaymentsToPoll for a poller: the payments it
+	// returns have NextPollAt moved to now+lease in the same statement, so
+	// pollers on other nodes do not take them meanwhile.
+	ClaimPaymentsToPoll(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*Payment, error)
 
 	// InsertRefund stores a new refund and reserves its amount on the
 	// payment in one transaction: the payment must be succeeded and
@@ -223,6 +235,8 @@ type Store interface {
 	UpdateRefund(ctx context.Context, u RefundUpdate) (*Refund, error)
 	// RefundsToPoll lists refunds whose NextPollAt is set and not after now.
 	RefundsToPoll(ctx context.Context, now time.Time, limit int) ([]*Refund, error)
+	// ClaimRefundsToPoll is ClaimPaymentsToPoll for refunds.
+	ClaimRefundsToPoll(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*Refund, error)
 
 	// InsertAttempt records a channel call.
 	InsertAttempt(ctx context.Context, a *Attempt) error
@@ -238,6 +252,8 @@ type Store interface {
 	InsertNotification(ctx context.Context, n *Notification) (inserted bool, err error)
 	// SetNotificationResult records what applying a notification did.
 	SetNotificationResult(ctx context.Context, id int64, result string) error
+	// GetNotification reads a stored notification by account and event id.
+	GetNotification(ctx context.Context, account, eventID string) (*Notification, error)
 
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error

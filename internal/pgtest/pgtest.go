@@ -42,11 +42,11 @@ func Schema(t testing.TB, dsn string) string {
 		t.Fatal(err)
 	}
 	if err := admin.Ping(); err != nil {
-		admin.Close()
+		_ = admin.Close()
 		t.Fatalf("PostgreSQL at PAYHOST_TEST_POSTGRES is not reachable: %v", err)
 	}
 	t.Cleanup(func() {
-		defer admin.Close()
+		defer func() { _ = admin.Close() }()
 		if _, err := admin.Exec(`DROP SCHEMA IF EXISTS ` + name + ` CASCADE`); err != nil {
 			t.Errorf("drop schema %s: %v", name, err)
 		}

@@ -10,13 +10,13 @@ import (
 	"github.com/payhost/payhost/host/store"
 )
 
-const idemCols = "tenant, idem_key, operation, request_hash, state, resource_id, response_status, response_body, locked_until, created_at, updated_at"
+const idemCols = "tenant, idem_key, operation, request_hash, state, owner, resource_id, response_status, response_body, locked_until, created_at, updated_at"
 
 func scanIdem(row interface{ Scan(...any) error }) (store.IdemRecord, error) {
 	var r store.IdemRecord
 	var body []byte
 	var locked, created, updated int64
-	if err := row.Scan(&r.Tenant, &r.Key, &r.Operation, &r.RequestHash, &r.State, &r.ResourceID,
+	if err := row.Scan(&r.Tenant, &r.Key, &r.Operation, &r.RequestHash, &r.State, &r.Owner, &r.ResourceID,
 		&r.ResponseStatus, &body, &locked, &created, &updated); err != nil {
 		return r, err
 	}
@@ -36,6 +36,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, c store.IdemClaim) (sto
 	tc.str("Key", c.Key)
 	tc.str("Operation", c.Operation)
 	tc.str("RequestHash", c.RequestHash)
+	tc.str("Owner", c.Owner)
 	if err := tc.err(); err != nil {
 		return store.IdemRecord{}, false, err
 	}
@@ -45,11 +46,11 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, c store.IdemClaim) (sto
 	// rounds are plenty (each needs another client to release it meanwhile).
 	for range 5 {
 		rec, err := scanIdem(s.w.QueryRowContext(ctx, s.d.q(`INSERT INTO idempotency_keys
-			(tenant, idem_key, operation, request_hash, state, resource_id, response_status, response_body, locked_until, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, '', 0, NULL, ?, ?, ?)
+			(tenant, idem_key, operation, request_hash, state, owner, resource_id, response_status, response_body, locked_until, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, '', 0, NULL, ?, ?, ?)
 			ON CONFLICT (tenant, idem_key) DO NOTHING
 			RETURNING `+idemCols),
-			c.Tenant, c.Key, c.Operation, c.RequestHash, store.IdemInProgress, until, now, now))
+			c.Tenant, c.Key, c.Operation, c.RequestHash, store.IdemInProgress, c.Owner, until, now, now))
 		if err == nil {
 			return rec, true, nil
 		}
@@ -57,11 +58,11 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, c store.IdemClaim) (sto
 			return store.IdemRecord{}, false, fmt.Errorf("sqlstore: claim idempotency key: %w", err)
 		}
 		rec, err = scanIdem(s.w.QueryRowContext(ctx, s.d.q(`UPDATE idempotency_keys
-			SET locked_until = ?, updated_at = ?
+			SET locked_until = ?, updated_at = ?, owner = ?
 			WHERE tenant = ? AND idem_key = ? AND state = ? AND locked_until < ?
 			  AND operation = ? AND request_hash = ?
 			RETURNING `+idemCols),
-			until, now, c.Tenant, c.Key, store.IdemInProgress, now, c.Operation, c.RequestHash))
+			until, now, c.Owner, c.Tenant, c.Key, store.IdemInProgress, now, c.Operation, c.RequestHash))
 		if err == nil {
 			return rec, true, nil
 		}
@@ -79,38 +80,40 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, c store.IdemClaim) (sto
 	return store.IdemRecord{}, false, fmt.Errorf("sqlstore: claim idempotency key: %w: released and re-created repeatedly", store.ErrConflict)
 }
 
-// LinkIdempotencyKey notes resourceID on an in-progress key: ErrNotFound
-// when the key does not exist, ErrConflict when it is already done.
-func (s *Store) LinkIdempotencyKey(ctx context.Context, tenant, key, resourceID string, now time.Time) error {
+// LinkIdempotencyKey notes resourceID on an in-progress key of owner:
+// ErrNotFound when the key does not exist, ErrConflict when it is done or
+// owned by another claimant.
+func (s *Store) LinkIdempotencyKey(ctx context.Context, tenant, key, owner, resourceID string, now time.Time) error {
 	var tc textChecker
 	tc.str("resourceID", resourceID)
 	if err := tc.err(); err != nil {
 		return err
 	}
 	res, err := s.w.ExecContext(ctx, s.d.q(`UPDATE idempotency_keys SET resource_id = ?, updated_at = ?
-		WHERE tenant = ? AND idem_key = ? AND state = ?`),
-		resourceID, micros(now), tenant, key, store.IdemInProgress)
+		WHERE tenant = ? AND idem_key = ? AND state = ? AND owner = ?`),
+		resourceID, micros(now), tenant, key, store.IdemInProgress, owner)
 	if err != nil {
 		return fmt.Errorf("sqlstore: link idempotency key: %w", err)
 	}
-	return s.idemChanged(ctx, res, tenant, key, "link")
+	return s.idemChanged(ctx, res, tenant, key, owner, "link")
 }
 
-// FinishIdempotencyKey stores the response of an in-progress key and marks
-// it done: ErrNotFound when the key does not exist, ErrConflict when it is
-// already done (the response first stored stays).
-func (s *Store) FinishIdempotencyKey(ctx context.Context, tenant, key string, status int, body []byte, now time.Time) error {
+// FinishIdempotencyKey stores the response of an in-progress key of owner
+// and marks it done: ErrNotFound when the key does not exist, ErrConflict
+// when it is already done (the response first stored stays) or owned by
+// another claimant.
+func (s *Store) FinishIdempotencyKey(ctx context.Context, tenant, key, owner string, status int, body []byte, now time.Time) error {
 	if body == nil {
 		body = []byte{}
 	}
 	res, err := s.w.ExecContext(ctx, s.d.q(`UPDATE idempotency_keys
 		SET state = ?, response_status = ?, response_body = ?, updated_at = ?
-		WHERE tenant = ? AND idem_key = ? AND state = ?`),
-		store.IdemDone, status, body, micros(now), tenant, key, store.IdemInProgress)
+		WHERE tenant = ? AND idem_key = ? AND state = ? AND owner = ?`),
+		store.IdemDone, status, body, micros(now), tenant, key, store.IdemInProgress, owner)
 	if err != nil {
 		return fmt.Errorf("sqlstore: finish idempotency key: %w", err)
 	}
-	return s.idemChanged(ctx, res, tenant, key, "finish")
+	return s.idemChanged(ctx, res, tenant, key, owner, "finish")
 }
 
 // ReleaseIdempotencyKey deletes an in-progress key with no linked
@@ -118,19 +121,19 @@ func (s *Store) FinishIdempotencyKey(ctx context.Context, tenant, key string, st
 // deleted) when it is done or a resource is linked — then something was
 // stored, and a retry must take the key over after its lease to resume that
 // resource rather than start a second one.
-func (s *Store) ReleaseIdempotencyKey(ctx context.Context, tenant, key string) error {
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, tenant, key, owner string) error {
 	res, err := s.w.ExecContext(ctx, s.d.q(`DELETE FROM idempotency_keys
-		WHERE tenant = ? AND idem_key = ? AND state = ? AND resource_id = ''`),
-		tenant, key, store.IdemInProgress)
+		WHERE tenant = ? AND idem_key = ? AND state = ? AND resource_id = '' AND owner = ?`),
+		tenant, key, store.IdemInProgress, owner)
 	if err != nil {
 		return fmt.Errorf("sqlstore: release idempotency key: %w", err)
 	}
-	return s.idemChanged(ctx, res, tenant, key, "release")
+	return s.idemChanged(ctx, res, tenant, key, owner, "release")
 }
 
 // idemChanged turns "no row changed" of a conditional statement on an
 // in-progress key into ErrNotFound or ErrConflict.
-func (s *Store) idemChanged(ctx context.Context, res sql.Result, tenant, key, what string) error {
+func (s *Store) idemChanged(ctx context.Context, res sql.Result, tenant, key, owner, what string) error {
 	n, err := res.RowsAffected()
 	if err != nil {
 		return fmt.Errorf("sqlstore: %s idempotency key: %w", what, err)
@@ -141,6 +144,9 @@ func (s *Store) idemChanged(ctx context.Context, res sql.Result, tenant, key, wh
 	rec, err := s.getIdem(ctx, s.w, tenant, key)
 	if err != nil {
 		return fmt.Errorf("sqlstore: %s idempotency key: %w", what, err)
+	}
+	if rec.State == store.IdemInProgress && rec.Owner != owner {
+		return fmt.Errorf("sqlstore: %s idempotency key: %w: another claimant owns it now", what, store.ErrConflict)
 	}
 	if rec.State == store.IdemInProgress && rec.ResourceID != "" {
 		return fmt.Errorf("sqlstore: %s idempotency key: %w: %s is linked to it", what, store.ErrConflict, rec.ResourceID)

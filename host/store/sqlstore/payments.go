@@ -215,6 +215,9 @@ func (s *Store) UpdatePayment(ctx context.Context, u store.PaymentUpdate) (*stor
 		query += ` AND status = ?`
 		args = append(args, u.From)
 	}
+	if u.RequireNoChannel {
+		query += ` AND plugin = ''`
+	}
 	p, err := scanPayment(s.w.QueryRowContext(ctx, s.d.q(query+` RETURNING `+paymentCols), args...))
 	if err == nil {
 		return p, nil
@@ -226,7 +229,27 @@ func (s *Store) UpdatePayment(ctx context.Context, u store.PaymentUpdate) (*stor
 	if err != nil {
 		return nil, err
 	}
+	if u.RequireNoChannel && cur.Plugin != "" {
+		return nil, fmt.Errorf("%w: payment %s is already with channel %s/%s", store.ErrConflict, u.ID, cur.Plugin, cur.Account)
+	}
 	return nil, fmt.Errorf("%w: payment %s is %s, not %s", store.ErrConflict, u.ID, cur.Status, u.From)
+}
+
+// ClaimPaymentsToPoll moves the due payments' next_poll_at to now+lease in
+// one statement and returns them (on PostgreSQL rows another poller holds
+// are skipped with FOR UPDATE SKIP LOCKED; SQLite has one writer).
+func (s *Store) ClaimPaymentsToPoll(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.Payment, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.w.QueryContext(ctx, s.d.q(`UPDATE payments SET next_poll_at = ?
+		WHERE seq IN (SELECT seq FROM payments WHERE next_poll_at <> 0 AND next_poll_at <= ?
+		              ORDER BY next_poll_at, seq LIMIT ?`+s.skipLocked()+`)
+		RETURNING `+paymentCols), micros(now.Add(lease)), micros(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: claim payments to poll: %w", err)
+	}
+	return collect(rows, scanPayment, "claim payments to poll")
 }
 
 // PaymentsToPoll lists payments with 0 < NextPollAt ≤ now, the longest

@@ -254,3 +254,18 @@ func (s *Store) RefundsToPoll(ctx context.Context, now time.Time, limit int) ([]
 	}
 	return collect(rows, scanRefund, "refunds to poll")
 }
+
+// ClaimRefundsToPoll is ClaimPaymentsToPoll for refunds.
+func (s *Store) ClaimRefundsToPoll(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.Refund, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.w.QueryContext(ctx, s.d.q(`UPDATE refunds SET next_poll_at = ?
+		WHERE seq IN (SELECT seq FROM refunds WHERE next_poll_at <> 0 AND next_poll_at <= ?
+		              ORDER BY next_poll_at, seq LIMIT ?`+s.skipLocked()+`)
+		RETURNING `+refundCols), micros(now.Add(lease)), micros(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: claim refunds to poll: %w", err)
+	}
+	return collect(rows, scanRefund, "claim refunds to poll")
+}

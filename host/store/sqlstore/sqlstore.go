@@ -230,6 +230,14 @@ func (s *Store) Close() error {
 	return errors.Join(err, s.w.Close())
 }
 
+// skipLocked is the row-lock clause of a claim subquery on PostgreSQL.
+func (s *Store) skipLocked() string {
+	if s.d.name == "postgres" {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
+
 // Dialect is "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.d.name }
 

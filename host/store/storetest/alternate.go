@@ -3,18 +3,11 @@ package storetest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync/atomic"
 	"time"
 
 	"github.com/payhost/payhost/host/store"
 )
-
-// NotificationGetter is implemented by stores that can read a notification
-// back; the suite checks the stored fields through it when it is there.
-type NotificationGetter interface {
-	GetNotification(ctx context.Context, account, eventID string) (*store.Notification, error)
-}
 
 // Alternate returns a store.Store that sends each call to the next of
 // stores in turn. Given several Stores opened on one database (separate
@@ -40,16 +33,16 @@ func (a *alternate) ClaimIdempotencyKey(ctx context.Context, c store.IdemClaim) 
 	return a.next().ClaimIdempotencyKey(ctx, c)
 }
 
-func (a *alternate) LinkIdempotencyKey(ctx context.Context, tenant, key, resourceID string, now time.Time) error {
-	return a.next().LinkIdempotencyKey(ctx, tenant, key, resourceID, now)
+func (a *alternate) LinkIdempotencyKey(ctx context.Context, tenant, key, owner, resourceID string, now time.Time) error {
+	return a.next().LinkIdempotencyKey(ctx, tenant, key, owner, resourceID, now)
 }
 
-func (a *alternate) FinishIdempotencyKey(ctx context.Context, tenant, key string, status int, body []byte, now time.Time) error {
-	return a.next().FinishIdempotencyKey(ctx, tenant, key, status, body, now)
+func (a *alternate) FinishIdempotencyKey(ctx context.Context, tenant, key, owner string, status int, body []byte, now time.Time) error {
+	return a.next().FinishIdempotencyKey(ctx, tenant, key, owner, status, body, now)
 }
 
-func (a *alternate) ReleaseIdempotencyKey(ctx context.Context, tenant, key string) error {
-	return a.next().ReleaseIdempotencyKey(ctx, tenant, key)
+func (a *alternate) ReleaseIdempotencyKey(ctx context.Context, tenant, key, owner string) error {
+	return a.next().ReleaseIdempotencyKey(ctx, tenant, key, owner)
 }
 
 func (a *alternate) GetIdempotencyKey(ctx context.Context, tenant, key string) (store.IdemRecord, error) {
@@ -66,6 +59,18 @@ func (a *alternate) GetPayment(ctx context.Context, id string) (*store.Payment, 
 
 func (a *alternate) UpdatePayment(ctx context.Context, u store.PaymentUpdate) (*store.Payment, error) {
 	return a.next().UpdatePayment(ctx, u)
+}
+
+func (a *alternate) ClaimPaymentsToPoll(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.Payment, error) {
+	return a.next().ClaimPaymentsToPoll(ctx, now, lease, limit)
+}
+
+func (a *alternate) ClaimRefundsToPoll(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.Refund, error) {
+	return a.next().ClaimRefundsToPoll(ctx, now, lease, limit)
+}
+
+func (a *alternate) GetNotification(ctx context.Context, account, eventID string) (*store.Notification, error) {
+	return a.next().GetNotification(ctx, account, eventID)
 }
 
 func (a *alternate) PaymentsToPoll(ctx context.Context, now time.Time, limit int) ([]*store.Payment, error) {
@@ -114,16 +119,6 @@ func (a *alternate) InsertNotification(ctx context.Context, n *store.Notificatio
 
 func (a *alternate) SetNotificationResult(ctx context.Context, id int64, result string) error {
 	return a.next().SetNotificationResult(ctx, id, result)
-}
-
-// GetNotification forwards to the next store when it is a
-// NotificationGetter.
-func (a *alternate) GetNotification(ctx context.Context, account, eventID string) (*store.Notification, error) {
-	g, ok := a.next().(NotificationGetter)
-	if !ok {
-		return nil, fmt.Errorf("storetest: %w: the store cannot read notifications", errors.ErrUnsupported)
-	}
-	return g.GetNotification(ctx, account, eventID)
 }
 
 func (a *alternate) Ping(ctx context.Context) error {

@@ -7,10 +7,13 @@ import (
 	"github.com/payhost/payhost/host/store"
 )
 
-const lease = time.Minute
+const (
+	lease = time.Minute
+	owner = "owner-1" // the claimant of claim(); a take-over uses another
+)
 
 func claim(key, hash string, now time.Time) store.IdemClaim {
-	return store.IdemClaim{Tenant: "t1", Key: key, Operation: "payment.create", RequestHash: hash, Now: now, Lease: lease}
+	return store.IdemClaim{Tenant: "t1", Key: key, Operation: "payment.create", RequestHash: hash, Now: now, Lease: lease, Owner: owner}
 }
 
 func idemCases() []testCase {
@@ -23,7 +26,7 @@ func idemCases() []testCase {
 				t.Fatal("first claim not owned")
 			}
 			want := store.IdemRecord{Tenant: "t1", Key: "k1", Operation: "payment.create", RequestHash: "h1",
-				State: store.IdemInProgress, LockedUntil: at(lease), CreatedAt: at(0), UpdatedAt: at(0)}
+				State: store.IdemInProgress, Owner: owner, LockedUntil: at(lease), CreatedAt: at(0), UpdatedAt: at(0)}
 			same(t, "claimed", rec, want)
 			got, err := s.GetIdempotencyKey(ctx, "t1", "k1")
 			must(t, err)
@@ -46,13 +49,20 @@ func idemCases() []testCase {
 			ctx := t.Context()
 			_, _, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", at(0)))
 			must(t, err)
-			must(t, s.LinkIdempotencyKey(ctx, "t1", "k1", "pay_1", at(time.Second)))
+			must(t, s.LinkIdempotencyKey(ctx, "t1", "k1", owner, "pay_1", at(time.Second)))
 			later := at(lease + time.Second)
-			rec, owned, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", later))
+			second := claim("k1", "h1", later)
+			second.Owner = "owner-2"
+			rec, owned, err := s.ClaimIdempotencyKey(ctx, second)
 			must(t, err)
-			if !owned {
-				t.Fatal("claim after the lease ran out not owned")
+			if !owned || rec.Owner != "owner-2" {
+				t.Fatalf("claim after the lease ran out: owned=%v owner=%q", owned, rec.Owner)
 			}
+			// the first owner is fenced off: it can no longer link, finish or release
+			wantErr(t, s.LinkIdempotencyKey(ctx, "t1", "k1", owner, "pay_9", later), store.ErrConflict)
+			wantErr(t, s.FinishIdempotencyKey(ctx, "t1", "k1", owner, 201, []byte("{}"), later), store.ErrConflict)
+			wantErr(t, s.ReleaseIdempotencyKey(ctx, "t1", "k1", owner), store.ErrConflict)
+			must(t, s.LinkIdempotencyKey(ctx, "t1", "k1", "owner-2", "pay_1", later))
 			if rec.ResourceID != "pay_1" || rec.State != store.IdemInProgress || !rec.LockedUntil.Equal(later.Add(lease)) || !rec.CreatedAt.Equal(at(0)) {
 				t.Fatalf("taken-over record %+v: want ResourceID pay_1, in progress, locked until %s, created %s", rec, later.Add(lease), at(0))
 			}
@@ -81,7 +91,7 @@ func idemCases() []testCase {
 			ctx := t.Context()
 			_, _, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", at(0)))
 			must(t, err)
-			must(t, s.FinishIdempotencyKey(ctx, "t1", "k1", 201, []byte(`{"id":"pay_1"}`), at(time.Second)))
+			must(t, s.FinishIdempotencyKey(ctx, "t1", "k1", owner, 201, []byte(`{"id":"pay_1"}`), at(time.Second)))
 			rec, owned, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", at(10*lease)))
 			must(t, err)
 			if owned || rec.State != store.IdemDone || rec.ResponseStatus != 201 || string(rec.ResponseBody) != `{"id":"pay_1"}` {
@@ -92,16 +102,16 @@ func idemCases() []testCase {
 			ctx := t.Context()
 			_, _, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", at(0)))
 			must(t, err)
-			must(t, s.LinkIdempotencyKey(ctx, "t1", "k1", "pay_1", at(time.Second)))
+			must(t, s.LinkIdempotencyKey(ctx, "t1", "k1", owner, "pay_1", at(time.Second)))
 			rec, err := s.GetIdempotencyKey(ctx, "t1", "k1")
 			must(t, err)
 			if rec.ResourceID != "pay_1" || !rec.UpdatedAt.Equal(at(time.Second)) || rec.State != store.IdemInProgress {
 				t.Fatalf("linked record %+v", rec)
 			}
-			wantErr(t, s.LinkIdempotencyKey(ctx, "t1", "missing", "pay_1", at(0)), store.ErrNotFound)
-			wantErr(t, s.LinkIdempotencyKey(ctx, "t2", "k1", "pay_1", at(0)), store.ErrNotFound)
-			must(t, s.FinishIdempotencyKey(ctx, "t1", "k1", 200, []byte("{}"), at(2*time.Second)))
-			wantErr(t, s.LinkIdempotencyKey(ctx, "t1", "k1", "pay_2", at(3*time.Second)), store.ErrConflict)
+			wantErr(t, s.LinkIdempotencyKey(ctx, "t1", "missing", owner, "pay_1", at(0)), store.ErrNotFound)
+			wantErr(t, s.LinkIdempotencyKey(ctx, "t2", "k1", owner, "pay_1", at(0)), store.ErrNotFound)
+			must(t, s.FinishIdempotencyKey(ctx, "t1", "k1", owner, 200, []byte("{}"), at(2*time.Second)))
+			wantErr(t, s.LinkIdempotencyKey(ctx, "t1", "k1", owner, "pay_2", at(3*time.Second)), store.ErrConflict)
 			rec, err = s.GetIdempotencyKey(ctx, "t1", "k1")
 			must(t, err)
 			if rec.ResourceID != "pay_1" {
@@ -113,34 +123,34 @@ func idemCases() []testCase {
 			_, _, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", at(0)))
 			must(t, err)
 			body := []byte("{\"id\":\"pay_1\"}\x00\xff\xfe binary")
-			must(t, s.FinishIdempotencyKey(ctx, "t1", "k1", 422, body, at(time.Second)))
+			must(t, s.FinishIdempotencyKey(ctx, "t1", "k1", owner, 422, body, at(time.Second)))
 			rec, err := s.GetIdempotencyKey(ctx, "t1", "k1")
 			must(t, err)
 			same(t, "finished", rec, store.IdemRecord{Tenant: "t1", Key: "k1", Operation: "payment.create", RequestHash: "h1",
-				State: store.IdemDone, ResponseStatus: 422, ResponseBody: body, LockedUntil: rec.LockedUntil,
+				State: store.IdemDone, Owner: owner, ResponseStatus: 422, ResponseBody: body, LockedUntil: rec.LockedUntil,
 				CreatedAt: at(0), UpdatedAt: at(time.Second)})
-			wantErr(t, s.FinishIdempotencyKey(ctx, "t1", "k1", 200, []byte("second"), at(2*time.Second)), store.ErrConflict)
+			wantErr(t, s.FinishIdempotencyKey(ctx, "t1", "k1", owner, 200, []byte("second"), at(2*time.Second)), store.ErrConflict)
 			again, err := s.GetIdempotencyKey(ctx, "t1", "k1")
 			must(t, err)
 			same(t, "after a second finish", again, rec)
-			wantErr(t, s.FinishIdempotencyKey(ctx, "t1", "missing", 200, nil, at(0)), store.ErrNotFound)
+			wantErr(t, s.FinishIdempotencyKey(ctx, "t1", "missing", owner, 200, nil, at(0)), store.ErrNotFound)
 		}},
 		{"Idem/Release", func(t *testing.T, s store.Store) {
 			ctx := t.Context()
 			_, _, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", at(0)))
 			must(t, err)
-			must(t, s.ReleaseIdempotencyKey(ctx, "t1", "k1"))
+			must(t, s.ReleaseIdempotencyKey(ctx, "t1", "k1", owner))
 			_, err = s.GetIdempotencyKey(ctx, "t1", "k1")
 			wantErr(t, err, store.ErrNotFound)
-			wantErr(t, s.ReleaseIdempotencyKey(ctx, "t1", "k1"), store.ErrNotFound)
+			wantErr(t, s.ReleaseIdempotencyKey(ctx, "t1", "k1", owner), store.ErrNotFound)
 			// the client may retry, even with another body
 			_, owned, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h2", at(time.Second)))
 			must(t, err)
 			if !owned {
 				t.Fatal("claim after release not owned")
 			}
-			must(t, s.FinishIdempotencyKey(ctx, "t1", "k1", 201, []byte("{}"), at(2*time.Second)))
-			wantErr(t, s.ReleaseIdempotencyKey(ctx, "t1", "k1"), store.ErrConflict)
+			must(t, s.FinishIdempotencyKey(ctx, "t1", "k1", owner, 201, []byte("{}"), at(2*time.Second)))
+			wantErr(t, s.ReleaseIdempotencyKey(ctx, "t1", "k1", owner), store.ErrConflict)
 			if _, err := s.GetIdempotencyKey(ctx, "t1", "k1"); err != nil {
 				t.Fatalf("a done key was released: %v", err)
 			}
@@ -148,8 +158,8 @@ func idemCases() []testCase {
 			// for a take-over to resume that resource
 			_, _, err = s.ClaimIdempotencyKey(ctx, claim("k2", "h1", at(0)))
 			must(t, err)
-			must(t, s.LinkIdempotencyKey(ctx, "t1", "k2", "pay_1", at(time.Second)))
-			wantErr(t, s.ReleaseIdempotencyKey(ctx, "t1", "k2"), store.ErrConflict)
+			must(t, s.LinkIdempotencyKey(ctx, "t1", "k2", owner, "pay_1", at(time.Second)))
+			wantErr(t, s.ReleaseIdempotencyKey(ctx, "t1", "k2", owner), store.ErrConflict)
 			rec, owned, err := s.ClaimIdempotencyKey(ctx, claim("k2", "h1", at(2*lease)))
 			must(t, err)
 			if !owned || rec.ResourceID != "pay_1" {

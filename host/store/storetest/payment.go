@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"sort"
 	"testing"
 	"time"
 
@@ -167,6 +168,27 @@ func paymentCases() []testCase {
 			if len(got) != 0 {
 				t.Fatalf("nothing is due yet, got %v", ids(got))
 			}
+			// a poller claims what is due: the rows move out of reach for the lease
+			claimed, err := s.ClaimPaymentsToPoll(ctx, at(3*time.Minute), time.Minute, 10)
+			must(t, err)
+			sorted := ids(claimed)
+			sort.Strings(sorted)
+			same(t, "claimed", sorted, []string{"pay_a", "pay_c"})
+			for _, p := range claimed {
+				if !p.NextPollAt.Equal(at(4 * time.Minute)) {
+					t.Fatalf("claimed %s polls next at %s, want %s", p.ID, p.NextPollAt, at(4*time.Minute))
+				}
+			}
+			again, err := s.ClaimPaymentsToPoll(ctx, at(3*time.Minute), time.Minute, 10)
+			must(t, err)
+			if len(again) != 0 {
+				t.Fatalf("a second poller got %v while the first holds them", ids(again))
+			}
+			later, err := s.ClaimPaymentsToPoll(ctx, at(5*time.Minute), time.Minute, 10)
+			must(t, err)
+			sorted = ids(later)
+			sort.Strings(sorted)
+			same(t, "after the lease", sorted, []string{"pay_a", "pay_c"})
 		}},
 	}
 }

@@ -85,18 +85,13 @@ func recordCases() []testCase {
 			}
 			must(t, s.SetNotificationResult(ctx, n.ID, "applied"))
 			wantErr(t, s.SetNotificationResult(ctx, n.ID+1000, "applied"), store.ErrNotFound)
-			if g, ok := s.(NotificationGetter); ok {
-				got, err := g.GetNotification(ctx, "haotian-main", "evt_1")
-				if errors.Is(err, errors.ErrUnsupported) {
-					return
-				}
-				must(t, err)
-				want := *n
-				want.Result = "applied"
-				same(t, "notification", got, &want)
-				_, err = g.GetNotification(ctx, "haotian-main", "evt_missing")
-				wantErr(t, err, store.ErrNotFound)
-			}
+			got, err := s.GetNotification(ctx, "haotian-main", "evt_1")
+			must(t, err)
+			want := *n
+			want.Result = "applied"
+			same(t, "notification", got, &want)
+			_, err = s.GetNotification(ctx, "haotian-main", "evt_missing")
+			wantErr(t, err, store.ErrNotFound)
 		}},
 		{"PingAndCanceledContext", func(t *testing.T, s store.Store) {
 			must(t, s.Ping(t.Context()))

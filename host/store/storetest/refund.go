@@ -139,6 +139,16 @@ func refundCases() []testCase {
 			if len(got) != 1 || got[0].ID != "ref_1" {
 				t.Fatalf("refunds to poll, limit 1: %v", got)
 			}
+			claimed, err := s.ClaimRefundsToPoll(ctx, at(2*time.Minute), time.Hour, 10)
+			must(t, err)
+			if len(claimed) != 2 {
+				t.Fatalf("claimed %d refunds, want 2", len(claimed))
+			}
+			again, err := s.ClaimRefundsToPoll(ctx, at(2*time.Minute), time.Hour, 10)
+			must(t, err)
+			if len(again) != 0 {
+				t.Fatalf("claimed twice: %v", again)
+			}
 		}},
 		{"Refund/LedgerProperty", refundLedgerProperty},
 	}

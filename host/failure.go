@@ -1,0 +1,62 @@
+package host
+
+import (
+	"context"
+
+	"github.com/payhost/payhost/core"
+)
+
+// outcomeKind is what an error from a state-changing provider call means
+// for the money.
+type outcomeKind int
+
+const (
+	// nothingHappened: the provider did not take the request (or the
+	// channel refused it); another channel may be tried.
+	nothingHappened outcomeKind = iota
+	// definitelyFailed: the provider answered and refused; the object failed.
+	definitelyFailed
+	// outcomeUnknown: the provider may have acted; only a query or a
+	// notification can settle it.
+	outcomeUnknown
+)
+
+// classify sorts the error of a state-changing call. Only codes that say
+// for certain nothing was done fail over; only codes that are a provider's
+// answer fail the object; everything else (unknown_outcome, an internal
+// error, a duplicate order number, a conflict, not_found, ...) leaves the
+// object processing, to be settled by query. The plugin layer has already
+// turned a crash after a request was sent into unknown_outcome, so a
+// plugin_failure here happened before anything left the host.
+func classify(code core.Code) outcomeKind {
+	switch {
+	case code.FailoverSafe(), code == core.CodePluginFailure:
+		return nothingHappened
+	}
+	switch code {
+	case core.CodeInvalidRequest, core.CodeAuthFailed, core.CodeSignatureInvalid, core.CodeInsufficientFunds:
+		return definitelyFailed
+	}
+	return outcomeUnknown
+}
+
+// IncidentObserver is an optional interface of Config.Observer: it is told
+// about events a person must look at, such as a provider reporting success
+// for a payment Payhost had already failed (the money moved, the record
+// says it did not).
+type IncidentObserver interface {
+	Incident(kind, objectID, detail string)
+}
+
+// Incident kinds.
+const (
+	IncidentLateSuccess    = "late_success"    // success reported for a failed or closed object
+	IncidentAmountMismatch = "amount_mismatch" // a report about another amount than was created
+)
+
+func (h *Host) incident(ctx context.Context, kind, objectID, detail string) {
+	h.log.ErrorContext(ctx, "incident: needs a person", "kind", kind, "object", objectID, "detail", detail)
+	if o, ok := h.cfg.Observer.(IncidentObserver); ok {
+		o.Incident(kind, objectID, detail)
+	}
+}
