@@ -55,7 +55,7 @@ func (h *Host) toAPI(ctx context.Context, sp *store.Payment, withRefunds bool) (
 		}
 	default:
 		if sp.FailureCode != "" {
-			p.Failure = &Failure{Code: core.Code(sp.FailureCode), Message: sp.FailureMessage}
+			p.Failure = &Failure{Code: core.Code(sp.FailureCode), Message: sp.FailureMessage, ProviderCode: sp.ProviderCode}
 		}
 	}
 	if withRefunds {
@@ -86,7 +86,7 @@ func refundToAPI(r *store.Refund) *Refund {
 		}
 	default:
 		if r.FailureCode != "" {
-			out.Failure = &Failure{Code: core.Code(r.FailureCode), Message: r.FailureMessage}
+			out.Failure = &Failure{Code: core.Code(r.FailureCode), Message: r.FailureMessage, ProviderCode: r.ProviderCode}
 		}
 	}
 	return out

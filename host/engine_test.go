@@ -169,7 +169,9 @@ func TestDeclinedPaymentIsStoredAsFailed(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, core.PaymentFailed, p.Status)
 	require.NotNil(t, p.Failure)
-	assert.NotEmpty(t, p.Failure.Code)
+	assert.Equal(t, core.CodeDeclined, p.Failure.Code, "a canonical code")
+	assert.NotEmpty(t, p.Failure.ProviderCode, "the provider's own code beside it")
+	assert.NotEmpty(t, p.Failure.Message)
 }
 
 func TestClose(t *testing.T) {

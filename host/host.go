@@ -246,6 +246,10 @@ func (h *Host) load(ctx context.Context) error {
 		if _, served := h.channels[ci.Channel]; served {
 			continue
 		}
+		if a, ok := h.accounts[ci.Channel.Account]; ok && a.plugin.Manifest().Name != ci.Channel.Plugin {
+			return fmt.Errorf("host: unavailable channel %s: account %q belongs to plugin %s here; account names are unique within a host",
+				ci.Channel, ci.Channel.Account, a.plugin.Manifest().Name)
+		}
 		h.channels[ci.Channel] = ci
 		h.offline[ci.Channel] = true
 	}

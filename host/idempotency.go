@@ -40,9 +40,9 @@ var errTakenOver = &core.Error{Code: core.CodeInProgress, Retryable: true,
 // payer's card number or code), so the stored hash cannot be used to guess
 // them. fn runs detached from the caller's cancellation, bounded by most of
 // the lease, so a client that hangs up does not cut a payment in half.
-// A transient failure with nothing stored releases the key for a retry;
-// one after a resource was linked keeps it, and a retry after the lease
-// resumes that resource.
+// A failure before a resource was linked (nothing stored) releases the key
+// for a corrected retry; a transient one after keeps it in progress, and a
+// retry after the lease resumes that resource; any other is the stored answer.
 func (h *Host) idempotent(ctx context.Context, tenant, key, op string, hashed any, fn idemRun) (int, []byte, error) {
 	if key == "" {
 		return 0, nil, &core.Error{Code: core.CodeInvalidRequest, Param: "Idempotency-Key", Message: "an Idempotency-Key is required for this request"}
@@ -117,12 +117,15 @@ func (h *Host) runOwned(ctx context.Context, claim store.IdemClaim, resumeID str
 	status, resp, runErr := fn(runCtx, resumeID, link)
 	if runErr != nil {
 		ce := core.AsError(runErr)
-		if transient(ce.Code) {
-			if !linked {
-				if err := h.store.ReleaseIdempotencyKey(bg, tenant, key, owner); err != nil && !errors.Is(err, store.ErrConflict) {
-					h.log.Error("release idempotency key", "err", err)
-				}
+		if !linked {
+			// nothing was stored (refused input, no channel, a failure
+			// before the provider): the key is free for a corrected retry
+			if err := h.store.ReleaseIdempotencyKey(bg, tenant, key, owner); err != nil && !errors.Is(err, store.ErrConflict) {
+				h.log.Error("release idempotency key", "err", err)
 			}
+			return 0, nil, runErr
+		}
+		if transient(ce.Code) {
 			// with a linked resource the key stays in progress: a retry
 			// after the lease resumes that resource instead of starting another
 			return 0, nil, runErr

@@ -180,7 +180,8 @@ func (h *Host) createPayment(ctx context.Context, in CreatePaymentInput, link fu
 	// every channel refused before anything could happen at a provider
 	ce := core.AsError(last)
 	failed, err := h.movePayment(ctx, sp, core.PaymentFailed, "api", ce.Message, store.PaymentUpdate{
-		FailureCode: ptr(string(ce.Code)), FailureMessage: ptr(ce.Message), NextPollAt: ptr(time.Time{})})
+		FailureCode: ptr(string(ce.Code)), FailureMessage: ptr(failureText(ce)), ProviderCode: ptr(ce.ProviderCode),
+		NextPollAt: ptr(time.Time{})})
 	if err != nil {
 		return nil, err
 	}
@@ -252,7 +253,8 @@ func (h *Host) tryCreate(ctx context.Context, sp *store.Payment, c core.Channel,
 			return true, out, aerr
 		default:
 			p, merr := h.movePayment(ctx, sp, core.PaymentFailed, "provider_response", ce.Message, store.PaymentUpdate{
-				FailureCode: ptr(string(ce.Code)), FailureMessage: ptr(failureText(ce)), NextPollAt: ptr(time.Time{})})
+				FailureCode: ptr(string(ce.Code)), FailureMessage: ptr(failureText(ce)), ProviderCode: ptr(ce.ProviderCode),
+				NextPollAt: ptr(time.Time{})})
 			if merr != nil {
 				return true, nil, merr
 			}
@@ -266,6 +268,16 @@ func (h *Host) tryCreate(ctx context.Context, sp *store.Payment, c core.Channel,
 	}
 	out, err := h.toAPI(ctx, p, false)
 	return true, out, err
+}
+
+// canonicalFailure splits a failure code a provider reported into the
+// canonical code and the provider's own: a canonical code passes through,
+// anything else is a decline with the provider's code kept beside it.
+func canonicalFailure(reported string) (core.Code, string) {
+	if c := core.Code(reported); c.Valid() {
+		return c, ""
+	}
+	return core.CodeDeclined, reported
 }
 
 func failureText(ce *core.Error) string {
@@ -346,11 +358,12 @@ func (h *Host) applyPayment(ctx context.Context, sp *store.Payment, got core.Pay
 			paid = h.now()
 		}
 		upd.PaidAt = ptr(paid)
-		upd.FailureCode, upd.FailureMessage = ptr(""), ptr("")
+		upd.FailureCode, upd.FailureMessage, upd.ProviderCode = ptr(""), ptr(""), ptr("")
 		upd.NextPollAt = ptr(time.Time{})
 	case core.PaymentFailed, core.PaymentClosed, core.PaymentReversed:
-		if got.FailureCode != "" || got.FailureMessage != "" {
-			upd.FailureCode, upd.FailureMessage = ptr(firstNonEmpty(got.FailureCode, string(core.CodeDeclined))), ptr(got.FailureMessage)
+		if got.FailureCode != "" || got.FailureMessage != "" || to == core.PaymentFailed {
+			code, provider := canonicalFailure(got.FailureCode)
+			upd.FailureCode, upd.FailureMessage, upd.ProviderCode = ptr(string(code)), ptr(got.FailureMessage), ptr(provider)
 		}
 		upd.NextPollAt = ptr(time.Time{})
 	case core.PaymentCreated, core.PaymentProcessing:

@@ -116,7 +116,8 @@ func (h *Host) submitRefund(ctx context.Context, sp *store.Payment, sr *store.Re
 		}
 		// the provider refused, or nothing reached it: the reservation goes back
 		return h.moveRefund(ctx, sr, core.RefundFailed, source, ce.Message, store.RefundUpdate{
-			FailureCode: ptr(string(ce.Code)), FailureMessage: ptr(failureText(ce)), NextPollAt: ptr(time.Time{})})
+			FailureCode: ptr(string(ce.Code)), FailureMessage: ptr(failureText(ce)), ProviderCode: ptr(ce.ProviderCode),
+			NextPollAt: ptr(time.Time{})})
 	}
 	return h.applyRefund(ctx, sr, resp.Refund, source)
 }
@@ -169,11 +170,11 @@ func (h *Host) applyRefund(ctx context.Context, sr *store.Refund, got core.Refun
 			at = h.now()
 		}
 		upd.SucceededAt = ptr(at)
-		upd.FailureCode, upd.FailureMessage = ptr(""), ptr("")
+		upd.FailureCode, upd.FailureMessage, upd.ProviderCode = ptr(""), ptr(""), ptr("")
 		upd.NextPollAt = ptr(time.Time{})
 	case core.RefundFailed:
-		upd.FailureCode = ptr(firstNonEmpty(got.FailureCode, string(core.CodeDeclined)))
-		upd.FailureMessage = ptr(got.FailureMessage)
+		code, provider := canonicalFailure(got.FailureCode)
+		upd.FailureCode, upd.FailureMessage, upd.ProviderCode = ptr(string(code)), ptr(got.FailureMessage), ptr(provider)
 		upd.NextPollAt = ptr(time.Time{})
 	case core.RefundCreated, core.RefundProcessing:
 		if sr.FailureCode == string(core.CodeUnknownOutcome) {

@@ -160,7 +160,7 @@ func TestRulesSimulateReplay(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	assert.Regexp(t, `^replayed 40 transactions with ../../examples/rules.yaml \([0-9a-f]{12}\)$`, lines[0])
 	assert.Regexp(t, `^route +count +share$`, lines[1])
-	assert.Regexp(t, `^adapay/main/alipay.qr +9 +22.5%$`, lines[2])
+	assert.Regexp(t, `^adapay/app/alipay.qr +9 +22.5%$`, lines[2])
 	total := 0
 	for _, l := range lines[2:] {
 		f := strings.Fields(l)
@@ -178,8 +178,8 @@ func TestRulesSimulateReplay(t *testing.T) {
 	// yuan went to Huifu under both.
 	data, err := os.ReadFile(exampleRules)
 	require.NoError(t, err)
-	old := strings.Replace(string(data), "channels: [adapay/main/alipay.qr, hfpay/dougong/alipay.qr, haotian/main/alipay.qr]",
-		"channels: [hfpay/dougong/alipay.qr, adapay/main/alipay.qr, haotian/main/alipay.qr]", 1)
+	old := strings.Replace(string(data), "channels: [adapay/app/alipay.qr, hfpay/dougong/alipay.qr, haotian/main/alipay.qr]",
+		"channels: [hfpay/dougong/alipay.qr, adapay/app/alipay.qr, haotian/main/alipay.qr]", 1)
 	old = strings.Replace(old, `    when: method == "alipay.qr" && terminal != ""`, `    when: method == "alipay.qr"`, 1)
 	require.NotEqual(t, string(data), old)
 	oldPath := tempRules(t, old, true)

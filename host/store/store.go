@@ -79,6 +79,7 @@ type Payment struct {
 	RefundReserved  int64 // Σ refunds not failed (processing + succeeded); never above Amount
 	FailureCode     string
 	FailureMessage  string
+	ProviderCode    string // the provider's own code of the failure
 	ProviderData    map[string]string
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
@@ -101,6 +102,7 @@ type PaymentUpdate struct {
 	FeeAmount      *int64
 	FailureCode    *string
 	FailureMessage *string
+	ProviderCode   *string
 	ProviderData   map[string]string // nil = unchanged; replaces the whole map
 	// RequireNoChannel makes the update conditional on no channel having been
 	// recorded yet (plugin is empty): ErrConflict otherwise.
@@ -124,6 +126,7 @@ type Refund struct {
 	ProviderID     string
 	FailureCode    string
 	FailureMessage string
+	ProviderCode   string // the provider's own code of the failure
 	ProviderData   map[string]string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
@@ -142,6 +145,7 @@ type RefundUpdate struct {
 	ProviderID     *string
 	FailureCode    *string
 	FailureMessage *string
+	ProviderCode   *string
 	ProviderData   map[string]string
 	SucceededAt    *time.Time
 	NextPollAt     *time.Time

@@ -14,7 +14,7 @@ import (
 const paymentCols = `id, tenant, merchant_order_id, idempotency_key, amount, currency, method, description, metadata,
 	status, plugin, account, provider_id, channel_trade_no, pay_info, decision, fee_amount, refunded_amount,
 	refund_reserved, failure_code, failure_message, provider_data, created_at, updated_at, paid_at,
-	next_poll_at, poll_attempts`
+	next_poll_at, poll_attempts, provider_code`
 
 func scanPayment(row interface{ Scan(...any) error }) (*store.Payment, error) {
 	var p store.Payment
@@ -24,7 +24,7 @@ func scanPayment(row interface{ Scan(...any) error }) (*store.Payment, error) {
 		&p.Method, &p.Description, &metadata, &p.Status, &p.Plugin, &p.Account, &p.ProviderID,
 		&p.ChannelTradeNo, &payInfo, &decision, &p.FeeAmount, &p.RefundedAmount, &p.RefundReserved,
 		&p.FailureCode, &p.FailureMessage, &providerData, &created, &updated, &paid, &nextPoll,
-		&p.PollAttempts); err != nil {
+		&p.PollAttempts, &p.ProviderCode); err != nil {
 		return nil, err
 	}
 	var err error
@@ -58,6 +58,7 @@ func checkPayment(p *store.Payment) error {
 	c.bytes("Decision", p.Decision)
 	c.str("FailureCode", p.FailureCode)
 	c.str("FailureMessage", p.FailureMessage)
+	c.str("ProviderCode", p.ProviderCode)
 	c.dict("ProviderData", p.ProviderData)
 	return c.err()
 }
@@ -80,13 +81,13 @@ func (s *Store) InsertPayment(ctx context.Context, p *store.Payment) error {
 		return err
 	}
 	res, err := s.w.ExecContext(ctx, s.d.q(`INSERT INTO payments (`+paymentCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING`),
 		p.ID, p.Tenant, p.MerchantOrderID, p.IdempotencyKey, p.Amount, p.Currency, p.Method, p.Description,
 		metadata, p.Status, p.Plugin, p.Account, p.ProviderID, p.ChannelTradeNo, string(p.PayInfo),
 		string(p.Decision), p.FeeAmount, p.RefundedAmount, p.RefundReserved, p.FailureCode,
 		p.FailureMessage, providerData, micros(p.CreatedAt), micros(p.UpdatedAt), micros(p.PaidAt),
-		micros(p.NextPollAt), p.PollAttempts)
+		micros(p.NextPollAt), p.PollAttempts, p.ProviderCode)
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert payment: %w", err)
 	}
@@ -182,6 +183,7 @@ func (s *Store) UpdatePayment(ctx context.Context, u store.PaymentUpdate) (*stor
 	c.bytes("PayInfo", u.PayInfo)
 	c.ptr("FailureCode", u.FailureCode)
 	c.ptr("FailureMessage", u.FailureMessage)
+	c.ptr("ProviderCode", u.ProviderCode)
 	c.dict("ProviderData", u.ProviderData)
 	if err := c.err(); err != nil {
 		return nil, err
@@ -200,6 +202,7 @@ func (s *Store) UpdatePayment(ctx context.Context, u store.PaymentUpdate) (*stor
 	l.i64("fee_amount", u.FeeAmount)
 	l.str("failure_code", u.FailureCode)
 	l.str("failure_message", u.FailureMessage)
+	l.str("provider_code", u.ProviderCode)
 	if err := l.dict("provider_data", u.ProviderData); err != nil {
 		return nil, err
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 const refundCols = `id, tenant, payment_id, idempotency_key, amount, currency, reason, status, provider_id,
-	failure_code, failure_message, provider_data, created_at, updated_at, succeeded_at, next_poll_at, poll_attempts`
+	failure_code, failure_message, provider_data, created_at, updated_at, succeeded_at, next_poll_at, poll_attempts, provider_code`
 
 func scanRefund(row interface{ Scan(...any) error }) (*store.Refund, error) {
 	var r store.Refund
@@ -20,7 +20,7 @@ func scanRefund(row interface{ Scan(...any) error }) (*store.Refund, error) {
 	var created, updated, succeeded, nextPoll int64
 	if err := row.Scan(&r.ID, &r.Tenant, &r.PaymentID, &r.IdempotencyKey, &r.Amount, &r.Currency, &r.Reason,
 		&r.Status, &r.ProviderID, &r.FailureCode, &r.FailureMessage, &providerData, &created, &updated,
-		&succeeded, &nextPoll, &r.PollAttempts); err != nil {
+		&succeeded, &nextPoll, &r.PollAttempts, &r.ProviderCode); err != nil {
 		return nil, err
 	}
 	var err error
@@ -50,6 +50,7 @@ func (s *Store) InsertRefund(ctx context.Context, r *store.Refund) error {
 	c.str("ProviderID", r.ProviderID)
 	c.str("FailureCode", r.FailureCode)
 	c.str("FailureMessage", r.FailureMessage)
+	c.str("ProviderCode", r.ProviderCode)
 	c.dict("ProviderData", r.ProviderData)
 	if err := c.err(); err != nil {
 		return err
@@ -87,11 +88,11 @@ func (s *Store) InsertRefund(ctx context.Context, r *store.Refund) error {
 			}
 		}
 		res, err = tx.ExecContext(ctx, s.d.q(`INSERT INTO refunds (`+refundCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT DO NOTHING`),
 			r.ID, r.Tenant, r.PaymentID, r.IdempotencyKey, r.Amount, r.Currency, r.Reason, r.Status,
 			r.ProviderID, r.FailureCode, r.FailureMessage, providerData, micros(r.CreatedAt),
-			micros(r.UpdatedAt), micros(r.SucceededAt), micros(r.NextPollAt), r.PollAttempts)
+			micros(r.UpdatedAt), micros(r.SucceededAt), micros(r.NextPollAt), r.PollAttempts, r.ProviderCode)
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert refund: %w", err)
 		}
@@ -157,6 +158,7 @@ func (s *Store) UpdateRefund(ctx context.Context, u store.RefundUpdate) (*store.
 	c.ptr("ProviderID", u.ProviderID)
 	c.ptr("FailureCode", u.FailureCode)
 	c.ptr("FailureMessage", u.FailureMessage)
+	c.ptr("ProviderCode", u.ProviderCode)
 	c.dict("ProviderData", u.ProviderData)
 	if err := c.err(); err != nil {
 		return nil, err
@@ -168,6 +170,7 @@ func (s *Store) UpdateRefund(ctx context.Context, u store.RefundUpdate) (*store.
 	l.str("provider_id", u.ProviderID)
 	l.str("failure_code", u.FailureCode)
 	l.str("failure_message", u.FailureMessage)
+	l.str("provider_code", u.ProviderCode)
 	if err := l.dict("provider_data", u.ProviderData); err != nil {
 		return nil, err
 	}

@@ -134,6 +134,7 @@ func fullPayment(id, tenant string) *store.Payment {
 		RefundReserved:  0,
 		FailureCode:     "card_declined",
 		FailureMessage:  "declined by the channel",
+		ProviderCode:    "ACQ.TRADE_HAS_CLOSE",
 		ProviderData:    map[string]string{"openid": "o-123", "bank": "ICBC"},
 		CreatedAt:       at(0),
 		UpdatedAt:       at(time.Second),

@@ -18,7 +18,7 @@ func refundCases() []testCase {
 			r := &store.Refund{
 				ID: "ref_1", Tenant: "t1", PaymentID: "pay_1", IdempotencyKey: "idem-r1", Amount: 30,
 				Currency: "CNY", Reason: "顾客退货", Status: "processing", ProviderID: "prov-r1",
-				FailureCode: "none", FailureMessage: "not yet", ProviderData: map[string]string{"batch": "7"},
+				FailureCode: "none", FailureMessage: "not yet", ProviderCode: "REFUND_PENDING", ProviderData: map[string]string{"batch": "7"},
 				CreatedAt: at(time.Minute), UpdatedAt: at(2 * time.Minute), SucceededAt: at(3 * time.Minute),
 				NextPollAt: at(4 * time.Minute), PollAttempts: 2,
 			}
@@ -83,8 +83,11 @@ func refundCases() []testCase {
 			}
 			wantTotals(t, s, "pay_1", 80, 30)
 			_, err = s.UpdateRefund(ctx, store.RefundUpdate{ID: "ref_2", From: "processing", To: "failed",
-				FailureCode: ptr("insufficient_balance"), FailureMessage: ptr("merchant balance too low"), Now: at(time.Hour)})
+				FailureCode: ptr("insufficient_funds"), FailureMessage: ptr("merchant balance too low"), ProviderCode: ptr("BALANCE_LOW"), Now: at(time.Hour)})
 			must(t, err)
+			if failed, err := s.GetRefund(ctx, "ref_2"); err != nil || failed.ProviderCode != "BALANCE_LOW" || failed.FailureCode != "insufficient_funds" {
+				t.Fatalf("failed refund: %+v %v", failed, err)
+			}
 			wantTotals(t, s, "pay_1", 30, 30)
 			// the failed 50 can be refunded again, and no more
 			wantErr(t, s.InsertRefund(ctx, newRefund("ref_3", "t1", "pay_1", 71)), store.ErrInsufficient)
