@@ -78,9 +78,25 @@ type ready struct {
 	PublicURL string `json:"public_url"`
 }
 
+// startOptions adapt startServer for the sandbox.
+type startOptions struct {
+	// adjust changes the engine's configuration before the engine starts
+	// (the sandbox links plugins in when their wasm build is missing).
+	adjust func(*host.Config)
+	// announce replaces the ready line printed on stdout.
+	announce func(w io.Writer, url, publicURL string)
+	// loopback: notifications go to the listen address on purpose (the
+	// simulators run beside the server), so no warning about public_url.
+	loopback bool
+}
+
 // startServer opens everything the configuration names, in order, and
 // starts serving; on an error it closes what it opened. Errors are redacted.
-func startServer(ctx context.Context, cfg *config.Config, env *cmdEnv) (_ *server, err error) {
+func startServer(ctx context.Context, cfg *config.Config, env *cmdEnv) (*server, error) {
+	return startServerWith(ctx, cfg, env, startOptions{})
+}
+
+func startServerWith(ctx context.Context, cfg *config.Config, env *cmdEnv, so startOptions) (_ *server, err error) {
 	s := &server{cfg: cfg, redactor: caps.NewRedactor(), served: make(chan error, 1)}
 	defer func() {
 		if err != nil {
@@ -117,7 +133,9 @@ func startServer(ctx context.Context, cfg *config.Config, env *cmdEnv) (_ *serve
 	hc.Keys = caps.NewKeyStore(s.redactor).WithEnv(env.getenv)
 	if hc.PublicURL == "" {
 		hc.PublicURL = publicURL(ln.Addr())
-		s.log.Warn("server.public_url is not set: providers are told to notify " + hc.PublicURL)
+		if !so.loopback {
+			s.log.Warn("server.public_url is not set: providers are told to notify " + hc.PublicURL)
+		}
 	}
 	if cfg.Rules.Catalogue != "" {
 		cat, err := rules.LoadCatalogueFile(cfg.Rules.Catalogue)
@@ -125,6 +143,9 @@ func startServer(ctx context.Context, cfg *config.Config, env *cmdEnv) (_ *serve
 			return nil, fmt.Errorf("rules.catalogue: %w", err)
 		}
 		hc.UnavailableChannels = cat.Channels()
+	}
+	if so.adjust != nil {
+		so.adjust(&hc)
 	}
 	if s.host, err = host.New(ctx, hc); err != nil {
 		return nil, err
@@ -162,6 +183,10 @@ func startServer(ctx context.Context, cfg *config.Config, env *cmdEnv) (_ *serve
 
 	s.log.Info("payhost serving", "url", s.url, "public_url", hc.PublicURL, "store", cfg.Store.Driver,
 		"plugins", len(cfg.Plugins), "accounts", len(cfg.Accounts), "tenants", len(cfg.Tenants), "ruleset", s.holder.Current().ShortHash())
+	if so.announce != nil {
+		so.announce(env.stdout, s.url, hc.PublicURL)
+		return s, nil
+	}
 	line, _ := json.Marshal(ready{Ready: true, URL: s.url, PublicURL: hc.PublicURL})
 	fmt.Fprintf(env.stdout, "%s\n", line)
 	return s, nil
