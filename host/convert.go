@@ -22,7 +22,7 @@ func (h *Host) toAPI(ctx context.Context, sp *store.Payment, withRefunds bool) (
 		ProviderPaymentID: sp.ProviderID, ProviderFee: sp.FeeAmount, RefundedAmount: sp.RefundedAmount,
 		CreatedAt: sp.CreatedAt, UpdatedAt: sp.UpdatedAt}
 	if sp.Plugin != "" {
-		p.Channel = sp.Plugin + "/" + sp.Account + "/" + sp.Method
+		p.Channel = sp.Plugin + "/" + sp.Account + "/" + string(channelMethod(sp))
 	}
 	if len(sp.PayInfo) > 0 {
 		var pi core.PayInfo

@@ -345,3 +345,25 @@ func openStore(t *testing.T, open func(t *testing.T) store.Store) store.Store {
 	}
 	return open(t)
 }
+
+// TestCashierFallback: a rule may fall back to a provider's hosted checkout
+// for a method its first channel cannot serve here; the payment keeps its
+// method and the checkout channel takes it.
+func TestCashierFallback(t *testing.T) {
+	w := newWorld(t, worldOpts{
+		rules: "version: 1\nrouting:\n  - id: up\n    when: method == \"unionpay.qr\"\n    channel: hfpay/dougong/*\n    fallback: [haotian/main/cashier]\n" +
+			"default_route:\n  channel: haotian/main/*\n",
+		extra: func(c *host.Config) {
+			c.UnavailableChannels = []core.ChannelInfo{{Channel: core.Channel{Plugin: "hfpay", Account: "dougong", Method: core.MethodUnionpayQR},
+				Currencies: []core.Currency{"CNY"}}}
+		},
+	})
+	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "cf", Method: string(core.MethodUnionpayQR)})
+	require.NoError(t, err)
+	assert.Equal(t, "haotian/main/cashier", p.Channel)
+	assert.Equal(t, core.MethodUnionpayQR, p.Method, "the payment keeps the method asked for")
+	assert.Equal(t, core.PaymentCreated, p.Status, "a cashier order waits for the payer to open it")
+	assert.Equal(t, host.PendingPayer, p.PendingReason)
+	require.NotNil(t, p.PayInfo)
+	assert.Equal(t, []string{"hfpay/dougong/unionpay.qr", "haotian/main/cashier"}, p.Decision.Channels)
+}

@@ -137,9 +137,12 @@ func (h *Host) createPayment(ctx context.Context, in CreatePaymentInput, link fu
 	if err != nil {
 		return nil, err
 	}
+	// A channel takes the payment's own method, or is a provider's hosted
+	// checkout (a rule may fall back to one on purpose: the payer then picks
+	// the wallet there). A channel of another method is never offered.
 	var channels []core.Channel
 	for _, c := range d.Channels {
-		if c.Method == tx.Method {
+		if c.Method == tx.Method || c.Method == core.MethodCashier {
 			channels = append(channels, c)
 		}
 	}
@@ -175,6 +178,7 @@ func (h *Host) createPayment(ctx context.Context, in CreatePaymentInput, link fu
 		if done {
 			return p, err
 		}
+		h.log.Info("channel refused the payment; trying the next", "payment", id, "channel", c.String(), "code", core.CodeOf(err))
 		last = err
 	}
 	// every channel refused before anything could happen at a provider
@@ -219,7 +223,11 @@ func (h *Host) tryCreate(ctx context.Context, sp *store.Payment, c core.Channel,
 		}
 	}()
 	// note the channel before calling it: after a crash the poller knows whom to ask
-	cur, err := h.movePayment(ctx, sp, "", "api", "", store.PaymentUpdate{Plugin: ptr(c.Plugin), Account: ptr(c.Account)})
+	chMethod := ""
+	if string(c.Method) != sp.Method {
+		chMethod = string(c.Method)
+	}
+	cur, err := h.movePayment(ctx, sp, "", "api", "", store.PaymentUpdate{Plugin: ptr(c.Plugin), Account: ptr(c.Account), ChannelMethod: ptr(chMethod)})
 	if err != nil {
 		return true, nil, err
 	}
@@ -535,11 +543,11 @@ func (h *Host) tenantPayment(ctx context.Context, tenant, id string) (*store.Pay
 
 func (h *Host) paymentRef(sp *store.Payment) core.PaymentRef {
 	return core.PaymentRef{ID: sp.ID, ProviderID: sp.ProviderID, Amount: sp.Amount, Currency: core.Currency(sp.Currency),
-		Method: core.Method(sp.Method), CreatedAt: sp.CreatedAt, ProviderData: sp.ProviderData}
+		Method: channelMethod(sp), CreatedAt: sp.CreatedAt, ProviderData: sp.ProviderData}
 }
 
 func (h *Host) paymentChannel(sp *store.Payment) (core.Channel, *account, error) {
-	c := core.Channel{Plugin: sp.Plugin, Account: sp.Account, Method: core.Method(sp.Method)}
+	c := core.Channel{Plugin: sp.Plugin, Account: sp.Account, Method: channelMethod(sp)}
 	a, ok := h.accounts[sp.Account]
 	if !ok {
 		return c, nil, &core.Error{Code: core.CodeProviderUnavailable, Message: "account " + sp.Account + " is not configured on this host"}
@@ -628,6 +636,14 @@ func (h *Host) closePayment(ctx context.Context, sp *store.Payment) (*Payment, e
 		return nil, err
 	}
 	return h.toAPI(ctx, p, true)
+}
+
+// channelMethod is the method of the channel that took the payment.
+func channelMethod(sp *store.Payment) core.Method {
+	if sp.ChannelMethod != "" {
+		return core.Method(sp.ChannelMethod)
+	}
+	return core.Method(sp.Method)
 }
 
 func ptr[T any](v T) *T { return &v }

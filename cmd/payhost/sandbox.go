@@ -93,6 +93,7 @@ type sandbox struct {
 	adapay     *adapaysim.Server
 	ready      sandboxReady
 	configPath string
+	rulesFile  string
 }
 
 // startSandbox starts the simulators on loopback, writes a configuration
@@ -153,6 +154,7 @@ func startSandbox(ctx context.Context, env *cmdEnv, o sandboxOptions, announce f
 	if err != nil {
 		return nil, err
 	}
+	sb.rulesFile = rulesFile
 	natives := map[string]pdk.Plugin{}
 	var wasm []string
 	for name, p := range map[string]pdk.Plugin{haotian.Name: haotian.New(), adapay.Name: adapay.New()} {
@@ -381,37 +383,41 @@ func sortedKeys[V any](m map[string]V) []string {
 	return sortedStrings(keys)
 }
 
-// printSandboxReady prints the ready line, then how to use the sandbox.
+// printSandboxReady prints the ready line, then how to use the sandbox:
+// commands that paste into a shell as they are.
 func printSandboxReady(w io.Writer, sb *sandbox) {
 	line, _ := json.Marshal(sb.ready)
 	fmt.Fprintf(w, "%s\n", line)
-	u, key := sb.ready.URL, sb.ready.APIKey
 	fmt.Fprintf(w, `
-Payhost sandbox at %[1]s — Haotian and Adapay simulators behind it, rules from
-examples/rules.yaml (edit it: it reloads), configuration in %[3]s.
+Payhost sandbox at %[1]s, with the Haotian and Adapay simulators behind it.
+Rules: %[3]s (edit it: it reloads). Configuration: %[4]s.
+Paste these into another shell:
 
-Create a payment (the simulated payer pays it a few seconds later):
+  URL=%[1]s KEY=%[2]s
 
-  curl -s %[1]s/v1/payments -H 'Authorization: Bearer %[2]s' \
+  # a payment; the simulated payer pays it a few seconds later
+  ID=$(curl -s $URL/v1/payments -H "Authorization: Bearer $KEY" \
     -H 'Idempotency-Key: order-1001' -H 'Content-Type: application/json' \
-    -d '{"amount":1000,"currency":"CNY","method":"wechat.native","merchant_order_id":"order-1001","description":"coffee"}'
+    -d '{"amount":1000,"currency":"CNY","method":"wechat.native","merchant_order_id":"order-1001","description":"coffee"}' \
+    | tee /dev/stderr | sed -n 's/^{"id":"\([^"]*\)".*/\1/p'); echo
 
-Look at it (status "succeeded" once paid; ?refresh=true asks the provider):
+  # a few seconds later it is "succeeded" (?refresh=true asks the provider)
+  curl -s $URL/v1/payments/$ID -H "Authorization: Bearer $KEY"; echo
 
-  curl -s %[1]s/v1/payments/PAYMENT_ID -H 'Authorization: Bearer %[2]s'
-
-Refund part of it, then look at the payment again (it lists the refund):
-
-  curl -s %[1]s/v1/payments/PAYMENT_ID/refunds -H 'Authorization: Bearer %[2]s' \
+  # refund 3.00 of it
+  curl -s $URL/v1/payments/$ID/refunds -H "Authorization: Bearer $KEY" \
     -H 'Idempotency-Key: refund-1001-1' -H 'Content-Type: application/json' \
-    -d '{"amount":300,"reason":"one cup returned"}'
+    -d '{"amount":300,"reason":"one cup returned"}'; echo
+
+  # the payment with its refund
+  curl -s $URL/v1/payments/$ID -H "Authorization: Bearer $KEY"; echo
 
 Magic amounts (any method): 66601 is declined, 66602 stays pending, 66603 is
 processed but its answer is lost (the poller settles it). alipay.qr goes to
-Adapay first; hfpay and intl channels fail over (not installed here).
+Adapay; hfpay and intl channels are not installed here, so they fail over.
 
-Rules and plugins: curl -s %[1]s/admin/rules -H 'Authorization: Bearer %[4]s'
-A scripted tour: payhost demo --url %[1]s --api-key %[2]s
+Admin API: curl -s $URL/admin/rules -H "Authorization: Bearer %[5]s"
+A scripted tour: bin/payhost demo --url $URL --api-key $KEY
 Stop with Ctrl-C.
-`, u, key, sb.configPath, sb.ready.AdminToken)
+`, sb.ready.URL, sb.ready.APIKey, sb.rulesFile, sb.configPath, sb.ready.AdminToken)
 }

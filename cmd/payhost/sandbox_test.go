@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -69,7 +70,7 @@ func TestSandboxQuickstart(t *testing.T) {
 	assert.True(t, strings.HasPrefix(rd.APIKey, "sk_sandbox_"))
 	assert.NotEmpty(t, rd.AdminToken)
 	out := srv.stdout.String()
-	assert.Contains(t, out, "curl -s "+rd.URL+"/v1/payments -H 'Authorization: Bearer "+rd.APIKey+"'", "the curl examples are ready to paste")
+	assert.Contains(t, out, "URL="+rd.URL+" KEY="+rd.APIKey+"\n", "the curl examples are ready to paste")
 	assert.Contains(t, out, "Magic amounts")
 	assert.NotContains(t, srv.stderr.String(), "runs natively", "both plugins came from wasm")
 
@@ -154,4 +155,33 @@ func TestSandboxBadFlags(t *testing.T) {
 	assert.Equal(t, 2, run(context.Background(), env, []string{"demo", "--url", "http://x"}), "--url needs --api-key")
 	assert.Equal(t, 1, run(context.Background(), env, []string{"sandbox", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--rules", "/does/not/exist.yaml"}))
 	assert.Contains(t, out.String(), "--rules")
+}
+
+// TestSandboxPrintedCommands runs the commands the sandbox prints, as a
+// newcomer pastes them (a pause between paragraphs, for the payer).
+func TestSandboxPrintedCommands(t *testing.T) {
+	for _, tool := range []string{"bash", "curl", "sed", "tee"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed: the printed commands need it", tool)
+		}
+	}
+	srv, _ := startSandboxCmd(t, "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--plugins", t.TempDir(), "--fast")
+	out := srv.stdout.String()
+	start := strings.Index(out, "Paste these into another shell:\n")
+	end := strings.Index(out, "\nMagic amounts")
+	require.True(t, start > 0 && end > start, "the commands block:\n%s", out)
+	paragraphs := strings.Split(strings.TrimSpace(out[start+len("Paste these into another shell:\n"):end]), "\n\n")
+	require.Len(t, paragraphs, 5)
+	script := "set -e\n" + strings.Join(paragraphs, "\nsleep 2\n") + "\n"
+	cmd := exec.Command("bash", "-c", script)
+	got, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", got)
+	lines := strings.Split(strings.TrimSpace(string(got)), "\n")
+	require.GreaterOrEqual(t, len(lines), 4, "%s", got)
+	last := lines[len(lines)-1]
+	assert.Contains(t, lines[0], `"status":"processing"`, "the created payment")
+	assert.Contains(t, string(got), `"object":"refund"`, "the refund")
+	assert.Contains(t, last, `"status":"succeeded"`, "the paid payment")
+	assert.Contains(t, last, `"refunded_amount":300`, "with its refund")
+	assert.Contains(t, last, `"refunds":[{`, "listed")
 }

@@ -80,6 +80,7 @@ type Payment struct {
 	FailureCode     string
 	FailureMessage  string
 	ProviderCode    string // the provider's own code of the failure
+	ChannelMethod   string // the method of the channel that took it, when not Method ('' = Method)
 	ProviderData    map[string]string
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
@@ -96,6 +97,7 @@ type PaymentUpdate struct {
 	From, To       string
 	Plugin         *string
 	Account        *string
+	ChannelMethod  *string
 	ProviderID     *string
 	ChannelTradeNo *string
 	PayInfo        []byte // nil = unchanged

@@ -14,7 +14,7 @@ import (
 const paymentCols = `id, tenant, merchant_order_id, idempotency_key, amount, currency, method, description, metadata,
 	status, plugin, account, provider_id, channel_trade_no, pay_info, decision, fee_amount, refunded_amount,
 	refund_reserved, failure_code, failure_message, provider_data, created_at, updated_at, paid_at,
-	next_poll_at, poll_attempts, provider_code`
+	next_poll_at, poll_attempts, provider_code, channel_method`
 
 func scanPayment(row interface{ Scan(...any) error }) (*store.Payment, error) {
 	var p store.Payment
@@ -24,7 +24,7 @@ func scanPayment(row interface{ Scan(...any) error }) (*store.Payment, error) {
 		&p.Method, &p.Description, &metadata, &p.Status, &p.Plugin, &p.Account, &p.ProviderID,
 		&p.ChannelTradeNo, &payInfo, &decision, &p.FeeAmount, &p.RefundedAmount, &p.RefundReserved,
 		&p.FailureCode, &p.FailureMessage, &providerData, &created, &updated, &paid, &nextPoll,
-		&p.PollAttempts, &p.ProviderCode); err != nil {
+		&p.PollAttempts, &p.ProviderCode, &p.ChannelMethod); err != nil {
 		return nil, err
 	}
 	var err error
@@ -59,6 +59,7 @@ func checkPayment(p *store.Payment) error {
 	c.str("FailureCode", p.FailureCode)
 	c.str("FailureMessage", p.FailureMessage)
 	c.str("ProviderCode", p.ProviderCode)
+	c.str("ChannelMethod", p.ChannelMethod)
 	c.dict("ProviderData", p.ProviderData)
 	return c.err()
 }
@@ -81,13 +82,13 @@ func (s *Store) InsertPayment(ctx context.Context, p *store.Payment) error {
 		return err
 	}
 	res, err := s.w.ExecContext(ctx, s.d.q(`INSERT INTO payments (`+paymentCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING`),
 		p.ID, p.Tenant, p.MerchantOrderID, p.IdempotencyKey, p.Amount, p.Currency, p.Method, p.Description,
 		metadata, p.Status, p.Plugin, p.Account, p.ProviderID, p.ChannelTradeNo, string(p.PayInfo),
 		string(p.Decision), p.FeeAmount, p.RefundedAmount, p.RefundReserved, p.FailureCode,
 		p.FailureMessage, providerData, micros(p.CreatedAt), micros(p.UpdatedAt), micros(p.PaidAt),
-		micros(p.NextPollAt), p.PollAttempts, p.ProviderCode)
+		micros(p.NextPollAt), p.PollAttempts, p.ProviderCode, p.ChannelMethod)
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert payment: %w", err)
 	}
@@ -184,6 +185,7 @@ func (s *Store) UpdatePayment(ctx context.Context, u store.PaymentUpdate) (*stor
 	c.ptr("FailureCode", u.FailureCode)
 	c.ptr("FailureMessage", u.FailureMessage)
 	c.ptr("ProviderCode", u.ProviderCode)
+	c.ptr("ChannelMethod", u.ChannelMethod)
 	c.dict("ProviderData", u.ProviderData)
 	if err := c.err(); err != nil {
 		return nil, err
@@ -203,6 +205,7 @@ func (s *Store) UpdatePayment(ctx context.Context, u store.PaymentUpdate) (*stor
 	l.str("failure_code", u.FailureCode)
 	l.str("failure_message", u.FailureMessage)
 	l.str("provider_code", u.ProviderCode)
+	l.str("channel_method", u.ChannelMethod)
 	if err := l.dict("provider_data", u.ProviderData); err != nil {
 		return nil, err
 	}

@@ -135,6 +135,7 @@ func fullPayment(id, tenant string) *store.Payment {
 		FailureCode:     "card_declined",
 		FailureMessage:  "declined by the channel",
 		ProviderCode:    "ACQ.TRADE_HAS_CLOSE",
+		ChannelMethod:   "cashier",
 		ProviderData:    map[string]string{"openid": "o-123", "bank": "ICBC"},
 		CreatedAt:       at(0),
 		UpdatedAt:       at(time.Second),
