@@ -79,53 +79,77 @@ func (h *Host) HandleNotification(ctx context.Context, accountName string, req *
 
 const resultError = "error: "
 
+// eventAppliers apply verified events of the kinds other files of this
+// package handle (splits, payouts, onboarding, ...); each registers its
+// kinds from an init function. An applier returns what happened: "applied",
+// "unchanged", "stale: ...", "ignored: ..." or resultError + the error (the
+// notification is then not acknowledged and its redelivery applies it).
+var eventAppliers = map[core.EventKind]func(h *Host, ctx context.Context, a *account, ev core.Event) string{}
+
+func registerEventApplier(kind core.EventKind, fn func(h *Host, ctx context.Context, a *account, ev core.Event) string) {
+	if _, dup := eventAppliers[kind]; dup {
+		panic("host: two appliers for event kind " + string(kind))
+	}
+	eventAppliers[kind] = fn
+}
+
+func init() {
+	registerEventApplier(core.EventPayment, (*Host).applyPaymentEvent)
+	registerEventApplier(core.EventRefund, (*Host).applyRefundEvent)
+}
+
 // applyEvent applies one verified event and says what happened.
 func (h *Host) applyEvent(ctx context.Context, a *account, ev core.Event) string {
-	switch ev.Kind {
-	case core.EventPayment:
-		sp, err := h.store.GetPayment(ctx, ev.ObjectID)
-		if errors.Is(err, store.ErrNotFound) {
-			return "ignored: unknown payment"
-		}
-		if err != nil {
-			return resultError + err.Error()
-		}
-		if sp.Account != a.name {
-			return "ignored: payment belongs to account " + sp.Account
-		}
-		before := sp.Status
-		got := core.Payment{ID: ev.ObjectID, ProviderID: ev.ProviderObjectID, Status: core.PaymentStatus(ev.Status),
-			Amount: ev.Amount, FeeAmount: ev.FeeAmount, FailureCode: ev.FailureCode, FailureMessage: ev.FailureMessage, PaidAt: ev.OccurredAt}
-		after, err := h.applyPayment(ctx, sp, got, "notification")
-		if err != nil {
-			return resultError + err.Error()
-		}
-		return outcome(before, after.Status, ev.Status, nil)
-	case core.EventRefund:
-		sr, err := h.store.GetRefund(ctx, ev.ObjectID)
-		if errors.Is(err, store.ErrNotFound) {
-			return "ignored: unknown refund"
-		}
-		if err != nil {
-			return resultError + err.Error()
-		}
-		owner, err := h.store.GetPayment(ctx, sr.PaymentID)
-		if err != nil {
-			return resultError + err.Error()
-		}
-		if owner.Account != a.name {
-			return "ignored: refund belongs to account " + owner.Account
-		}
-		before := sr.Status
-		got := core.Refund{ID: ev.ObjectID, ProviderID: ev.ProviderObjectID, Status: core.RefundStatus(ev.Status),
-			Amount: ev.Amount, FailureCode: ev.FailureCode, FailureMessage: ev.FailureMessage, SucceededAt: ev.OccurredAt}
-		after, err := h.applyRefund(ctx, sr, got, "notification")
-		if err != nil {
-			return resultError + err.Error()
-		}
-		return outcome(before, after.Status, ev.Status, nil)
+	if fn, ok := eventAppliers[ev.Kind]; ok {
+		return fn(h, ctx, a, ev)
 	}
 	return "ignored: event kind " + string(ev.Kind) + " is not handled yet"
+}
+
+func (h *Host) applyPaymentEvent(ctx context.Context, a *account, ev core.Event) string {
+	sp, err := h.store.GetPayment(ctx, ev.ObjectID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "ignored: unknown payment"
+	}
+	if err != nil {
+		return resultError + err.Error()
+	}
+	if sp.Account != a.name {
+		return "ignored: payment belongs to account " + sp.Account
+	}
+	before := sp.Status
+	got := core.Payment{ID: ev.ObjectID, ProviderID: ev.ProviderObjectID, Status: core.PaymentStatus(ev.Status),
+		Amount: ev.Amount, FeeAmount: ev.FeeAmount, FailureCode: ev.FailureCode, FailureMessage: ev.FailureMessage, PaidAt: ev.OccurredAt}
+	after, err := h.applyPayment(ctx, sp, got, "notification")
+	if err != nil {
+		return resultError + err.Error()
+	}
+	return outcome(before, after.Status, ev.Status, nil)
+}
+
+func (h *Host) applyRefundEvent(ctx context.Context, a *account, ev core.Event) string {
+	sr, err := h.store.GetRefund(ctx, ev.ObjectID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "ignored: unknown refund"
+	}
+	if err != nil {
+		return resultError + err.Error()
+	}
+	owner, err := h.store.GetPayment(ctx, sr.PaymentID)
+	if err != nil {
+		return resultError + err.Error()
+	}
+	if owner.Account != a.name {
+		return "ignored: refund belongs to account " + owner.Account
+	}
+	before := sr.Status
+	got := core.Refund{ID: ev.ObjectID, ProviderID: ev.ProviderObjectID, Status: core.RefundStatus(ev.Status),
+		Amount: ev.Amount, FailureCode: ev.FailureCode, FailureMessage: ev.FailureMessage, SucceededAt: ev.OccurredAt}
+	after, err := h.applyRefund(ctx, sr, got, "notification")
+	if err != nil {
+		return resultError + err.Error()
+	}
+	return outcome(before, after.Status, ev.Status, nil)
 }
 
 func outcome(before, after, reported string, err error) string {
