@@ -54,4 +54,17 @@ type DownloadStatementResponse struct {
 	URL    string          `json:"url,omitempty"`    // where the provider offered the file
 	Raw    []byte          `json:"raw,omitempty"`
 	Lines  []StatementLine `json:"lines"`
+	// Unparsed lists the lines of a verified statement that could not be
+	// parsed into canonical lines. A plugin reports every such line here
+	// instead of dropping it, so that reconciliation can show it; a
+	// statement that cannot be trusted as a whole (bad signature, wrong
+	// day, unreadable header) is an error instead.
+	Unparsed []StatementLineError `json:"unparsed,omitempty"`
+}
+
+// StatementLineError is one line of a statement that did not parse.
+type StatementLineError struct {
+	Line   int    `json:"line"`           // line number in the raw file, from 1
+	Text   string `json:"text,omitempty"` // the line as received (valid UTF-8, at most 512 bytes)
+	Reason string `json:"reason"`         // why it did not parse
 }

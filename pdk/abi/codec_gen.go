@@ -1754,6 +1754,11 @@ func encDownloadStatementResponse(e *Encoder, v *core.DownloadStatementResponse)
 	if len(v.Raw) > 0 {
 		e.BytesField(67048177, v.Raw)
 	}
+	for i := range v.Unparsed {
+		m := e.Begin(47202091)
+		encStatementLineError(e, &v.Unparsed[i])
+		e.End(m)
+	}
 	if v.URL != "" {
 		e.StringField(42945566, string(v.URL))
 	}
@@ -1776,6 +1781,13 @@ func decDownloadStatementResponse(d *Decoder, v *core.DownloadStatementResponse)
 			}
 		case 67048177: // raw
 			v.Raw = []uint8(d.BytesField(wire))
+		case 47202091: // unparsed
+			if sub, ok := d.Message(wire); ok {
+				var x core.StatementLineError
+				decStatementLineError(sub, &x)
+				d.Absorb(sub)
+				v.Unparsed = append(v.Unparsed, x)
+			}
 		case 42945566: // url
 			v.URL = string(d.StringField(wire))
 		default:
@@ -4243,6 +4255,34 @@ func decStatementLine(d *Decoder, v *core.StatementLine) {
 			v.Status = string(d.StringField(wire))
 		case 222075876: // time
 			v.Time = d.Time(wire)
+		default:
+			d.Skip(wire)
+		}
+	}
+}
+
+func encStatementLineError(e *Encoder, v *core.StatementLineError) {
+	if v.Line != 0 {
+		e.IntField(131798567, int64(v.Line))
+	}
+	if v.Reason != "" {
+		e.StringField(144924185, string(v.Reason))
+	}
+	if v.Text != "" {
+		e.StringField(233197118, string(v.Text))
+	}
+}
+
+func decStatementLineError(d *Decoder, v *core.StatementLineError) {
+	for d.More() {
+		tag, wire := d.Key()
+		switch tag {
+		case 131798567: // line
+			v.Line = int(d.IntField(wire))
+		case 144924185: // reason
+			v.Reason = string(d.StringField(wire))
+		case 233197118: // text
+			v.Text = string(d.StringField(wire))
 		default:
 			d.Skip(wire)
 		}
