@@ -81,6 +81,10 @@ type Payment struct {
 	FailureMessage  string
 	ProviderCode    string // the provider's own code of the failure
 	ChannelMethod   string // the method of the channel that took it, when not Method ('' = Method)
+	TerminalID      string // the device it was taken on
+	SplitReserved   int64  // Σ amounts of splits not failed
+	SplitAmount     int64  // Σ amounts of succeeded split records
+	SplitDueAt      time.Time
 	ProviderData    map[string]string
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
@@ -112,7 +116,8 @@ type PaymentUpdate struct {
 	PaidAt           *time.Time
 	NextPollAt       *time.Time
 	PollAttempts     *int
-	Now              time.Time // UpdatedAt
+	SplitDueAt       *time.Time // when the engine executes the rules' split; zero = none due
+	Now              time.Time  // UpdatedAt
 }
 
 // Refund is a stored refund.
@@ -194,6 +199,9 @@ type Notification struct {
 
 // Store is the durable state of Payhost.
 type Store interface {
+	SplitStore
+	PayoutStore
+
 	// ClaimIdempotencyKey records the key as in progress and returns
 	// owned=true, or returns the existing record and owned=false. An in-progress
 	// record whose lease has run out is taken over (owned=true, the record

@@ -14,17 +14,17 @@ import (
 const paymentCols = `id, tenant, merchant_order_id, idempotency_key, amount, currency, method, description, metadata,
 	status, plugin, account, provider_id, channel_trade_no, pay_info, decision, fee_amount, refunded_amount,
 	refund_reserved, failure_code, failure_message, provider_data, created_at, updated_at, paid_at,
-	next_poll_at, poll_attempts, provider_code, channel_method`
+	next_poll_at, poll_attempts, provider_code, channel_method, terminal_id, split_reserved, split_amount, split_due_at`
 
 func scanPayment(row interface{ Scan(...any) error }) (*store.Payment, error) {
 	var p store.Payment
 	var metadata, providerData, payInfo, decision string
-	var created, updated, paid, nextPoll int64
+	var created, updated, paid, nextPoll, splitDue int64
 	if err := row.Scan(&p.ID, &p.Tenant, &p.MerchantOrderID, &p.IdempotencyKey, &p.Amount, &p.Currency,
 		&p.Method, &p.Description, &metadata, &p.Status, &p.Plugin, &p.Account, &p.ProviderID,
 		&p.ChannelTradeNo, &payInfo, &decision, &p.FeeAmount, &p.RefundedAmount, &p.RefundReserved,
 		&p.FailureCode, &p.FailureMessage, &providerData, &created, &updated, &paid, &nextPoll,
-		&p.PollAttempts, &p.ProviderCode, &p.ChannelMethod); err != nil {
+		&p.PollAttempts, &p.ProviderCode, &p.ChannelMethod, &p.TerminalID, &p.SplitReserved, &p.SplitAmount, &splitDue); err != nil {
 		return nil, err
 	}
 	var err error
@@ -36,6 +36,7 @@ func scanPayment(row interface{ Scan(...any) error }) (*store.Payment, error) {
 	}
 	p.PayInfo, p.Decision = bytesOrNil([]byte(payInfo)), bytesOrNil([]byte(decision))
 	p.CreatedAt, p.UpdatedAt, p.PaidAt, p.NextPollAt = fromMicros(created), fromMicros(updated), fromMicros(paid), fromMicros(nextPoll)
+	p.SplitDueAt = fromMicros(splitDue)
 	return &p, nil
 }
 
@@ -60,6 +61,7 @@ func checkPayment(p *store.Payment) error {
 	c.str("FailureMessage", p.FailureMessage)
 	c.str("ProviderCode", p.ProviderCode)
 	c.str("ChannelMethod", p.ChannelMethod)
+	c.str("TerminalID", p.TerminalID)
 	c.dict("ProviderData", p.ProviderData)
 	return c.err()
 }
@@ -82,13 +84,14 @@ func (s *Store) InsertPayment(ctx context.Context, p *store.Payment) error {
 		return err
 	}
 	res, err := s.w.ExecContext(ctx, s.d.q(`INSERT INTO payments (`+paymentCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING`),
 		p.ID, p.Tenant, p.MerchantOrderID, p.IdempotencyKey, p.Amount, p.Currency, p.Method, p.Description,
 		metadata, p.Status, p.Plugin, p.Account, p.ProviderID, p.ChannelTradeNo, string(p.PayInfo),
 		string(p.Decision), p.FeeAmount, p.RefundedAmount, p.RefundReserved, p.FailureCode,
 		p.FailureMessage, providerData, micros(p.CreatedAt), micros(p.UpdatedAt), micros(p.PaidAt),
-		micros(p.NextPollAt), p.PollAttempts, p.ProviderCode, p.ChannelMethod)
+		micros(p.NextPollAt), p.PollAttempts, p.ProviderCode, p.ChannelMethod, p.TerminalID, p.SplitReserved, p.SplitAmount,
+		micros(p.SplitDueAt))
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert payment: %w", err)
 	}
@@ -212,6 +215,7 @@ func (s *Store) UpdatePayment(ctx context.Context, u store.PaymentUpdate) (*stor
 	l.time("paid_at", u.PaidAt)
 	l.time("next_poll_at", u.NextPollAt)
 	l.int("poll_attempts", u.PollAttempts)
+	l.time("split_due_at", u.SplitDueAt)
 	if !u.Now.IsZero() {
 		l.add("updated_at", micros(u.Now))
 	}

@@ -71,7 +71,7 @@ func (s *Store) InsertRefund(ctx context.Context, r *store.Refund) error {
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.d.q(`UPDATE payments SET refund_reserved = refund_reserved + ?
-			WHERE id = ? AND tenant = ? AND status = ? AND refund_reserved + ? <= amount`),
+			WHERE id = ? AND tenant = ? AND status = ? AND refund_reserved + split_reserved + ? <= amount`),
 			reserve, r.PaymentID, r.Tenant, string(core.PaymentSucceeded), reserve)
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert refund: reserve: %w", err)
@@ -108,9 +108,9 @@ func (s *Store) InsertRefund(ctx context.Context, r *store.Refund) error {
 // whyNoReserve explains a reservation that changed no row.
 func (s *Store) whyNoReserve(ctx context.Context, tx *sql.Tx, r *store.Refund) error {
 	var tenant, status string
-	var amount, reserved int64
-	err := tx.QueryRowContext(ctx, s.d.q(`SELECT tenant, status, amount, refund_reserved FROM payments WHERE id = ?`), r.PaymentID).
-		Scan(&tenant, &status, &amount, &reserved)
+	var amount, reserved, split int64
+	err := tx.QueryRowContext(ctx, s.d.q(`SELECT tenant, status, amount, refund_reserved, split_reserved FROM payments WHERE id = ?`), r.PaymentID).
+		Scan(&tenant, &status, &amount, &reserved, &split)
 	switch {
 	case errors.Is(err, sql.ErrNoRows) || (err == nil && tenant != r.Tenant):
 		return fmt.Errorf("%w: payment %s", store.ErrNotFound, r.PaymentID)
@@ -119,7 +119,11 @@ func (s *Store) whyNoReserve(ctx context.Context, tx *sql.Tx, r *store.Refund) e
 	case status != string(core.PaymentSucceeded):
 		return fmt.Errorf("%w: payment %s is %s, not %s", store.ErrConflict, r.PaymentID, status, core.PaymentSucceeded)
 	default:
-		return fmt.Errorf("%w: refund of %d on payment %s: %d of %d left", store.ErrInsufficient, r.Amount, r.PaymentID, amount-reserved, amount)
+		detail := ""
+		if split > 0 {
+			detail = fmt.Sprintf(" (%d split to receivers)", split)
+		}
+		return fmt.Errorf("%w: refund of %d on payment %s: %d of %d left%s", store.ErrInsufficient, r.Amount, r.PaymentID, amount-reserved-split, amount, detail)
 	}
 }
 
@@ -232,7 +236,7 @@ func (s *Store) moveRefundAmount(ctx context.Context, tx *sql.Tx, paymentID stri
 	}
 	res, err := tx.ExecContext(ctx, s.d.q(`UPDATE payments
 		SET refund_reserved = refund_reserved + ?, refunded_amount = refunded_amount + ?
-		WHERE id = ? AND refund_reserved + ? <= amount`), dr, df, paymentID, dr)
+		WHERE id = ? AND refund_reserved + split_reserved + ? <= amount`), dr, df, paymentID, dr)
 	if err != nil {
 		return fmt.Errorf("sqlstore: update refund: payment totals: %w", err)
 	}

@@ -17,10 +17,13 @@ func Alternate(stores ...store.Store) store.Store {
 	if len(stores) == 0 {
 		panic("storetest: Alternate needs at least one store")
 	}
-	return &alternate{stores: stores}
+	return &alternate{Store: stores[0], stores: stores}
 }
 
+// alternate sends each call of the methods it lists to the next store; a
+// method it does not list yet goes to the first store (the embedded one).
 type alternate struct {
+	store.Store
 	stores []store.Store
 	n      atomic.Uint64
 }

@@ -136,6 +136,8 @@ func fullPayment(id, tenant string) *store.Payment {
 		FailureMessage:  "declined by the channel",
 		ProviderCode:    "ACQ.TRADE_HAS_CLOSE",
 		ChannelMethod:   "cashier",
+		TerminalID:      "pos-7",
+		SplitDueAt:      at(time.Hour),
 		ProviderData:    map[string]string{"openid": "o-123", "bank": "ICBC"},
 		CreatedAt:       at(0),
 		UpdatedAt:       at(time.Second),

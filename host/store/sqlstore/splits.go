@@ -1,0 +1,419 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/payhost/payhost/core"
+	"github.com/payhost/payhost/host/store"
+)
+
+const receiverCols = `id, tenant, account, name, plugin, provider_id, status, kind, channel, account_no, account_name,
+	relation, relation_name, group_id, ratio_ppm, failure_code, failure_message, provider_data, created_at, updated_at`
+
+func scanReceiver(row interface{ Scan(...any) error }) (*store.Receiver, error) {
+	var r store.Receiver
+	var providerData string
+	var created, updated int64
+	if err := row.Scan(&r.ID, &r.Tenant, &r.Account, &r.Name, &r.Plugin, &r.ProviderID, &r.Status, &r.Kind, &r.Channel,
+		&r.AccountNo, &r.AccountName, &r.Relation, &r.RelationName, &r.GroupID, &r.RatioPPM, &r.FailureCode,
+		&r.FailureMessage, &providerData, &created, &updated); err != nil {
+		return nil, err
+	}
+	var err error
+	if r.ProviderData, err = decodeMap(providerData); err != nil {
+		return nil, err
+	}
+	r.CreatedAt, r.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &r, nil
+}
+
+func receiverArgs(r *store.Receiver) ([]any, error) {
+	var c textChecker
+	for f, v := range map[string]string{"ID": r.ID, "Tenant": r.Tenant, "Account": r.Account, "Name": r.Name, "Plugin": r.Plugin,
+		"ProviderID": r.ProviderID, "Status": r.Status, "Kind": r.Kind, "Channel": r.Channel, "AccountNo": r.AccountNo,
+		"AccountName": r.AccountName, "Relation": r.Relation, "RelationName": r.RelationName, "GroupID": r.GroupID,
+		"FailureCode": r.FailureCode, "FailureMessage": r.FailureMessage} {
+		c.str(f, v)
+	}
+	c.dict("ProviderData", r.ProviderData)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	if r.ID == "" || r.Tenant == "" || r.Account == "" || r.Name == "" || r.Status == "" {
+		return nil, errors.New("sqlstore: receiver: ID, Tenant, Account, Name and Status are required")
+	}
+	providerData, err := encodeMap(r.ProviderData)
+	if err != nil {
+		return nil, err
+	}
+	return []any{r.ID, r.Tenant, r.Account, r.Name, r.Plugin, r.ProviderID, r.Status, r.Kind, r.Channel, r.AccountNo,
+		r.AccountName, r.Relation, r.RelationName, r.GroupID, r.RatioPPM, r.FailureCode, r.FailureMessage, providerData,
+		micros(r.CreatedAt), micros(r.UpdatedAt)}, nil
+}
+
+// InsertReceiver stores a receiver; ErrDuplicate for a known id or a name
+// the tenant already uses at that account.
+func (s *Store) InsertReceiver(ctx context.Context, r *store.Receiver) error {
+	args, err := receiverArgs(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.w.ExecContext(ctx, s.d.q(`INSERT INTO split_receivers (`+receiverCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`), args...)
+	if err != nil {
+		return fmt.Errorf("sqlstore: insert receiver: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlstore: insert receiver: %w", err)
+	} else if n == 0 {
+		return fmt.Errorf("%w: receiver %s (%s at %s)", store.ErrDuplicate, r.ID, r.Name, r.Account)
+	}
+	return nil
+}
+
+// ReplaceReceiver overwrites the receiver r.ID if its status is from; the
+// tenant, account, name and creation time stay.
+func (s *Store) ReplaceReceiver(ctx context.Context, r *store.Receiver, from string) error {
+	if _, err := receiverArgs(r); err != nil {
+		return err
+	}
+	providerData, err := encodeMap(r.ProviderData)
+	if err != nil {
+		return err
+	}
+	res, err := s.w.ExecContext(ctx, s.d.q(`UPDATE split_receivers SET plugin = ?, provider_id = ?, status = ?, kind = ?,
+		channel = ?, account_no = ?, account_name = ?, relation = ?, relation_name = ?, group_id = ?, ratio_ppm = ?,
+		failure_code = ?, failure_message = ?, provider_data = ?, updated_at = ? WHERE id = ? AND status = ?`),
+		r.Plugin, r.ProviderID, r.Status, r.Kind, r.Channel, r.AccountNo, r.AccountName, r.Relation, r.RelationName,
+		r.GroupID, r.RatioPPM, r.FailureCode, r.FailureMessage, providerData, micros(r.UpdatedAt), r.ID, from)
+	if err != nil {
+		return fmt.Errorf("sqlstore: replace receiver: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlstore: replace receiver: %w", err)
+	} else if n == 0 {
+		if _, err := s.GetReceiver(ctx, r.ID); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: receiver %s is not %s", store.ErrConflict, r.ID, from)
+	}
+	return nil
+}
+
+// GetReceiver reads a receiver; ErrNotFound when it does not exist.
+func (s *Store) GetReceiver(ctx context.Context, id string) (*store.Receiver, error) {
+	r, err := scanReceiver(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: receiver %s", store.ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get receiver: %w", err)
+	}
+	return r, nil
+}
+
+// FindReceiver reads a tenant's receiver by account and name.
+func (s *Store) FindReceiver(ctx context.Context, tenant, account, name string) (*store.Receiver, error) {
+	r, err := scanReceiver(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers
+		WHERE tenant = ? AND account = ? AND name = ?`), tenant, account, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: receiver %s at %s", store.ErrNotFound, name, account)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: find receiver: %w", err)
+	}
+	return r, nil
+}
+
+// ListReceivers lists a tenant's receivers, oldest first.
+func (s *Store) ListReceivers(ctx context.Context, tenant string) ([]*store.Receiver, error) {
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers WHERE tenant = ? ORDER BY seq`), tenant)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list receivers: %w", err)
+	}
+	return collect(rows, scanReceiver, "list receivers")
+}
+
+const splitCols = `id, tenant, payment_id, account, plugin, source, idempotency_key, status, amount, currency, provider_id,
+	records, failure_code, failure_message, provider_code, provider_data, created_at, updated_at, next_poll_at, poll_attempts`
+
+func scanSplit(row interface{ Scan(...any) error }) (*store.Split, error) {
+	var sp store.Split
+	var records, providerData string
+	var created, updated, nextPoll int64
+	if err := row.Scan(&sp.ID, &sp.Tenant, &sp.PaymentID, &sp.Account, &sp.Plugin, &sp.Source, &sp.IdempotencyKey,
+		&sp.Status, &sp.Amount, &sp.Currency, &sp.ProviderID, &records, &sp.FailureCode, &sp.FailureMessage,
+		&sp.ProviderCode, &providerData, &created, &updated, &nextPoll, &sp.PollAttempts); err != nil {
+		return nil, err
+	}
+	var err error
+	if sp.ProviderData, err = decodeMap(providerData); err != nil {
+		return nil, err
+	}
+	if records != "" {
+		if err := json.Unmarshal([]byte(records), &sp.Records); err != nil {
+			return nil, fmt.Errorf("sqlstore: decode split records: %w", err)
+		}
+	}
+	sp.CreatedAt, sp.UpdatedAt, sp.NextPollAt = fromMicros(created), fromMicros(updated), fromMicros(nextPoll)
+	return &sp, nil
+}
+
+func encodeRecords(rs []store.SplitRecord) (string, error) {
+	if len(rs) == 0 {
+		return "", nil
+	}
+	var c textChecker
+	for _, r := range rs {
+		for f, v := range map[string]string{"Receiver": r.Receiver, "ReceiverID": r.ReceiverID, "ProviderReceiver": r.ProviderReceiver,
+			"ProviderRecordID": r.ProviderRecordID, "Status": r.Status, "FailureCode": r.FailureCode, "FailureMessage": r.FailureMessage} {
+			c.str("Records."+f, v)
+		}
+	}
+	if err := c.err(); err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(rs)
+	if err != nil {
+		return "", fmt.Errorf("sqlstore: encode split records: %w", err)
+	}
+	return string(b), nil
+}
+
+// splitReserves is what a split in status st holds of the payment: the
+// reservation (every split not failed) and the split amount (the succeeded
+// records of a finished split).
+func splitReserves(st string, amount int64, records []store.SplitRecord) (reserved, split int64) {
+	switch core.SplitStatus(st) {
+	case core.SplitFailed, core.SplitSucceeded:
+		done := succeededAmount(st, amount, records)
+		return done, done
+	}
+	return amount, 0
+}
+
+// succeededAmount is what a finished split moved: its succeeded records, or
+// (without records) all of it when it succeeded.
+func succeededAmount(st string, amount int64, records []store.SplitRecord) int64 {
+	if len(records) == 0 {
+		if core.SplitStatus(st) == core.SplitSucceeded {
+			return amount
+		}
+		return 0
+	}
+	var sum int64
+	for _, r := range records {
+		if core.SplitStatus(r.Status) == core.SplitSucceeded {
+			sum += r.Amount
+		}
+	}
+	return min(sum, amount)
+}
+
+// InsertSplit stores a split and reserves its amount on the payment.
+func (s *Store) InsertSplit(ctx context.Context, sp *store.Split) error {
+	var c textChecker
+	for f, v := range map[string]string{"ID": sp.ID, "Tenant": sp.Tenant, "PaymentID": sp.PaymentID, "Account": sp.Account,
+		"Plugin": sp.Plugin, "Source": sp.Source, "IdempotencyKey": sp.IdempotencyKey, "Status": sp.Status, "Currency": sp.Currency,
+		"ProviderID": sp.ProviderID, "FailureCode": sp.FailureCode, "FailureMessage": sp.FailureMessage, "ProviderCode": sp.ProviderCode} {
+		c.str(f, v)
+	}
+	c.dict("ProviderData", sp.ProviderData)
+	if err := c.err(); err != nil {
+		return err
+	}
+	if sp.ID == "" || sp.Status == "" || sp.Source == "" {
+		return errors.New("sqlstore: insert split: ID, Status and Source are required")
+	}
+	if sp.Amount <= 0 {
+		return fmt.Errorf("sqlstore: insert split: amount %d is not positive", sp.Amount)
+	}
+	records, err := encodeRecords(sp.Records)
+	if err != nil {
+		return err
+	}
+	providerData, err := encodeMap(sp.ProviderData)
+	if err != nil {
+		return err
+	}
+	reserve, split := splitReserves(sp.Status, sp.Amount, sp.Records)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.d.q(`UPDATE payments SET split_reserved = split_reserved + ?, split_amount = split_amount + ?
+			WHERE id = ? AND tenant = ? AND status = ? AND split_reserved + ? <= amount - fee_amount - refund_reserved`),
+			reserve, split, sp.PaymentID, sp.Tenant, string(core.PaymentSucceeded), reserve)
+		if err != nil {
+			return fmt.Errorf("sqlstore: insert split: reserve: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlstore: insert split: reserve: %w", err)
+		} else if n == 0 {
+			return s.whyNoSplit(ctx, tx, sp)
+		}
+		res, err = tx.ExecContext(ctx, s.d.q(`INSERT INTO splits (`+splitCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+			sp.ID, sp.Tenant, sp.PaymentID, sp.Account, sp.Plugin, sp.Source, sp.IdempotencyKey, sp.Status, sp.Amount,
+			sp.Currency, sp.ProviderID, records, sp.FailureCode, sp.FailureMessage, sp.ProviderCode, providerData,
+			micros(sp.CreatedAt), micros(sp.UpdatedAt), micros(sp.NextPollAt), sp.PollAttempts)
+		if err != nil {
+			return fmt.Errorf("sqlstore: insert split: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlstore: insert split: %w", err)
+		} else if n == 0 {
+			return fmt.Errorf("%w: split %s (or the rules' split of payment %s)", store.ErrDuplicate, sp.ID, sp.PaymentID)
+		}
+		return nil
+	})
+}
+
+func (s *Store) whyNoSplit(ctx context.Context, tx *sql.Tx, sp *store.Split) error {
+	var tenant, status string
+	var amount, fee, refunds, reserved int64
+	err := tx.QueryRowContext(ctx, s.d.q(`SELECT tenant, status, amount, fee_amount, refund_reserved, split_reserved FROM payments WHERE id = ?`),
+		sp.PaymentID).Scan(&tenant, &status, &amount, &fee, &refunds, &reserved)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || (err == nil && tenant != sp.Tenant):
+		return fmt.Errorf("%w: payment %s", store.ErrNotFound, sp.PaymentID)
+	case err != nil:
+		return fmt.Errorf("sqlstore: insert split: %w", err)
+	case status != string(core.PaymentSucceeded):
+		return fmt.Errorf("%w: payment %s is %s, not %s", store.ErrConflict, sp.PaymentID, status, core.PaymentSucceeded)
+	default:
+		return fmt.Errorf("%w: split of %d on payment %s: %d left to split (amount %d, fee %d, refunds %d, splits %d)",
+			store.ErrInsufficient, sp.Amount, sp.PaymentID, amount-fee-refunds-reserved, amount, fee, refunds, reserved)
+	}
+}
+
+// GetSplit reads a split; ErrNotFound when it does not exist.
+func (s *Store) GetSplit(ctx context.Context, id string) (*store.Split, error) {
+	sp, err := scanSplit(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+splitCols+` FROM splits WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: split %s", store.ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get split: %w", err)
+	}
+	return sp, nil
+}
+
+// ListSplits lists a payment's splits, oldest first.
+func (s *Store) ListSplits(ctx context.Context, paymentID string) ([]*store.Split, error) {
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+splitCols+` FROM splits WHERE payment_id = ? ORDER BY created_at, seq`), paymentID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list splits: %w", err)
+	}
+	return collect(rows, scanSplit, "list splits")
+}
+
+// UpdateSplit changes a split and moves its amount between the payment's
+// split_reserved and split_amount as its status requires.
+func (s *Store) UpdateSplit(ctx context.Context, u store.SplitUpdate) (*store.Split, error) {
+	var c textChecker
+	c.str("To", u.To)
+	c.ptr("ProviderID", u.ProviderID)
+	c.ptr("FailureCode", u.FailureCode)
+	c.ptr("FailureMessage", u.FailureMessage)
+	c.ptr("ProviderCode", u.ProviderCode)
+	c.dict("ProviderData", u.ProviderData)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	var l setList
+	if u.To != "" {
+		l.add("status", u.To)
+	}
+	l.str("provider_id", u.ProviderID)
+	if u.Records != nil {
+		records, err := encodeRecords(u.Records)
+		if err != nil {
+			return nil, err
+		}
+		l.add("records", records)
+	}
+	l.str("failure_code", u.FailureCode)
+	l.str("failure_message", u.FailureMessage)
+	l.str("provider_code", u.ProviderCode)
+	if err := l.dict("provider_data", u.ProviderData); err != nil {
+		return nil, err
+	}
+	l.time("next_poll_at", u.NextPollAt)
+	l.int("poll_attempts", u.PollAttempts)
+	if !u.Now.IsZero() {
+		l.add("updated_at", micros(u.Now))
+	}
+	var out *store.Split
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		old, err := scanSplit(tx.QueryRowContext(ctx, s.d.q(`SELECT `+splitCols+` FROM splits WHERE id = ?`+s.d.forUpdate), u.ID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: split %s", store.ErrNotFound, u.ID)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlstore: update split: %w", err)
+		}
+		if u.From != "" && old.Status != u.From {
+			return fmt.Errorf("%w: split %s is %s, not %s", store.ErrConflict, u.ID, old.Status, u.From)
+		}
+		sp, err := scanSplit(tx.QueryRowContext(ctx, s.d.q(`UPDATE splits SET `+l.sql()+` WHERE id = ? AND status = ? RETURNING `+splitCols),
+			append(l.args, u.ID, old.Status)...))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: split %s changed meanwhile", store.ErrConflict, u.ID)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlstore: update split: %w", err)
+		}
+		r0, s0 := splitReserves(old.Status, old.Amount, old.Records)
+		r1, s1 := splitReserves(sp.Status, sp.Amount, sp.Records)
+		if dr, ds := r1-r0, s1-s0; dr != 0 || ds != 0 {
+			res, err := tx.ExecContext(ctx, s.d.q(`UPDATE payments SET split_reserved = split_reserved + ?, split_amount = split_amount + ?
+				WHERE id = ? AND split_reserved + refund_reserved + ? <= amount`), dr, ds, sp.PaymentID, dr)
+			if err != nil {
+				return fmt.Errorf("sqlstore: update split: payment totals: %w", err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("sqlstore: update split: payment totals: %w", err)
+			} else if n == 0 {
+				return fmt.Errorf("%w: payment %s cannot reserve %d for split %s again", store.ErrInsufficient, sp.PaymentID, dr, sp.ID)
+			}
+		}
+		out = sp
+		return nil
+	})
+	return out, err
+}
+
+// ClaimSplitsToPoll moves the due splits' next_poll_at to now+lease and
+// returns them.
+func (s *Store) ClaimSplitsToPoll(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.Split, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.w.QueryContext(ctx, s.d.q(`UPDATE splits SET next_poll_at = ?
+		WHERE seq IN (SELECT seq FROM splits WHERE next_poll_at <> 0 AND next_poll_at <= ?
+		              ORDER BY next_poll_at, seq LIMIT ?`+s.skipLocked()+`)
+		RETURNING `+splitCols), micros(now.Add(lease)), micros(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: claim splits to poll: %w", err)
+	}
+	return collect(rows, scanSplit, "claim splits to poll")
+}
+
+// ClaimPaymentsToSplit moves the due payments' split_due_at to now+lease
+// and returns them.
+func (s *Store) ClaimPaymentsToSplit(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.Payment, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.w.QueryContext(ctx, s.d.q(`UPDATE payments SET split_due_at = ?
+		WHERE seq IN (SELECT seq FROM payments WHERE split_due_at <> 0 AND split_due_at <= ?
+		              ORDER BY split_due_at, seq LIMIT ?`+s.skipLocked()+`)
+		RETURNING `+paymentCols), micros(now.Add(lease)), micros(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: claim payments to split: %w", err)
+	}
+	return collect(rows, scanPayment, "claim payments to split")
+}
