@@ -98,7 +98,7 @@ func splitCases() []testCase {
 			wantSplitTotals(t, s, "pay_1", 794, 0)
 			// spl_1 ends with one record of two succeeded: 100 split, 200 released
 			upd, err := s.UpdateSplit(ctx, store.SplitUpdate{ID: "spl_1", From: "processing", To: "failed", ProviderID: ptr("B1"),
-				Records: []store.SplitRecord{{Receiver: "platform", Amount: 100, Status: "succeeded"}, {Receiver: "agent", Amount: 200, Status: "failed"}},
+				Records:     []store.SplitRecord{{Receiver: "platform", Amount: 100, Status: "succeeded"}, {Receiver: "agent", Amount: 200, Status: "failed"}},
 				FailureCode: ptr("declined"), Now: at(time.Hour)})
 			must(t, err)
 			if upd.Status != "failed" || len(upd.Records) != 2 || upd.ProviderID != "B1" {
