@@ -4,8 +4,10 @@
 // A Server is a native http.Handler that speaks the gateway's protocol: MD5
 // signed requests and responses, pay orders, refunds, transfers, split
 // (分账) receivers and batches, receiver channel balances and cash-outs, the
-// scan-code POS interface, and asynchronous merchant notifications retried
-// until acknowledged with SUCCESS. Tests, the `payhost sandbox` playground and
+// scan-code POS interface, the daily trade bill (an assumption: the seed
+// has no statement endpoint) with switches for deliberate mismatches, and
+// asynchronous merchant notifications retried until acknowledged with
+// SUCCESS. Tests, the `payhost sandbox` playground and
 // the benchmarks run it so that a plugin that passes against it really speaks
 // the protocol.
 //

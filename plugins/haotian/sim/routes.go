@@ -32,5 +32,6 @@ func init() {
 		"/api/pos/refund/query":                        {required: deviceRequired, handle: handlePosRefundQuery},
 		"/api/pos/trade/list":                          {required: withDevice(required{"startTime", "开始时间不能为空"}, required{"endTime", "结束时间不能为空"}), handle: handlePosTradeList},
 		"/api/pos/trade/summary":                       {required: withDevice(required{"date", "汇总日期不能为空"}), handle: handlePosSummary},
+		"/api/bill/download":                           {required: []required{{"billDate", "账单日期不能为空"}}, handle: handleBillDownload},
 	}
 }

@@ -47,6 +47,7 @@ type Server struct {
 	notes         []*Notification
 	requests      []RequestRecord
 	faults        []Fault
+	mismatches    []BillMismatch // bill mismatch switches (bill.go)
 	seq           map[string]int64
 	nextReceiver  int64
 	nextRecord    int64
