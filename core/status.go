@@ -77,6 +77,8 @@ type OnboardingStatus string
 
 // Onboarding states: draft → submitted → reviewing → approved | rejected |
 // needs_info; needs_info and rejected go back to submitted when fixed;
+// needs_info ends approved or rejected when what was missing is given
+// without a new submission (a contact scanning a real-name QR code);
 // approved goes back to reviewing when a change is submitted.
 const (
 	OnboardingDraft     OnboardingStatus = "draft"
@@ -136,7 +138,7 @@ var transitions = map[Machine]map[string][]string{
 		"draft":      {"submitted", "reviewing", "approved", "rejected", "needs_info"},
 		"submitted":  {"reviewing", "approved", "rejected", "needs_info"},
 		"reviewing":  {"approved", "rejected", "needs_info"},
-		"needs_info": {"submitted", "reviewing"},
+		"needs_info": {"submitted", "reviewing", "approved", "rejected"},
 		"rejected":   {"submitted", "reviewing"},
 		"approved":   {"reviewing"},
 	},

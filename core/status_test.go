@@ -28,6 +28,8 @@ func TestCheckTransition(t *testing.T) {
 		{MachineSplit, "accepted", "processing", "ok"},
 		{MachineSplit, "succeeded", "processing", "conflict"},
 		{MachineOnboarding, "needs_info", "submitted", "ok"},
+		{MachineOnboarding, "needs_info", "approved", "ok"},
+		{MachineOnboarding, "rejected", "needs_info", "conflict"},
 		{MachineOnboarding, "approved", "draft", "conflict"},
 		{MachineToken, "active", "pending", "conflict"},
 	}

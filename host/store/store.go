@@ -201,6 +201,7 @@ type Notification struct {
 type Store interface {
 	SplitStore
 	PayoutStore
+	MerchantStore
 
 	// ClaimIdempotencyKey records the key as in progress and returns
 	// owned=true, or returns the existing record and owned=false. An in-progress

@@ -50,5 +50,6 @@ func cases() []testCase {
 	all = append(all, concurrencyCases()...)
 	all = append(all, splitCases()...)
 	all = append(all, payoutCases()...)
+	all = append(all, merchantCases()...)
 	return all
 }
