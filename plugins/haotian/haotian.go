@@ -23,6 +23,7 @@ const (
 	cfgMchNo        = "mch_no"
 	cfgAppID        = "app_id"
 	cfgNotifyMaxAge = "notify_max_age_seconds"
+	cfgTimeZone     = "time_zone"
 )
 
 // Plugin is the Haotian provider.
@@ -87,6 +88,7 @@ func (*Plugin) Manifest() core.Manifest {
 			{Name: cfgMchNo, Required: true, Description: "merchant number (商户号), e.g. M1621873433953"},
 			{Name: cfgAppID, Required: true, Description: "application id (应用ID)"},
 			{Name: cfgNotifyMaxAge, Default: "3600", Description: "refuse notifications whose reqTime is older than this many seconds (replays)"},
+			{Name: cfgTimeZone, Default: defaultTimeZone, Description: "UTC offset of the gateway's statement days and bill times (China time); reconciliation reads it too"},
 		},
 	}
 }
