@@ -118,6 +118,9 @@ type PaymentUpdate struct {
 	PollAttempts     *int
 	SplitDueAt       *time.Time // when the engine executes the rules' split; zero = none due
 	Now              time.Time  // UpdatedAt
+	// Event, when set, is recorded in the outbox in the same transaction
+	// as the update (see EventSpec); its Data gets the *Payment as updated.
+	Event *EventSpec
 }
 
 // Refund is a stored refund.
@@ -158,6 +161,9 @@ type RefundUpdate struct {
 	NextPollAt     *time.Time
 	PollAttempts   *int
 	Now            time.Time
+	// Event, when set, is recorded in the outbox in the same transaction
+	// as the update (see EventSpec); its Data gets the *Refund as updated.
+	Event *EventSpec
 }
 
 // Attempt is one call to a channel while carrying out an operation.
@@ -199,6 +205,7 @@ type Notification struct {
 
 // Store is the durable state of Payhost.
 type Store interface {
+	WebhookStore
 	SplitStore
 	PayoutStore
 	MerchantStore

@@ -228,12 +228,23 @@ func (s *Store) UpdatePayment(ctx context.Context, u store.PaymentUpdate) (*stor
 	if u.RequireNoChannel {
 		query += ` AND plugin = ''`
 	}
-	p, err := scanPayment(s.w.QueryRowContext(ctx, s.d.q(query+` RETURNING `+paymentCols), args...))
+	var p *store.Payment
+	err := s.inTxIf(ctx, u.Event != nil, func(q querier) error {
+		var err error
+		p, err = scanPayment(q.QueryRowContext(ctx, s.d.q(query+` RETURNING `+paymentCols), args...))
+		if errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if err != nil {
+			return fmt.Errorf("sqlstore: update payment: %w", err)
+		}
+		return s.insertEvent(ctx, q, u.Event, eventObject{"payment", p.ID, p.Tenant, p})
+	})
 	if err == nil {
 		return p, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlstore: update payment: %w", err)
+		return nil, err
 	}
 	cur, err := s.getPayment(ctx, s.w, u.ID, "")
 	if err != nil {

@@ -210,6 +210,9 @@ func (s *Store) UpdateRefund(ctx context.Context, u store.RefundUpdate) (*store.
 		if err := s.moveRefundAmount(ctx, tx, paymentID, amount, old, r.Status); err != nil {
 			return err
 		}
+		if err := s.insertEvent(ctx, tx, u.Event, eventObject{"refund", r.ID, r.Tenant, r}); err != nil {
+			return err
+		}
 		out = r
 		return nil
 	})

@@ -48,6 +48,7 @@ func cases() []testCase {
 	all = append(all, refundCases()...)
 	all = append(all, recordCases()...)
 	all = append(all, concurrencyCases()...)
+	all = append(all, webhookCases()...)
 	all = append(all, splitCases()...)
 	all = append(all, payoutCases()...)
 	all = append(all, merchantCases()...)
