@@ -205,6 +205,7 @@ type Notification struct {
 
 // Store is the durable state of Payhost.
 type Store interface {
+	ReconcileStore
 	WebhookStore
 	SplitStore
 	PayoutStore

@@ -52,5 +52,6 @@ func cases() []testCase {
 	all = append(all, splitCases()...)
 	all = append(all, payoutCases()...)
 	all = append(all, merchantCases()...)
+	all = append(all, reconcileCases()...)
 	return all
 }

@@ -1,0 +1,114 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/payhost/payhost/host/store"
+)
+
+const reconciliationCols = `id, account, plugin, day, status, report, created_at`
+
+func scanReconciliation(row interface{ Scan(...any) error }) (*store.Reconciliation, error) {
+	var r store.Reconciliation
+	var report string
+	var created int64
+	if err := row.Scan(&r.ID, &r.Account, &r.Plugin, &r.Date, &r.Status, &report, &created); err != nil {
+		return nil, err
+	}
+	r.Report = bytesOrNil([]byte(report))
+	r.CreatedAt = fromMicros(created)
+	return &r, nil
+}
+
+// InsertReconciliation stores r; ErrDuplicate when its ID exists.
+func (s *Store) InsertReconciliation(ctx context.Context, r *store.Reconciliation) error {
+	var c textChecker
+	c.str("ID", r.ID)
+	c.str("Account", r.Account)
+	c.str("Plugin", r.Plugin)
+	c.str("Date", r.Date)
+	c.str("Status", r.Status)
+	c.bytes("Report", r.Report)
+	if err := c.err(); err != nil {
+		return err
+	}
+	if r.ID == "" || r.Account == "" || r.Date == "" || r.Status == "" {
+		return errors.New("sqlstore: insert reconciliation: ID, Account, Date and Status are required")
+	}
+	res, err := s.w.ExecContext(ctx, s.d.q(`INSERT INTO reconciliations (`+reconciliationCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+		r.ID, r.Account, r.Plugin, r.Date, r.Status, string(r.Report), micros(r.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("sqlstore: insert reconciliation: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlstore: insert reconciliation: %w", err)
+	} else if n == 0 {
+		return fmt.Errorf("%w: reconciliation %s", store.ErrDuplicate, r.ID)
+	}
+	return nil
+}
+
+// GetReconciliation reads a report; ErrNotFound when it does not exist.
+func (s *Store) GetReconciliation(ctx context.Context, id string) (*store.Reconciliation, error) {
+	r, err := scanReconciliation(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+reconciliationCols+` FROM reconciliations WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: reconciliation %s", store.ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get reconciliation: %w", err)
+	}
+	return r, nil
+}
+
+// ListReconciliations lists an account's reports (of one day when date is
+// set), newest first; limit ≤ 0 means 100.
+func (s *Store) ListReconciliations(ctx context.Context, account, date string, limit int) ([]*store.Reconciliation, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	query := `SELECT ` + reconciliationCols + ` FROM reconciliations WHERE account = ?`
+	args := []any{account}
+	if date != "" {
+		query += ` AND day = ?`
+		args = append(args, date)
+	}
+	rows, err := s.r.QueryContext(ctx, s.d.q(query+` ORDER BY seq DESC LIMIT ?`), append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list reconciliations: %w", err)
+	}
+	return collect(rows, scanReconciliation, "list reconciliations")
+}
+
+// AccountActivity lists the account's payments paid in [from, to) and the
+// refunds of its payments that succeeded in [from, to), oldest first.
+func (s *Store) AccountActivity(ctx context.Context, account string, from, to time.Time) ([]*store.Payment, []*store.Refund, error) {
+	lo, hi := micros(from), micros(to)
+	if lo <= 0 {
+		lo = 1 // 0 is "unset"
+	}
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+paymentCols+` FROM payments
+		WHERE account = ? AND paid_at >= ? AND paid_at < ? ORDER BY paid_at, seq`), account, lo, hi)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: account activity: payments: %w", err)
+	}
+	payments, err := collect(rows, scanPayment, "account activity: payments")
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err = s.r.QueryContext(ctx, s.d.q(`SELECT `+refundCols+` FROM refunds
+		WHERE succeeded_at >= ? AND succeeded_at < ? AND payment_id IN (SELECT id FROM payments WHERE account = ?)
+		ORDER BY succeeded_at, seq`), lo, hi, account)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: account activity: refunds: %w", err)
+	}
+	refunds, err := collect(rows, scanRefund, "account activity: refunds")
+	if err != nil {
+		return nil, nil, err
+	}
+	return payments, refunds, nil
+}
