@@ -17,7 +17,7 @@ const (
 
 func (h *Host) toAPI(ctx context.Context, sp *store.Payment, withRefunds bool) (*Payment, error) {
 	p := &Payment{ID: sp.ID, Object: "payment", MerchantOrderID: sp.MerchantOrderID, Amount: sp.Amount,
-		Currency: core.Currency(sp.Currency), Method: core.Method(sp.Method), Description: sp.Description,
+		Currency: core.Currency(sp.Currency), Method: core.Method(sp.Method), Description: sp.Description, TerminalID: sp.TerminalID,
 		Metadata: sp.Metadata, Status: core.PaymentStatus(sp.Status), Provider: sp.Plugin,
 		ProviderPaymentID: sp.ProviderID, ProviderFee: sp.FeeAmount, RefundedAmount: sp.RefundedAmount,
 		CreatedAt: sp.CreatedAt, UpdatedAt: sp.UpdatedAt}
@@ -65,6 +65,16 @@ func (h *Host) toAPI(ctx context.Context, sp *store.Payment, withRefunds bool) (
 		}
 		for _, r := range rs {
 			p.Refunds = append(p.Refunds, *refundToAPI(r))
+		}
+		ss, err := h.store.ListSplits(ctx, sp.ID)
+		if err != nil {
+			return nil, core.WrapError(core.CodeInternal, err, "list splits")
+		}
+		for _, s := range ss {
+			p.Splits = append(p.Splits, *splitToAPI(s))
+		}
+		if sp.Status == string(core.PaymentSucceeded) || len(rs) > 0 || len(ss) > 0 {
+			p.Ledger = ledgerOf(sp, rs, ss)
 		}
 	}
 	return p, nil

@@ -82,6 +82,11 @@ type Config struct {
 	// IdempotencyLease is how long the owner of a key may work before a
 	// retry may take over (after a crash); default 2m.
 	IdempotencyLease time.Duration
+	// SplitDelay is how long after a payment succeeds the engine executes
+	// the split its rules decided (mode auto); providers want some time
+	// between a payment and its split (Jeepay: a minute or more in
+	// production). Default 0: at the poller's next round.
+	SplitDelay time.Duration
 }
 
 // Host is the engine. It is safe for concurrent use.

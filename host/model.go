@@ -27,6 +27,9 @@ type Payment struct {
 	RefundedAmount    int64              `json:"refunded_amount"`
 	Failure           *Failure           `json:"failure,omitempty"`
 	Refunds           []Refund           `json:"refunds,omitempty"`
+	Splits            []Split            `json:"splits,omitempty"`
+	Ledger            *Ledger            `json:"ledger,omitempty"` // with refunds and splits, on a single payment's read
+	TerminalID        string             `json:"terminal_id,omitempty"`
 	CreatedAt         time.Time          `json:"created_at"`
 	UpdatedAt         time.Time          `json:"updated_at"`
 	PaidAt            *time.Time         `json:"paid_at,omitempty"`

@@ -153,7 +153,7 @@ func (h *Host) createPayment(ctx context.Context, in CreatePaymentInput, link fu
 	decision, _ := json.Marshal(d)
 	sp := &store.Payment{ID: id, Tenant: in.Tenant, MerchantOrderID: in.MerchantOrderID, IdempotencyKey: in.IdempotencyKey,
 		Amount: in.Amount, Currency: in.Currency, Method: in.Method, Description: in.Description, Metadata: in.Metadata,
-		Status: string(core.PaymentCreated), Decision: decision, CreatedAt: now, UpdatedAt: now,
+		Status: string(core.PaymentCreated), Decision: decision, TerminalID: in.TerminalID, CreatedAt: now, UpdatedAt: now,
 		NextPollAt: now.Add(h.cfg.IdempotencyLease)} // settles a create cut short by a crash, after any live one is over
 	if err := h.store.InsertPayment(ctx, sp); err != nil {
 		if errors.Is(err, store.ErrDuplicate) {
@@ -192,15 +192,32 @@ func (h *Host) createPayment(ctx context.Context, in CreatePaymentInput, link fu
 	return h.toAPI(ctx, failed, false)
 }
 
-// splitInstruction carries the rules' split mode to the provider. Split
-// parts name receivers by their rule names; mapping them to each provider's
-// receiver ids belongs to split execution, so only the mode travels here.
+// splitInstruction tells the provider to hold a payment's funds for a
+// split (split mode manual) when the rules decided one. The engine itself
+// executes the rules' split after success (mode auto, and inline until a
+// plugin takes parts with the payment) or waits for the API (manual), with
+// the rules' exact amounts mapped to the provider's receivers — so the
+// provider's own automatic split (e.g. Jeepay divisionMode 1, with its
+// receivers' default ratios) is never used.
 func splitInstruction(d core.Decision) *core.SplitInstruction {
+	if !hasSplitShares(d) {
+		return nil
+	}
 	switch d.SplitMode {
-	case core.SplitAuto, core.SplitManual:
-		return &core.SplitInstruction{Mode: d.SplitMode}
+	case core.SplitAuto, core.SplitManual, core.SplitInline:
+		return &core.SplitInstruction{Mode: core.SplitManual}
 	}
 	return nil
+}
+
+// hasSplitShares says whether a decision splits anything off the merchant.
+func hasSplitShares(d core.Decision) bool {
+	for _, s := range d.Splits {
+		if s.Receiver != core.MerchantReceiver && s.Amount > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // tryCreate offers the payment to one channel. done=false means the channel
@@ -366,6 +383,11 @@ func (h *Host) applyPayment(ctx context.Context, sp *store.Payment, got core.Pay
 			paid = h.now()
 		}
 		upd.PaidAt = ptr(paid)
+		if sp.Status != string(core.PaymentSucceeded) {
+			if d, err := decisionOf(sp); err == nil && hasSplitShares(d) && (d.SplitMode == core.SplitAuto || d.SplitMode == core.SplitInline) {
+				upd.SplitDueAt = ptr(h.now().Add(h.cfg.SplitDelay)) // the poller executes the rules' split
+			}
+		}
 		upd.FailureCode, upd.FailureMessage, upd.ProviderCode = ptr(""), ptr(""), ptr("")
 		upd.NextPollAt = ptr(time.Time{})
 	case core.PaymentFailed, core.PaymentClosed, core.PaymentReversed:
@@ -610,7 +632,7 @@ func (h *Host) closePayment(ctx context.Context, sp *store.Payment) (*Payment, e
 		if sp, err = h.store.GetPayment(ctx, sp.ID); err != nil {
 			return nil, core.WrapError(core.CodeInternal, err, "reload payment")
 		}
-		if sp.Plugin == "" || core.PaymentStatus(sp.Status).Terminal() {
+		if s := core.PaymentStatus(sp.Status); sp.Plugin == "" || (s != core.PaymentCreated && s != core.PaymentProcessing) {
 			return nil, &core.Error{Code: core.CodeConflict, Message: "the payment changed while closing; it is " + sp.Status}
 		}
 	}

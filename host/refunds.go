@@ -73,9 +73,9 @@ func (h *Host) createRefund(ctx context.Context, sp *store.Payment, in CreateRef
 	switch err := h.store.InsertRefund(ctx, sr); {
 	case errors.Is(err, store.ErrInsufficient):
 		cur, _ := h.store.GetPayment(ctx, sp.ID)
-		left := sp.Amount - sp.RefundReserved
+		left := sp.Amount - sp.RefundReserved - sp.SplitReserved
 		if cur != nil {
-			left = cur.Amount - cur.RefundReserved
+			left = cur.Amount - cur.RefundReserved - cur.SplitReserved
 		}
 		return nil, &core.Error{Code: core.CodeInvalidRequest, Param: "amount",
 			Message: fmt.Sprintf("refund of %d exceeds the %d left to refund", in.Amount, left)}
@@ -100,6 +100,9 @@ func (h *Host) createRefund(ctx context.Context, sp *store.Payment, in CreateRef
 func (h *Host) submitRefund(ctx context.Context, sp *store.Payment, sr *store.Refund, a *account, c core.Channel, source string) (*store.Refund, error) {
 	req := &core.CreateRefundRequest{RefundID: sr.ID, Payment: h.paymentRef(sp), Amount: sr.Amount, Reason: sr.Reason,
 		NotifyURL: h.notifyURL(sp.Account), CreatedAt: sr.CreatedAt}
+	if sp.TerminalID != "" {
+		req.Terminal = &core.TerminalInfo{ID: sp.TerminalID} // a device's payment is refunded on the device
+	}
 	resp, err := callPlugin[core.CreateRefundResponse](ctx, h, a, c, core.OpRefundCreate, sr.ID, req)
 	if err != nil {
 		ce := core.AsError(err)

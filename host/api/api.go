@@ -90,6 +90,7 @@ const (
 // Server is the API's http.Handler.
 type Server struct {
 	engine     Engine
+	money      MoneyEngine // nil: the split, payout, balance and terminal routes are not served
 	rules      RulesAdmin
 	log        *slog.Logger
 	metrics    *Metrics
@@ -197,6 +198,24 @@ func New(cfg Config) (*Server, error) {
 		{"GET", "/readyz", authNone, s.readyz},
 		{"GET", "/metrics", authNone, s.serveMetrics},
 		{"GET", "/openapi.json", authNone, s.serveOpenAPI},
+	}
+	if m, ok := cfg.Host.(MoneyEngine); ok {
+		s.money = m
+		s.routes = append(s.routes,
+			route{"POST", "/v1/split_receivers", authTenant, s.createReceiver},
+			route{"GET", "/v1/split_receivers", authTenant, s.listReceivers},
+			route{"GET", "/v1/split_receivers/{id}", authTenant, s.getReceiver},
+			route{"POST", "/v1/payments/{id}/splits", authTenant, s.createSplit},
+			route{"GET", "/v1/splits/{id}", authTenant, s.getSplit},
+			route{"POST", "/v1/payouts", authTenant, s.createPayout},
+			route{"GET", "/v1/payouts/{id}", authTenant, s.getPayout},
+			route{"GET", "/v1/balances", authTenant, s.getBalances},
+			route{"POST", "/v1/terminals", authTenant, s.registerTerminal},
+			route{"GET", "/v1/terminals", authTenant, s.listTerminals},
+			route{"GET", "/v1/terminals/{id}", authTenant, s.getTerminal},
+			route{"GET", "/v1/terminals/{id}/transactions", authTenant, s.terminalTransactions},
+			route{"GET", "/v1/terminals/{id}/summary", authTenant, s.terminalSummary},
+		)
 	}
 	seen := map[string]bool{}
 	for _, rt := range s.routes {

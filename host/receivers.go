@@ -1,0 +1,228 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/payhost/payhost/core"
+	"github.com/payhost/payhost/host/store"
+)
+
+// Receiver is a split receiver as embedders and the HTTP API see it.
+type Receiver struct {
+	ID                 string              `json:"id"`
+	Object             string              `json:"object"` // "split_receiver"
+	Name               string              `json:"name"`   // the name the rules use
+	Account            string              `json:"account"`
+	Provider           string              `json:"provider"`
+	ProviderReceiverID string              `json:"provider_receiver_id,omitempty"`
+	Status             core.ReceiverStatus `json:"status"`
+	Kind               string              `json:"kind,omitempty"`
+	Channel            string              `json:"channel,omitempty"`
+	AccountNo          string              `json:"account_no,omitempty"` // masked
+	AccountName        string              `json:"account_name,omitempty"`
+	Relation           string              `json:"relation,omitempty"`
+	RelationName       string              `json:"relation_name,omitempty"`
+	GroupID            string              `json:"group_id,omitempty"`
+	RatioPPM           int64               `json:"ratio_ppm,omitempty"`
+	Failure            *Failure            `json:"failure,omitempty"`
+	CreatedAt          time.Time           `json:"created_at"`
+	UpdatedAt          time.Time           `json:"updated_at"`
+}
+
+// CreateReceiverInput registers a split receiver: bound at the provider
+// through the account's plugin, or, with ProviderReceiverID, one that
+// already exists at the provider.
+type CreateReceiverInput struct {
+	Tenant             string `json:"-"`
+	Name               string `json:"name"`    // the name the rules use; unique per tenant and account
+	Account            string `json:"account"` // the provider account the receiver is bound at
+	ProviderReceiverID string `json:"provider_receiver_id,omitempty"`
+	Kind               string `json:"kind,omitempty"`    // personal or business
+	Channel            string `json:"channel,omitempty"` // wallet: wxpay, alipay
+	AccountNo          string `json:"account_no,omitempty"`
+	AccountName        string `json:"account_name,omitempty"`
+	Relation           string `json:"relation,omitempty"`
+	RelationName       string `json:"relation_name,omitempty"`
+	GroupID            string `json:"group_id,omitempty"`
+	RatioPPM           int64  `json:"ratio_ppm,omitempty"` // the receiver's default share at the provider
+}
+
+var receiverName = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,63}$`)
+
+// bindingLease is how long a receiver may stay "pending" (its binding in
+// flight) before a new request for the same name may bind it again.
+const bindingLease = 2 * time.Minute
+
+// CreateReceiver registers a split receiver for the tenant at an account.
+// A name already bound is a conflict; a failed binding (or one left
+// pending by a crash) is tried again.
+func (h *Host) CreateReceiver(ctx context.Context, in CreateReceiverInput) (*Receiver, error) {
+	if !receiverName.MatchString(in.Name) || in.Name == core.MerchantReceiver {
+		return nil, bad("name", "name must be 1-64 lower-case letters, digits, '_', '.' or '-', starting with a letter, and not %q", core.MerchantReceiver)
+	}
+	if err := checkTexts(map[string]string{"provider_receiver_id": in.ProviderReceiverID, "kind": in.Kind, "channel": in.Channel,
+		"account_no": in.AccountNo, "account_name": in.AccountName, "relation": in.Relation, "relation_name": in.RelationName,
+		"group_id": in.GroupID}); err != nil {
+		return nil, err
+	}
+	if in.RatioPPM < 0 || in.RatioPPM > core.PPM {
+		return nil, bad("ratio_ppm", "ratio_ppm must be between 0 and %d", core.PPM)
+	}
+	a, ok := h.accounts[in.Account]
+	if !ok {
+		return nil, bad("account", "no account %q on this host", in.Account)
+	}
+	if in.ProviderReceiverID == "" && !supports(a, core.OpSplitReceiverBind) {
+		return nil, &core.Error{Code: core.CodeUnsupported, Param: "provider_receiver_id",
+			Message: fmt.Sprintf("plugin %s cannot bind receivers: register an existing one with provider_receiver_id", a.plugin.Manifest().Name)}
+	}
+	now := h.now()
+	r := &store.Receiver{ID: newID("rcv_", now), Tenant: in.Tenant, Account: in.Account, Name: in.Name, Plugin: a.plugin.Manifest().Name,
+		Status: string(core.ReceiverPending), Kind: in.Kind, Channel: in.Channel, AccountNo: in.AccountNo, AccountName: in.AccountName,
+		Relation: in.Relation, RelationName: in.RelationName, GroupID: in.GroupID, RatioPPM: in.RatioPPM, CreatedAt: now, UpdatedAt: now}
+	err := h.store.InsertReceiver(ctx, r)
+	if errors.Is(err, store.ErrDuplicate) {
+		cur, ferr := h.store.FindReceiver(ctx, in.Tenant, in.Account, in.Name)
+		if ferr != nil {
+			return nil, core.WrapError(core.CodeInternal, ferr, "load receiver")
+		}
+		retry := cur.Status == string(core.ReceiverFailed) ||
+			(cur.Status == string(core.ReceiverPending) && now.Sub(cur.UpdatedAt) > bindingLease)
+		if !retry {
+			return nil, &core.Error{Code: core.CodeConflict, Param: "name",
+				Message: fmt.Sprintf("receiver %q is already registered at %s (%s, %s)", in.Name, in.Account, cur.ID, cur.Status)}
+		}
+		r.ID, r.CreatedAt = cur.ID, cur.CreatedAt
+		if err := h.store.ReplaceReceiver(ctx, r, cur.Status); err != nil {
+			return nil, core.WrapError(core.CodeConflict, err, "receiver changed meanwhile")
+		}
+	} else if err != nil {
+		return nil, core.WrapError(core.CodeInternal, err, "store receiver")
+	}
+	if in.ProviderReceiverID != "" {
+		r.ProviderID, r.Status = in.ProviderReceiverID, string(core.ReceiverBound)
+	} else {
+		h.bindReceiver(ctx, a, r)
+	}
+	r.UpdatedAt = h.now()
+	if err := h.store.ReplaceReceiver(context.WithoutCancel(ctx), r, string(core.ReceiverPending)); err != nil {
+		return nil, core.WrapError(core.CodeInternal, err, "store receiver")
+	}
+	return receiverToAPI(r), nil
+}
+
+// bindReceiver binds r at the provider and records the outcome in r.
+func (h *Host) bindReceiver(ctx context.Context, a *account, r *store.Receiver) {
+	c := core.Channel{Plugin: r.Plugin, Account: r.Account}
+	req := &core.BindReceiverRequest{Receiver: core.Receiver{ID: r.ID, Name: r.Name, Kind: r.Kind, Channel: r.Channel,
+		AccountNo: r.AccountNo, AccountName: r.AccountName, Relation: r.Relation, RelationName: r.RelationName,
+		GroupID: r.GroupID, RatioPPM: r.RatioPPM}, CreatedAt: r.CreatedAt}
+	resp, err := callPlugin[core.BindReceiverResponse](ctx, h, a, c, core.OpSplitReceiverBind, r.ID, req)
+	if err != nil {
+		ce := core.AsError(err)
+		r.Status, r.FailureCode, r.FailureMessage = string(core.ReceiverFailed), string(ce.Code), failureText(ce)
+		return
+	}
+	got := resp.Receiver
+	r.ProviderID, r.Status, r.ProviderData = got.ProviderID, string(got.Status), got.ProviderData
+	if got.Channel != "" {
+		r.Channel = got.Channel
+	}
+	if r.Status == "" {
+		r.Status = string(core.ReceiverBound)
+	}
+	if r.Status == string(core.ReceiverFailed) {
+		code, provider := canonicalFailure(got.FailureCode)
+		r.FailureCode, r.FailureMessage = string(code), firstNonEmpty(got.FailureMessage, provider)
+	}
+}
+
+// GetReceiver returns a tenant's receiver.
+func (h *Host) GetReceiver(ctx context.Context, tenant, id string) (*Receiver, error) {
+	r, err := h.store.GetReceiver(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && r.Tenant != tenant) {
+		return nil, &core.Error{Code: core.CodeNotFound, Param: "id", Message: "no split receiver " + id}
+	}
+	if err != nil {
+		return nil, core.WrapError(core.CodeInternal, err, "load receiver")
+	}
+	return receiverToAPI(r), nil
+}
+
+// ListReceivers returns a tenant's receivers, oldest first.
+func (h *Host) ListReceivers(ctx context.Context, tenant string) ([]Receiver, error) {
+	rs, err := h.store.ListReceivers(ctx, tenant)
+	if err != nil {
+		return nil, core.WrapError(core.CodeInternal, err, "list receivers")
+	}
+	out := make([]Receiver, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, *receiverToAPI(r))
+	}
+	return out, nil
+}
+
+// resolveReceiver finds the bound receiver a split part names: a rcv_ id or
+// a name, at the payment's account.
+func (h *Host) resolveReceiver(ctx context.Context, tenant, account, ref string) (*store.Receiver, error) {
+	var r *store.Receiver
+	var err error
+	if len(ref) > 4 && ref[:4] == "rcv_" {
+		r, err = h.store.GetReceiver(ctx, ref)
+		if err == nil && (r.Tenant != tenant || r.Account != account) {
+			err = store.ErrNotFound
+		}
+	} else {
+		r, err = h.store.FindReceiver(ctx, tenant, account, ref)
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, &core.Error{Code: core.CodeInvalidRequest, Param: "parts.receiver",
+			Message: fmt.Sprintf("receiver %q is not registered at account %s (POST /v1/split_receivers)", ref, account)}
+	case err != nil:
+		return nil, core.WrapError(core.CodeInternal, err, "load receiver")
+	case r.Status != string(core.ReceiverBound) || r.ProviderID == "":
+		return nil, &core.Error{Code: core.CodeInvalidRequest, Param: "parts.receiver",
+			Message: fmt.Sprintf("receiver %q at account %s is %s, not bound", ref, account, r.Status)}
+	}
+	return r, nil
+}
+
+func receiverToAPI(r *store.Receiver) *Receiver {
+	out := &Receiver{ID: r.ID, Object: "split_receiver", Name: r.Name, Account: r.Account, Provider: r.Plugin,
+		ProviderReceiverID: r.ProviderID, Status: core.ReceiverStatus(r.Status), Kind: r.Kind, Channel: r.Channel,
+		AccountNo: maskNumber(r.AccountNo), AccountName: r.AccountName, Relation: r.Relation, RelationName: r.RelationName,
+		GroupID: r.GroupID, RatioPPM: r.RatioPPM, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	if r.FailureCode != "" {
+		out.Failure = &Failure{Code: core.Code(r.FailureCode), Message: r.FailureMessage}
+	}
+	return out
+}
+
+// maskNumber keeps the first three and last four characters of an account
+// number (fewer for short ones) and stars the rest.
+func maskNumber(s string) string {
+	r := []rune(s)
+	n := len(r)
+	switch {
+	case n == 0:
+		return ""
+	case n <= 4:
+		return string(r[:1]) + starRun(n-1)
+	case n <= 8:
+		return string(r[:2]) + starRun(n-4) + string(r[n-2:])
+	}
+	return string(r[:3]) + starRun(n-7) + string(r[n-4:])
+}
+
+func starRun(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = '*'
+	}
+	return string(b)
+}
