@@ -70,6 +70,7 @@ type Config struct {
 	Logger    *slog.Logger
 	Now       func() time.Time
 	Poll      PollConfig
+	Webhooks  WebhookConfig
 	Observer  Observer
 	// UnavailableChannels are channels the rules may name although no
 	// loaded plugin serves them (accounts of providers not installed here,
@@ -106,6 +107,7 @@ type Host struct {
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
 	closing atomic.Bool
+	hooks   *webhooks
 }
 
 type deciderBox struct{ d Decider }
@@ -177,6 +179,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		h.wg.Add(1)
 		go h.pollLoop(pctx)
 	}
+	h.startWebhooks(ctx)
 	return h, nil
 }
 

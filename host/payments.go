@@ -445,6 +445,7 @@ func (h *Host) movePayment(ctx context.Context, cur *store.Payment, to core.Paym
 				return filled, nil
 			}
 			u.To = string(to)
+			u.Event = h.transitionEvent("payment", u.To, h.paymentEventData)
 		}
 		p, err := h.store.UpdatePayment(ctx, u)
 		if errors.Is(err, store.ErrConflict) && attempt < 3 && !upd.RequireNoChannel {
@@ -512,6 +513,7 @@ func (h *Host) appliedTransition(ctx context.Context, typ, id, from, to, source,
 		From: from, To: to, Source: source, Applied: true, Detail: detail, CreatedAt: h.now()}); err != nil {
 		h.log.Error("record transition", typ, id, "err", err)
 	}
+	h.wakeWebhooks() // the change was committed with its event
 }
 
 func (h *Host) refusedTransition(ctx context.Context, typ, id, from, to, source, detail string) {

@@ -215,6 +215,7 @@ func (h *Host) moveRefund(ctx context.Context, cur *store.Refund, to core.Refund
 				return filled, nil
 			}
 			u.To = string(to)
+			u.Event = h.transitionEvent("refund", u.To, refundEventData)
 		}
 		r, err := h.store.UpdateRefund(ctx, u)
 		if errors.Is(err, store.ErrConflict) && attempt < 3 {
