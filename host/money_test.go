@@ -142,6 +142,14 @@ func TestManualSplit(t *testing.T) {
 		})
 	}
 
+	// the receiver is bound in WeChat: an Alipay payment cannot reach it
+	ali, err := w.create(host.CreatePaymentInput{IdempotencyKey: "ms-ali", Amount: 10000, Method: string(core.MethodAlipayBarcode),
+		Payer: core.Payer{AuthCode: "284567890123456789"}})
+	require.NoError(t, err)
+	_, err = w.host.CreateSplit(ctx, host.CreateSplitInput{Tenant: "acme", IdempotencyKey: "s-ali", PaymentID: ali.ID})
+	assert.Equal(t, core.CodeInvalidRequest, core.CodeOf(err))
+	assert.Contains(t, err.Error(), "no binding for alipay payments")
+
 	sp, err := w.host.CreateSplit(ctx, host.CreateSplitInput{Tenant: "acme", IdempotencyKey: "s1", PaymentID: p.ID})
 	require.NoError(t, err)
 	assert.Equal(t, int64(1000), sp.Amount, "the decision's shares")

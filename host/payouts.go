@@ -124,7 +124,7 @@ func (h *Host) createPayout(ctx context.Context, in CreatePayoutInput, link func
 		if in.Account == "" {
 			return nil, bad("account", "name the account of receiver %q", in.Receiver)
 		}
-		r, err := h.resolveReceiver(ctx, in.Tenant, in.Account, in.Receiver)
+		r, err := h.resolveReceiver(ctx, in.Tenant, in.Account, in.Receiver, "")
 		if err != nil {
 			ce := *core.AsError(err)
 			ce.Param = "receiver"

@@ -75,3 +75,43 @@ func postgresStore(t *testing.T) store.Store {
 func TestPostgresPaymentLifecycle(t *testing.T)      { testPaymentLifecycle(t, postgresStore) }
 func TestPostgresIdempotencyConcurrent(t *testing.T) { testIdempotencyConcurrent(t, postgresStore) }
 func TestPostgresConcurrentRefunds(t *testing.T)     { testConcurrentRefunds(t, postgresStore) }
+
+func TestPostgresAutoSplit(t *testing.T) { testAutoSplit(t, postgresStore) }
+
+// TestPostgresTwoEnginesOneSplit: two engines on one database poll at the
+// same time after a payment whose rules split it: one split, one call to
+// the provider's split.
+func TestPostgresTwoEnginesOneSplit(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	schema := pgtest.Schema(t, dsn)
+	ctx := context.Background()
+	open := func() store.Store {
+		st, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.WithSchema(schema))
+		require.NoError(t, err)
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	a := newWorld(t, worldOpts{store: open(), rules: splitRules("auto")})
+	bh := a.newEngine(open())
+	bindPlatform(t, a)
+	a.sim.SetFaults(sim.Fault{Kind: sim.FaultLatency, Latency: 50 * time.Millisecond, PathPrefix: "/api/division/exec"})
+	for i := range 5 {
+		barcodePayment(t, a, "two-split-"+string(rune('a'+i)), 10000)
+	}
+	var wg sync.WaitGroup
+	for round := range 6 {
+		for _, e := range []*host.Host{a.host, bh} {
+			wg.Add(1)
+			go func() { defer wg.Done(); e.Poll(ctx) }()
+		}
+		wg.Wait()
+		_ = round
+	}
+	execs := 0
+	for _, r := range a.sim.Requests() {
+		if r.Path == "/api/division/exec" {
+			execs++
+		}
+	}
+	assert.Equal(t, 5, execs, "one split per payment across both engines")
+}

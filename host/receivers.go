@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/payhost/payhost/core"
@@ -42,7 +43,7 @@ type CreateReceiverInput struct {
 	Account            string `json:"account"` // the provider account the receiver is bound at
 	ProviderReceiverID string `json:"provider_receiver_id,omitempty"`
 	Kind               string `json:"kind,omitempty"`    // personal or business
-	Channel            string `json:"channel,omitempty"` // wallet: wxpay, alipay
+	Channel            string `json:"channel,omitempty"` // wallet: wechat (wxpay), alipay, unionpay; "" = any
 	AccountNo          string `json:"account_no,omitempty"`
 	AccountName        string `json:"account_name,omitempty"`
 	Relation           string `json:"relation,omitempty"`
@@ -81,12 +82,13 @@ func (h *Host) CreateReceiver(ctx context.Context, in CreateReceiverInput) (*Rec
 			Message: fmt.Sprintf("plugin %s cannot bind receivers: register an existing one with provider_receiver_id", a.plugin.Manifest().Name)}
 	}
 	now := h.now()
+	in.Channel = walletOf(in.Channel)
 	r := &store.Receiver{ID: newID("rcv_", now), Tenant: in.Tenant, Account: in.Account, Name: in.Name, Plugin: a.plugin.Manifest().Name,
 		Status: string(core.ReceiverPending), Kind: in.Kind, Channel: in.Channel, AccountNo: in.AccountNo, AccountName: in.AccountName,
 		Relation: in.Relation, RelationName: in.RelationName, GroupID: in.GroupID, RatioPPM: in.RatioPPM, CreatedAt: now, UpdatedAt: now}
 	err := h.store.InsertReceiver(ctx, r)
 	if errors.Is(err, store.ErrDuplicate) {
-		cur, ferr := h.store.FindReceiver(ctx, in.Tenant, in.Account, in.Name)
+		cur, ferr := h.store.FindReceiver(ctx, in.Tenant, in.Account, in.Name, in.Channel)
 		if ferr != nil {
 			return nil, core.WrapError(core.CodeInternal, ferr, "load receiver")
 		}
@@ -94,7 +96,7 @@ func (h *Host) CreateReceiver(ctx context.Context, in CreateReceiverInput) (*Rec
 			(cur.Status == string(core.ReceiverPending) && now.Sub(cur.UpdatedAt) > bindingLease)
 		if !retry {
 			return nil, &core.Error{Code: core.CodeConflict, Param: "name",
-				Message: fmt.Sprintf("receiver %q is already registered at %s (%s, %s)", in.Name, in.Account, cur.ID, cur.Status)}
+				Message: fmt.Sprintf("receiver %q is already registered at %s for %s (%s, %s)", in.Name, in.Account, firstNonEmpty(in.Channel, "every wallet"), cur.ID, cur.Status)}
 		}
 		r.ID, r.CreatedAt = cur.ID, cur.CreatedAt
 		if err := h.store.ReplaceReceiver(ctx, r, cur.Status); err != nil {
@@ -129,8 +131,8 @@ func (h *Host) bindReceiver(ctx context.Context, a *account, r *store.Receiver) 
 	}
 	got := resp.Receiver
 	r.ProviderID, r.Status, r.ProviderData = got.ProviderID, string(got.Status), got.ProviderData
-	if got.Channel != "" {
-		r.Channel = got.Channel
+	if got.Channel != "" && walletOf(got.Channel) != r.Channel {
+		r.ProviderData = mergeData(r.ProviderData, map[string]string{"payhost.channel": got.Channel})
 	}
 	if r.Status == "" {
 		r.Status = string(core.ReceiverBound)
@@ -166,30 +168,65 @@ func (h *Host) ListReceivers(ctx context.Context, tenant string) ([]Receiver, er
 	return out, nil
 }
 
-// resolveReceiver finds the bound receiver a split part names: a rcv_ id or
-// a name, at the payment's account.
-func (h *Host) resolveReceiver(ctx context.Context, tenant, account, ref string) (*store.Receiver, error) {
-	var r *store.Receiver
-	var err error
-	if len(ref) > 4 && ref[:4] == "rcv_" {
-		r, err = h.store.GetReceiver(ctx, ref)
-		if err == nil && (r.Tenant != tenant || r.Account != account) {
-			err = store.ErrNotFound
+// resolveReceiver finds the bound receiver a split part names — a rcv_ id
+// or a name — at an account, for a payment in wallet ("" = any): the
+// name's binding in that wallet, or one bound for every wallet.
+func (h *Host) resolveReceiver(ctx context.Context, tenant, account, ref, wallet string) (*store.Receiver, error) {
+	var candidates []*store.Receiver
+	if strings.HasPrefix(ref, "rcv_") {
+		r, err := h.store.GetReceiver(ctx, ref)
+		switch {
+		case err == nil && r.Tenant == tenant && r.Account == account:
+			candidates = append(candidates, r)
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return nil, core.WrapError(core.CodeInternal, err, "load receiver")
 		}
 	} else {
-		r, err = h.store.FindReceiver(ctx, tenant, account, ref)
+		rs, err := h.store.FindReceivers(ctx, tenant, account, ref)
+		if err != nil {
+			return nil, core.WrapError(core.CodeInternal, err, "load receiver")
+		}
+		candidates = rs
 	}
-	switch {
-	case errors.Is(err, store.ErrNotFound):
+	if len(candidates) == 0 {
 		return nil, &core.Error{Code: core.CodeInvalidRequest, Param: "parts.receiver",
 			Message: fmt.Sprintf("receiver %q is not registered at account %s (POST /v1/split_receivers)", ref, account)}
-	case err != nil:
-		return nil, core.WrapError(core.CodeInternal, err, "load receiver")
-	case r.Status != string(core.ReceiverBound) || r.ProviderID == "":
-		return nil, &core.Error{Code: core.CodeInvalidRequest, Param: "parts.receiver",
-			Message: fmt.Sprintf("receiver %q at account %s is %s, not bound", ref, account, r.Status)}
 	}
-	return r, nil
+	var pick *store.Receiver
+	for _, r := range candidates {
+		if wallet == "" || r.Channel == wallet || (r.Channel == "" && pick == nil) {
+			if pick == nil || pick.Channel == "" {
+				pick = r
+			}
+		}
+	}
+	if pick == nil {
+		return nil, &core.Error{Code: core.CodeInvalidRequest, Param: "parts.receiver",
+			Message: fmt.Sprintf("receiver %q has no binding for %s payments at account %s", ref, wallet, account)}
+	}
+	if pick.Status != string(core.ReceiverBound) || pick.ProviderID == "" {
+		return nil, &core.Error{Code: core.CodeInvalidRequest, Param: "parts.receiver",
+			Message: fmt.Sprintf("receiver %q at account %s is %s, not bound", ref, account, pick.Status)}
+	}
+	return pick, nil
+}
+
+// walletOf names the wallet of a receiver's channel or of a payment
+// method, so a receiver bound in "wxpay" serves "wechat.*" payments.
+func walletOf(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		s = s[:i] // a method: wechat.jsapi → wechat
+	}
+	switch s {
+	case "wxpay", "wx", "weixin", "wechat":
+		return "wechat"
+	case "alipay", "ali":
+		return "alipay"
+	case "unionpay", "ysf", "ysfpay", "union", "upacp":
+		return "unionpay"
+	}
+	return s
 }
 
 func receiverToAPI(r *store.Receiver) *Receiver {

@@ -187,7 +187,7 @@ func (h *Host) startSplit(ctx context.Context, pay *store.Payment, source, idemK
 			continue
 		}
 		rec := store.SplitRecord{Receiver: s.Receiver, Amount: s.Amount, Status: string(core.SplitPending)}
-		r, err := h.resolveReceiver(ctx, pay.Tenant, pay.Account, s.Receiver)
+		r, err := h.resolveReceiver(ctx, pay.Tenant, pay.Account, s.Receiver, walletOf(string(channelMethod(pay))))
 		if err != nil && core.CodeOf(err) != core.CodeInvalidRequest {
 			return nil, err
 		}

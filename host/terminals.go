@@ -77,7 +77,7 @@ func (h *Host) GetBalances(ctx context.Context, in BalancesInput) (*BalancesResu
 		req := &core.QueryBalanceRequest{Owner: core.BalanceMerchant, Currency: cur}
 		name := ""
 		if in.Receiver != "" {
-			r, err := h.resolveReceiver(ctx, in.Tenant, a.name, in.Receiver)
+			r, err := h.resolveReceiver(ctx, in.Tenant, a.name, in.Receiver, "")
 			if err != nil {
 				ce := *core.AsError(err)
 				ce.Param = "receiver"

@@ -43,9 +43,14 @@ func (d testDecider) Decide(_ context.Context, tx core.Transaction) (core.Decisi
 		return core.Decision{}, &core.Error{Code: core.CodeUnsupported, Message: "rules: no eligible channel for " + string(tx.Method)}
 	}
 	fee := tx.Amount / 100
-	return core.Decision{RulesetHash: "0123456789abcdef", Amount: tx.Amount, Fee: fee, Channels: []core.Channel{c},
+	dec := core.Decision{RulesetHash: "0123456789abcdef", Amount: tx.Amount, Fee: fee, Channels: []core.Channel{c},
 		SplitMode: core.SplitNone, Splits: []core.Share{{Receiver: core.MerchantReceiver, Amount: tx.Amount - fee}},
-		Matched: []core.RuleMatch{{Kind: "routing", RuleID: "default"}}}, nil
+		Matched: []core.RuleMatch{{Kind: "routing", RuleID: "default"}}}
+	if tx.Metadata["split"] == "manual" { // like a split rule of mode manual: 10% to "platform"
+		part := (tx.Amount - fee) / 10
+		dec.SplitMode, dec.Splits = core.SplitManual, []core.Share{{Receiver: "platform", Amount: part}, {Receiver: core.MerchantReceiver, Amount: tx.Amount - fee - part}}
+	}
+	return dec, nil
 }
 
 // syncBuffer is a log sink tests read while the server writes.

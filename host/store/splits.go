@@ -11,12 +11,12 @@ type Receiver struct {
 	ID             string // rcv_...
 	Tenant         string
 	Account        string // the provider account it is bound at
-	Name           string // the rules' receiver name; unique per tenant and account
+	Name           string // the rules' receiver name; unique per tenant, account and channel
 	Plugin         string
 	ProviderID     string // the provider's receiver id
 	Status         string // core.ReceiverStatus
 	Kind           string // personal or business
-	Channel        string // wallet the receiver is bound in
+	Channel        string // wallet the receiver is bound in ("" = any)
 	AccountNo      string
 	AccountName    string
 	Relation       string
@@ -93,15 +93,18 @@ type SplitUpdate struct {
 // SplitStore keeps split receivers and splits.
 type SplitStore interface {
 	// InsertReceiver stores a receiver: ErrDuplicate when the tenant has one
-	// of that name at that account already.
+	// of that name and channel at that account already.
 	InsertReceiver(ctx context.Context, r *Receiver) error
 	// ReplaceReceiver overwrites a receiver whose status is from (a failed
 	// binding tried again): ErrConflict otherwise.
 	ReplaceReceiver(ctx context.Context, r *Receiver, from string) error
 	// GetReceiver reads a receiver by id.
 	GetReceiver(ctx context.Context, id string) (*Receiver, error)
-	// FindReceiver reads a tenant's receiver by account and name.
-	FindReceiver(ctx context.Context, tenant, account, name string) (*Receiver, error)
+	// FindReceiver reads a tenant's receiver by account, name and channel.
+	FindReceiver(ctx context.Context, tenant, account, name, channel string) (*Receiver, error)
+	// FindReceivers lists a tenant's receivers of a name at an account (one
+	// per channel), oldest first.
+	FindReceivers(ctx context.Context, tenant, account, name string) ([]*Receiver, error)
 	// ListReceivers lists a tenant's receivers, oldest first.
 	ListReceivers(ctx context.Context, tenant string) ([]*Receiver, error)
 

@@ -117,17 +117,27 @@ func (s *Store) GetReceiver(ctx context.Context, id string) (*store.Receiver, er
 	return r, nil
 }
 
-// FindReceiver reads a tenant's receiver by account and name.
-func (s *Store) FindReceiver(ctx context.Context, tenant, account, name string) (*store.Receiver, error) {
+// FindReceiver reads a tenant's receiver by account, name and channel.
+func (s *Store) FindReceiver(ctx context.Context, tenant, account, name, channel string) (*store.Receiver, error) {
 	r, err := scanReceiver(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers
-		WHERE tenant = ? AND account = ? AND name = ?`), tenant, account, name))
+		WHERE tenant = ? AND account = ? AND name = ? AND channel = ?`), tenant, account, name, channel))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: receiver %s at %s", store.ErrNotFound, name, account)
+		return nil, fmt.Errorf("%w: receiver %s (%s) at %s", store.ErrNotFound, name, channel, account)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: find receiver: %w", err)
 	}
 	return r, nil
+}
+
+// FindReceivers lists a tenant's receivers of a name at an account.
+func (s *Store) FindReceivers(ctx context.Context, tenant, account, name string) ([]*store.Receiver, error) {
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers
+		WHERE tenant = ? AND account = ? AND name = ? ORDER BY seq`), tenant, account, name)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: find receivers: %w", err)
+	}
+	return collect(rows, scanReceiver, "find receivers")
 }
 
 // ListReceivers lists a tenant's receivers, oldest first.

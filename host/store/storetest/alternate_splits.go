@@ -19,8 +19,12 @@ func (a *alternate) GetReceiver(ctx context.Context, id string) (*store.Receiver
 	return a.next().GetReceiver(ctx, id)
 }
 
-func (a *alternate) FindReceiver(ctx context.Context, tenant, account, name string) (*store.Receiver, error) {
-	return a.next().FindReceiver(ctx, tenant, account, name)
+func (a *alternate) FindReceiver(ctx context.Context, tenant, account, name, channel string) (*store.Receiver, error) {
+	return a.next().FindReceiver(ctx, tenant, account, name, channel)
+}
+
+func (a *alternate) FindReceivers(ctx context.Context, tenant, account, name string) ([]*store.Receiver, error) {
+	return a.next().FindReceivers(ctx, tenant, account, name)
 }
 
 func (a *alternate) ListReceivers(ctx context.Context, tenant string) ([]*store.Receiver, error) {

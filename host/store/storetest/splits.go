@@ -41,19 +41,29 @@ func splitCases() []testCase {
 			got, err := s.GetReceiver(ctx, "rcv_1")
 			must(t, err)
 			same(t, "receiver", got, r)
-			found, err := s.FindReceiver(ctx, "t1", "main", "platform")
+			found, err := s.FindReceiver(ctx, "t1", "main", "platform", "wxpay")
 			must(t, err)
 			same(t, "found receiver", found, r)
 			wantErr(t, s.InsertReceiver(ctx, newReceiver("rcv_2", "t1", "main", "platform")), store.ErrDuplicate)
+			ali := newReceiver("rcv_5", "t1", "main", "platform")
+			ali.Channel = "alipay" // the same name in another wallet
+			must(t, s.InsertReceiver(ctx, ali))
 			must(t, s.InsertReceiver(ctx, newReceiver("rcv_3", "t1", "other", "platform")))
 			must(t, s.InsertReceiver(ctx, newReceiver("rcv_4", "t2", "main", "platform")))
-			_, err = s.FindReceiver(ctx, "t3", "main", "platform")
+			_, err = s.FindReceiver(ctx, "t3", "main", "platform", "wxpay")
 			wantErr(t, err, store.ErrNotFound)
+			_, err = s.FindReceiver(ctx, "t1", "main", "platform", "")
+			wantErr(t, err, store.ErrNotFound)
+			both, err := s.FindReceivers(ctx, "t1", "main", "platform")
+			must(t, err)
+			if len(both) != 2 || both[0].ID != "rcv_1" || both[1].ID != "rcv_5" {
+				t.Fatalf("receivers named platform at main: %v", both)
+			}
 			_, err = s.GetReceiver(ctx, "rcv_none")
 			wantErr(t, err, store.ErrNotFound)
 			list, err := s.ListReceivers(ctx, "t1")
 			must(t, err)
-			if len(list) != 2 || list[0].ID != "rcv_1" || list[1].ID != "rcv_3" {
+			if len(list) != 3 || list[0].ID != "rcv_1" || list[1].ID != "rcv_5" || list[2].ID != "rcv_3" {
 				t.Fatalf("t1's receivers: %v", list)
 			}
 		}},

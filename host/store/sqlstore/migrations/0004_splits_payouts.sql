@@ -33,7 +33,8 @@ CREATE TABLE split_receivers (
     provider_data   TEXT    NOT NULL DEFAULT '',
     created_at      BIGINT  NOT NULL DEFAULT 0,
     updated_at      BIGINT  NOT NULL DEFAULT 0,
-    UNIQUE (tenant, account, name)
+    -- one receiver name may be bound once per wallet (channel) of an account
+    UNIQUE (tenant, account, name, channel)
 );
 
 CREATE TABLE splits (
