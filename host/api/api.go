@@ -45,6 +45,13 @@ type Engine interface {
 	ClosePayment(ctx context.Context, tenant, id, idempotencyKey string) (*host.Payment, error)
 	CreateRefund(ctx context.Context, in host.CreateRefundInput) (*host.Refund, error)
 	GetRefund(ctx context.Context, tenant, id string, refresh bool) (*host.Refund, error)
+	CreateWebhookEndpoint(ctx context.Context, in host.CreateWebhookEndpointInput) (*host.WebhookEndpoint, error)
+	ListWebhookEndpoints(ctx context.Context, tenant string) (*host.WebhookEndpointList, error)
+	GetWebhookEndpoint(ctx context.Context, tenant, id string) (*host.WebhookEndpoint, error)
+	DeleteWebhookEndpoint(ctx context.Context, tenant, id string) (*host.WebhookEndpoint, error)
+	ListEvents(ctx context.Context, in host.ListEventsInput) (*host.EventList, error)
+	GetEvent(ctx context.Context, tenant, id string) (*host.Event, error)
+	ListEventDeliveries(ctx context.Context, tenant, eventID string) (*host.WebhookDeliveryList, error)
 	HandleNotification(ctx context.Context, account string, req *core.ParseNotificationRequest) (core.Ack, error)
 	Plugins() []host.PluginInfo
 	PluginStats() map[string]plugin.Stats
@@ -132,7 +139,7 @@ type route struct {
 
 // Route is one route the API serves.
 type Route struct {
-	Method string // GET or POST
+	Method string // GET, POST or DELETE
 	Path   string // ServeMux pattern path, e.g. /v1/payments/{id}
 }
 
@@ -189,6 +196,13 @@ func New(cfg Config) (*Server, error) {
 		{"POST", "/v1/payments/{id}/close", authTenant, s.closePayment},
 		{"POST", "/v1/payments/{id}/refunds", authTenant, s.createRefund},
 		{"GET", "/v1/refunds/{id}", authTenant, s.getRefund},
+		{"POST", "/v1/webhook_endpoints", authTenant, s.createWebhookEndpoint},
+		{"GET", "/v1/webhook_endpoints", authTenant, s.listWebhookEndpoints},
+		{"GET", "/v1/webhook_endpoints/{id}", authTenant, s.getWebhookEndpoint},
+		{"DELETE", "/v1/webhook_endpoints/{id}", authTenant, s.deleteWebhookEndpoint},
+		{"GET", "/v1/events", authTenant, s.listEvents},
+		{"GET", "/v1/events/{id}", authTenant, s.getEvent},
+		{"GET", "/v1/events/{id}/deliveries", authTenant, s.listEventDeliveries},
 		{"POST", "/v1/notify/{account}", authNone, s.notify},
 		{"GET", "/admin/rules", authAdmin, s.getRules},
 		{"POST", "/admin/rules", authAdmin, s.postRules},
