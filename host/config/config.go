@@ -72,6 +72,7 @@ type Config struct {
 	Rules      Rules     `koanf:"rules"`
 	Wasm       Wasm      `koanf:"wasm"`
 	Poll       Poll      `koanf:"poll"`
+	Splits     Splits    `koanf:"splits"`
 	Log        Log       `koanf:"log"`
 
 	// Dir is the directory of the configuration file, against which
@@ -144,6 +145,13 @@ type Wasm struct {
 	MaxInstances int           `koanf:"max_instances"`
 	MemoryLimit  ByteSize      `koanf:"memory_limit"`
 	CallTimeout  time.Duration `koanf:"call_timeout"`
+}
+
+// Splits tunes split execution.
+type Splits struct {
+	// Delay is how long after a payment succeeds the engine executes the
+	// split its rules decided (mode auto).
+	Delay time.Duration `koanf:"delay"`
 }
 
 // Poll tunes the settlement poller.
@@ -640,7 +648,7 @@ func (c *Config) Validate() error {
 	}
 	for key, d := range map[string]time.Duration{"server.read_timeout": c.Server.ReadTimeout, "server.write_timeout": c.Server.WriteTimeout,
 		"server.shutdown_timeout": c.Server.ShutdownTimeout, "wasm.call_timeout": c.Wasm.CallTimeout, "poll.interval": c.Poll.Interval,
-		"poll.first": c.Poll.First, "poll.max": c.Poll.Max, "poll.max_age": c.Poll.MaxAge, "poll.lease": c.Poll.Lease} {
+		"poll.first": c.Poll.First, "poll.max": c.Poll.Max, "poll.max_age": c.Poll.MaxAge, "poll.lease": c.Poll.Lease, "splits.delay": c.Splits.Delay} {
 		if d < 0 {
 			bad(key, "must not be negative")
 		}
@@ -804,7 +812,8 @@ func (c *Config) Host() host.Config {
 		PublicURL: c.Server.PublicURL,
 		Wasm: plugin.WasmConfig{CacheDir: c.Wasm.CacheDir, MaxInstances: c.Wasm.MaxInstances,
 			MemoryLimit: uint64(c.Wasm.MemoryLimit), CallTimeout: c.Wasm.CallTimeout},
-		Poll: host.PollConfig{Interval: c.Poll.Interval, First: c.Poll.First, Max: c.Poll.Max, MaxAge: c.Poll.MaxAge, Lease: c.Poll.Lease},
+		Poll:       host.PollConfig{Interval: c.Poll.Interval, First: c.Poll.First, Max: c.Poll.Max, MaxAge: c.Poll.MaxAge, Lease: c.Poll.Lease},
+		SplitDelay: c.Splits.Delay,
 	}
 	for _, p := range c.Plugins {
 		hc.Plugins = append(hc.Plugins, host.PluginConfig{Path: p.Path, SHA256: p.SHA256, PublicKey: p.PublicKey})
