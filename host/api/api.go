@@ -56,6 +56,9 @@ type Engine interface {
 	Plugins() []host.PluginInfo
 	PluginStats() map[string]plugin.Stats
 	Ready(ctx context.Context) error
+	Reconcile(ctx context.Context, in host.ReconcileInput) (*host.ReconcileReport, error)
+	GetReconciliation(ctx context.Context, id string) (*host.ReconcileReport, error)
+	ListReconciliations(ctx context.Context, account, date string, limit int) ([]*host.ReconcileReport, error)
 }
 
 var _ Engine = (*host.Host)(nil)
@@ -208,6 +211,9 @@ func New(cfg Config) (*Server, error) {
 		{"POST", "/admin/rules", authAdmin, s.postRules},
 		{"POST", "/admin/rules/rollback", authAdmin, s.rollbackRules},
 		{"GET", "/admin/plugins", authAdmin, s.getPlugins},
+		{"POST", "/admin/reconciliations", authAdmin, s.postReconciliation},
+		{"GET", "/admin/reconciliations", authAdmin, s.listReconciliations},
+		{"GET", "/admin/reconciliations/{id}", authAdmin, s.getReconciliation},
 		{"GET", "/healthz", authNone, s.healthz},
 		{"GET", "/readyz", authNone, s.readyz},
 		{"GET", "/metrics", authNone, s.serveMetrics},

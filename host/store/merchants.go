@@ -74,6 +74,9 @@ type MerchantUpdate struct {
 	NextPollAt     *time.Time
 	PollAttempts   *int
 	Now            time.Time // UpdatedAt; zero leaves it
+	// Event, when set, is recorded in the outbox in the same transaction
+	// as the update (see EventSpec); its Data gets the *Merchant as updated.
+	Event *EventSpec
 }
 
 // MerchantDocument is a document uploaded for a merchant. Its content went
@@ -142,6 +145,12 @@ type MerchantRequestUpdate struct {
 	NextPollAt     *time.Time
 	PollAttempts   *int
 	Now            time.Time
+	// Event, when set, is recorded in the outbox in the same transaction
+	// as the update; its Data gets the *MerchantRequest as updated, with its
+	// items. The event's object is the request's merchant (object type
+	// "merchant", the merchant's id), so a merchant's events list its
+	// requests' too.
+	Event *EventSpec
 }
 
 // MerchantItemUpdate sets one item of a request. An empty From adds the

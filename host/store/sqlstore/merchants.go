@@ -165,12 +165,23 @@ func (s *Store) UpdateMerchant(ctx context.Context, u store.MerchantUpdate) (*st
 		query += ` AND stage = ?`
 		args = append(args, u.FromStage)
 	}
-	m, err := scanMerchant(s.w.QueryRowContext(ctx, s.d.q(query+` RETURNING `+merchantCols), args...))
+	var m *store.Merchant
+	err := s.inTxIf(ctx, u.Event != nil, func(q querier) error {
+		var err error
+		m, err = scanMerchant(q.QueryRowContext(ctx, s.d.q(query+` RETURNING `+merchantCols), args...))
+		if errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if err != nil {
+			return fmt.Errorf("sqlstore: update merchant: %w", err)
+		}
+		return s.insertEvent(ctx, q, u.Event, eventObject{"merchant", m.ID, m.Tenant, m})
+	})
 	if err == nil {
 		return m, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlstore: update merchant: %w", err)
+		return nil, err
 	}
 	cur, err := s.getMerchant(ctx, s.w, u.ID)
 	if err != nil {
@@ -490,15 +501,21 @@ func (s *Store) UpdateMerchantRequest(ctx context.Context, u store.MerchantReque
 		query += ` AND status = ?`
 		args = append(args, u.From)
 	}
-	res, err := s.w.ExecContext(ctx, s.d.q(query), args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: update merchant request: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: update merchant request: %w", err)
-	}
-	cur, err := s.getRequest(ctx, s.w, u.ID)
+	var cur *store.MerchantRequest
+	var n int64
+	err := s.inTxIf(ctx, u.Event != nil, func(q querier) error {
+		res, err := q.ExecContext(ctx, s.d.q(query), args...)
+		if err != nil {
+			return fmt.Errorf("sqlstore: update merchant request: %w", err)
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlstore: update merchant request: %w", err)
+		}
+		if cur, err = s.getRequest(ctx, q, u.ID); err != nil || n == 0 {
+			return err
+		}
+		return s.insertEvent(ctx, q, u.Event, eventObject{"merchant", cur.MerchantID, cur.Tenant, cur})
+	})
 	if err != nil {
 		return nil, err
 	}

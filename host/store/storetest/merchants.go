@@ -264,6 +264,54 @@ func merchantCases() []testCase {
 				t.Fatalf("claimed twice: %d", len(again))
 			}
 		}},
+		{"Merchant/EventsInTheTransaction", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			must(t, s.InsertMerchant(ctx, newMerchant("mer_1")))
+			must(t, s.InsertMerchantRequest(ctx, channelRequest("mrq_1", "mer_1")))
+			render := func(obj any) ([]byte, error) {
+				switch o := obj.(type) {
+				case *store.Merchant:
+					return []byte(fmt.Sprintf(`{"id":%q,"status":%q}`, o.ID, o.Status)), nil
+				case *store.MerchantRequest:
+					return []byte(fmt.Sprintf(`{"id":%q,"status":%q,"items":%d}`, o.ID, o.Status, len(o.Items))), nil
+				}
+				return nil, fmt.Errorf("%T", obj)
+			}
+			spec := func(id, typ string) *store.EventSpec {
+				return &store.EventSpec{ID: id, Type: typ, CreatedAt: at(time.Hour), Data: render}
+			}
+			// a refused conditional move records nothing
+			_, err := s.UpdateMerchant(ctx, store.MerchantUpdate{ID: "mer_1", From: "reviewing", To: "approved", Event: spec("evt_0", "merchant.approved")})
+			wantErr(t, err, store.ErrConflict)
+			_, err = s.UpdateMerchantRequest(ctx, store.MerchantRequestUpdate{ID: "mrq_1", From: "reviewing", To: "approved", Event: spec("evt_00", "merchant.channels.approved")})
+			wantErr(t, err, store.ErrConflict)
+			_, err = s.UpdateMerchant(ctx, store.MerchantUpdate{ID: "mer_1", From: "submitted", To: "approved", Event: spec("evt_1", "merchant.approved")})
+			must(t, err)
+			_, err = s.UpdateMerchantRequest(ctx, store.MerchantRequestUpdate{ID: "mrq_1", From: "submitted", To: "reviewing", Event: spec("evt_2", "merchant.channels.reviewing")})
+			must(t, err)
+			// an event that cannot be written undoes the change
+			_, err = s.UpdateMerchant(ctx, store.MerchantUpdate{ID: "mer_1", From: "approved", To: "reviewing", Event: spec("evt_1", "merchant.reviewing")})
+			wantErr(t, err, store.ErrDuplicate)
+			if m := getMerchant(t, s, "mer_1"); m.Status != "approved" {
+				t.Fatalf("the change was kept without its event: %s", m.Status)
+			}
+			evs, err := s.ListEvents(ctx, store.EventQuery{Tenant: "t1", ObjectID: "mer_1"})
+			must(t, err)
+			if len(evs) != 2 {
+				t.Fatalf("%d events, want 2", len(evs))
+			}
+			// newest first
+			want := []struct{ id, typ, data string }{
+				{"evt_2", "merchant.channels.reviewing", `{"id":"mrq_1","status":"reviewing","items":2}`},
+				{"evt_1", "merchant.approved", `{"id":"mer_1","status":"approved"}`},
+			}
+			for i, w := range want {
+				e := evs[i]
+				if e.ID != w.id || e.Type != w.typ || string(e.Data) != w.data || e.ObjectType != "merchant" || e.ObjectID != "mer_1" || e.Tenant != "t1" {
+					t.Fatalf("event %d: %+v (data %s), want %+v", i, e, e.Data, w)
+				}
+			}
+		}},
 		{"Merchant/ConcurrentMoves", func(t *testing.T, s store.Store) {
 			ctx := t.Context()
 			must(t, s.InsertMerchant(ctx, newMerchant("mer_1")))
