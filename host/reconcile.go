@@ -158,7 +158,9 @@ const (
 // then compared: amount and currency, status, and for payments the fee the
 // provider reported. Errors: not_found (no such account), invalid_request
 // (a date that is not YYYY-MM-DD, or a day that has not begun),
-// unsupported (the plugin has no statements), and the plugin's own errors.
+// unsupported (the plugin has no statements), and the plugin's own errors
+// (a statement whose signature does not verify, or credentials the provider
+// refuses, are provider_unavailable: they are not the caller's fault).
 func (h *Host) Reconcile(ctx context.Context, in ReconcileInput) (*ReconcileReport, error) {
 	a, ok := h.accounts[in.Account]
 	if !ok {
@@ -276,6 +278,15 @@ func (h *Host) downloadStatement(ctx context.Context, a *account, reportID, date
 	h.recordAttempt(ctx, reportID, core.OpStatementDownload, c, err, d)
 	if err != nil {
 		h.log.Warn("statement download failed", "account", a.name, "date", date, "code", core.CodeOf(err), "err", err)
+		ce := core.AsError(err)
+		if ce.Code == core.CodeSignatureInvalid || ce.Code == core.CodeAuthFailed {
+			// the provider's answer, or its view of the account's keys: not
+			// the caller's request, so not a 400 or 401 to whoever asked
+			out := *ce
+			out.Code, out.Err = core.CodeProviderUnavailable, err
+			out.Message = "the statement could not be obtained: " + ce.Message
+			return nil, &out
+		}
 		return nil, err
 	}
 	if st.Date != "" && st.Date != date {

@@ -256,7 +256,7 @@ func TestReconcileRefused(t *testing.T) {
 		{"another format", host.ReconcileInput{Account: "main", Date: "20240514"}, nil, core.CodeInvalidRequest},
 		{"a day to come", host.ReconcileInput{Account: "main", Date: today.AddDate(0, 0, 2).Format("2006-01-02")}, nil, core.CodeInvalidRequest},
 		{"gateway down", host.ReconcileInput{Account: "main", Date: today.Format("2006-01-02")}, &sim.Fault{Kind: sim.FaultHTTP5xxBefore, PathPrefix: "/api/bill"}, core.CodeProviderUnavailable},
-		{"bad signature", host.ReconcileInput{Account: "main", Date: today.Format("2006-01-02")}, &sim.Fault{Kind: sim.FaultBadSign, PathPrefix: "/api/bill"}, core.CodeSignatureInvalid},
+		{"bad signature", host.ReconcileInput{Account: "main", Date: today.Format("2006-01-02")}, &sim.Fault{Kind: sim.FaultBadSign, PathPrefix: "/api/bill"}, core.CodeProviderUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
