@@ -99,7 +99,18 @@ type apiObject struct {
 	PendingReason  string `json:"pending_reason"`
 	Channel        string `json:"channel"`
 	RefundedAmount int64  `json:"refunded_amount"`
-	Refunds        []struct {
+	Splits         []struct {
+		Status string `json:"status"`
+		Amount int64  `json:"amount"`
+	} `json:"splits"`
+	Ledger *struct {
+		Split    int64 `json:"split"`
+		Balanced bool  `json:"balanced"`
+	} `json:"ledger"`
+	Data []struct {
+		Available int64 `json:"available"`
+	} `json:"data"`
+	Refunds []struct {
 		ID     string `json:"id"`
 		Status string `json:"status"`
 		Amount int64  `json:"amount"`
@@ -231,8 +242,23 @@ func (t *tour) play() {
 	})
 	t.note("query: the payment shows the refund", ok, "%s, refunded_amount %d, %d refund(s)", got.Status, got.RefundedAmount, len(got.Refunds))
 
+	split, ok := t.until(p.ID, func(o apiObject) bool { return len(o.Splits) == 1 && o.Splits[0].Status == "succeeded" })
+	t.note("the marketplace rule splits 5% (at least 1.00) to platform", ok && split.Ledger != nil && split.Ledger.Balanced,
+		"%s", splitText(split))
+	code, bal, err := t.call(http.MethodGet, "/v1/balances?account=main&receiver=platform", "", "", "")
+	t.note("the platform's balance at Haotian", err == nil && code == 200 && len(bal.Data) == 1 && bal.Data[0].Available > 0,
+		"%d, %s", code, balanceText(bal))
+
 	code, ali, err := t.payment(order+"-ali", `{"amount":1000,"currency":"CNY","method":"alipay.qr"}`)
 	t.note("alipay.qr: the rules pick Adapay", err == nil && code == 201 && strings.HasPrefix(ali.Channel, "adapay/"), "%s", describe(code, ali))
+	if err == nil && ali.ID != "" {
+		aliSplit, ok := t.until(ali.ID, func(o apiObject) bool { return len(o.Splits) == 1 && o.Splits[0].Status == "succeeded" })
+		t.note("paid, then split by Adapay's confirmation", ok, "%s, %s", aliSplit.Status, splitText(aliSplit))
+	}
+
+	code, po, err := t.call(http.MethodPost, "/v1/payouts", order+"-payout", `{"account":"main","kind":"transfer","amount":500,"currency":"CNY",`+
+		`"destination":{"kind":"alipay","account_no":"2088102175953034","account_name":"李四"},"description":"bonus"}`, "")
+	t.note("a transfer of 5.00 to an Alipay account", err == nil && code == 201 && po.Status != "failed", "%d %s", code, po.Status)
 
 	code, dec, err := t.payment(order+"-declined", `{"amount":66601,"currency":"CNY","method":"wechat.native"}`)
 	t.note("magic amount 666.01: declined", err == nil && code == 201 && dec.Status == "failed" && dec.Failure != nil && dec.Failure.Code == "declined",
@@ -254,6 +280,24 @@ func (t *tour) play() {
 	t.note("a wrong API key", err == nil && code == 401, "%s", describe(code, wrong))
 	code, missing, err := t.call(http.MethodGet, "/v1/payments/pay_doesnotexist", "", "", "")
 	t.note("a payment that does not exist", err == nil && code == 404, "%s", describe(code, missing))
+}
+
+func splitText(o apiObject) string {
+	if len(o.Splits) == 0 {
+		return "no split"
+	}
+	s := fmt.Sprintf("split %d %s", o.Splits[0].Amount, o.Splits[0].Status)
+	if o.Ledger != nil {
+		s += fmt.Sprintf(", ledger balanced: %t", o.Ledger.Balanced)
+	}
+	return s
+}
+
+func balanceText(o apiObject) string {
+	if len(o.Data) == 0 {
+		return "no balance"
+	}
+	return fmt.Sprintf("available %d", o.Data[0].Available)
 }
 
 func payInfoKind(o apiObject) string {

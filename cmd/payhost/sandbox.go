@@ -17,6 +17,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/payhost/payhost/core"
 	"github.com/payhost/payhost/examples"
 	"github.com/payhost/payhost/host"
 	"github.com/payhost/payhost/host/config"
@@ -212,7 +213,45 @@ func startSandbox(ctx context.Context, env *cmdEnv, o sandboxOptions, announce f
 		return nil, err
 	}
 	sb.srv = srv
+	if err := sb.registerReceivers(ctx); err != nil {
+		_ = srv.close(context.Background())
+		return nil, err
+	}
 	return sb, nil
+}
+
+// sandboxPlatformMember is the Adapay member the sandbox's "platform"
+// receiver is at account app.
+const sandboxPlatformMember = "mem_sandbox_platform"
+
+// registerReceivers gives the sandbox tenant the receiver its split rule
+// names ("platform"): bound at the Haotian simulator in WeChat and Alipay
+// (through the plugin, as POST /v1/split_receivers does), and registered as
+// an existing Adapay member.
+func (sb *sandbox) registerReceivers(ctx context.Context) error {
+	sb.adapay.AddMember(adapaysim.DefaultMerchantAPIKey, sandboxPlatformMember)
+	for _, in := range []host.CreateReceiverInput{
+		{Channel: "wxpay", AccountNo: "o8jhotwaUEffs1fyWE5O3N4HWvbk", AccountName: "平台"},
+		{Channel: "alipay", AccountNo: "2088102175953034", AccountName: "平台"},
+	} {
+		in.Tenant, in.Name, in.Account, in.Kind, in.Relation, in.GroupID, in.RatioPPM = "sandbox", "platform", "main", "business", "PARTNER", "100001", 50_000
+		r, err := sb.srv.host.CreateReceiver(ctx, in)
+		if core.CodeOf(err) == core.CodeConflict {
+			continue // kept from an earlier run (--keep)
+		}
+		if err != nil {
+			return fmt.Errorf("register the sandbox's split receiver: %w", err)
+		}
+		if r.Failure != nil {
+			return fmt.Errorf("register the sandbox's split receiver: %s: %s", r.Failure.Code, r.Failure.Message)
+		}
+	}
+	_, err := sb.srv.host.CreateReceiver(ctx, host.CreateReceiverInput{Tenant: "sandbox", Name: "platform", Account: "app",
+		ProviderReceiverID: sandboxPlatformMember})
+	if err != nil && core.CodeOf(err) != core.CodeConflict {
+		return fmt.Errorf("register the sandbox's split receiver: %w", err)
+	}
+	return nil
 }
 
 // serveSim serves a simulator on a loopback port and returns its URL.
@@ -328,6 +367,7 @@ tenants:
   - name: sandbox
     api_keys: [env:` + envSandboxAPIKey + `]
     merchant_id: sandbox
+    tags: [marketplace]   # the example rules' marketplace split: 5% (at least 1 yuan) to "platform"
 admin_token: env:` + envSandboxAdmin + `
 rules:
   file: {{q .Rules}}
@@ -338,6 +378,8 @@ poll:
   interval: 500ms
   first: {{.PollFirst}}
   max: 30s
+splits:
+  delay: {{.PollFirst}}
 log:
   level: info
   format: text

@@ -114,7 +114,7 @@ func TestSandboxQuickstart(t *testing.T) {
 	code := run(context.Background(), &cmdEnv{stdout: &demoOut, stderr: &demoOut, getenv: func(string) string { return "" }},
 		[]string{"demo", "--url", rd.URL, "--api-key", rd.APIKey, "--wait", "15s"})
 	assert.Equal(t, 0, code, "%s", demoOut.String())
-	assert.Contains(t, demoOut.String(), "all 14 steps went as expected")
+	assert.Contains(t, demoOut.String(), "all 18 steps went as expected")
 
 	assert.Equal(t, 0, srv.stop(t), "Ctrl-C stops it cleanly")
 }
@@ -143,7 +143,7 @@ func TestDemoEmbedded(t *testing.T) {
 	code := run(context.Background(), &cmdEnv{stdout: &out, stderr: &out, getenv: func(string) string { return "" }}, []string{"demo"})
 	require.Equal(t, 0, code, "%s", out.String())
 	s := out.String()
-	assert.Contains(t, s, "all 14 steps went as expected")
+	assert.Contains(t, s, "all 18 steps went as expected")
 	assert.Contains(t, s, "magic amount 666.01: declined")
 	assert.NotContains(t, s, "UNEXPECTED")
 }
