@@ -52,6 +52,13 @@ type Engine interface {
 	ListEvents(ctx context.Context, in host.ListEventsInput) (*host.EventList, error)
 	GetEvent(ctx context.Context, tenant, id string) (*host.Event, error)
 	ListEventDeliveries(ctx context.Context, tenant, eventID string) (*host.WebhookDeliveryList, error)
+	CreateMerchant(ctx context.Context, in host.CreateMerchantInput) (*host.Merchant, error)
+	GetMerchant(ctx context.Context, tenant, id string, refresh bool) (*host.Merchant, error)
+	UploadMerchantDocument(ctx context.Context, in host.UploadMerchantDocumentInput) (*host.Merchant, error)
+	SubmitMerchant(ctx context.Context, in host.SubmitMerchantInput) (*host.Merchant, error)
+	ActivateMerchantChannels(ctx context.Context, in host.ActivateMerchantChannelsInput) (*host.Merchant, error)
+	RequestRealName(ctx context.Context, in host.RealNameInput) (*host.Merchant, error)
+	ChangeSettlementAccount(ctx context.Context, in host.SettlementAccountInput) (*host.Merchant, error)
 	HandleNotification(ctx context.Context, account string, req *core.ParseNotificationRequest) (core.Ack, error)
 	Plugins() []host.PluginInfo
 	PluginStats() map[string]plugin.Stats
@@ -199,6 +206,13 @@ func New(cfg Config) (*Server, error) {
 		{"POST", "/v1/payments/{id}/close", authTenant, s.closePayment},
 		{"POST", "/v1/payments/{id}/refunds", authTenant, s.createRefund},
 		{"GET", "/v1/refunds/{id}", authTenant, s.getRefund},
+		{"POST", "/v1/merchants", authTenant, s.createMerchant},
+		{"GET", "/v1/merchants/{id}", authTenant, s.getMerchant},
+		{"POST", "/v1/merchants/{id}/documents", authTenant, s.uploadMerchantDocument},
+		{"POST", "/v1/merchants/{id}/submit", authTenant, s.submitMerchant},
+		{"POST", "/v1/merchants/{id}/channels", authTenant, s.activateMerchantChannels},
+		{"POST", "/v1/merchants/{id}/realname", authTenant, s.requestRealName},
+		{"POST", "/v1/merchants/{id}/settlement_account", authTenant, s.changeSettlementAccount},
 		{"POST", "/v1/webhook_endpoints", authTenant, s.createWebhookEndpoint},
 		{"GET", "/v1/webhook_endpoints", authTenant, s.listWebhookEndpoints},
 		{"GET", "/v1/webhook_endpoints/{id}", authTenant, s.getWebhookEndpoint},
