@@ -383,6 +383,8 @@ splits:
 log:
   level: info
   format: text
+webhooks:
+  allow_private: true   # endpoints on this machine (http://127.0.0.1:...) may receive the sandbox's events
 `))
 
 func sandboxConfig(d sandboxConfigData) (string, error) {

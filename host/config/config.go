@@ -73,6 +73,7 @@ type Config struct {
 	Wasm       Wasm      `koanf:"wasm"`
 	Poll       Poll      `koanf:"poll"`
 	Splits     Splits    `koanf:"splits"`
+	Webhooks   Webhooks  `koanf:"webhooks"`
 	Log        Log       `koanf:"log"`
 
 	// Dir is the directory of the configuration file, against which
@@ -152,6 +153,18 @@ type Splits struct {
 	// Delay is how long after a payment succeeds the engine executes the
 	// split its rules decided (mode auto).
 	Delay time.Duration `koanf:"delay"`
+}
+
+// Webhooks tunes the delivery of merchant webhooks (host.WebhookConfig).
+type Webhooks struct {
+	Disabled     bool          `koanf:"disabled"`      // this node delivers none (events are still recorded; other nodes deliver them)
+	AllowPrivate bool          `koanf:"allow_private"` // endpoints may be loopback or private addresses (the sandbox)
+	Interval     time.Duration `koanf:"interval"`
+	Timeout      time.Duration `koanf:"timeout"`
+	RetryFirst   time.Duration `koanf:"retry_first"`
+	RetryMax     time.Duration `koanf:"retry_max"`
+	MaxAttempts  int           `koanf:"max_attempts"`
+	Lease        time.Duration `koanf:"lease"`
 }
 
 // Poll tunes the settlement poller.
@@ -653,6 +666,15 @@ func (c *Config) Validate() error {
 			bad(key, "must not be negative")
 		}
 	}
+	for key, d := range map[string]time.Duration{"webhooks.interval": c.Webhooks.Interval, "webhooks.timeout": c.Webhooks.Timeout,
+		"webhooks.retry_first": c.Webhooks.RetryFirst, "webhooks.retry_max": c.Webhooks.RetryMax, "webhooks.lease": c.Webhooks.Lease} {
+		if d < 0 {
+			bad(key, "must not be negative")
+		}
+	}
+	if c.Webhooks.MaxAttempts < 0 {
+		bad("webhooks.max_attempts", "must not be negative")
+	}
 
 	switch c.Store.Driver {
 	case "sqlite":
@@ -814,6 +836,9 @@ func (c *Config) Host() host.Config {
 			MemoryLimit: uint64(c.Wasm.MemoryLimit), CallTimeout: c.Wasm.CallTimeout},
 		Poll:       host.PollConfig{Interval: c.Poll.Interval, First: c.Poll.First, Max: c.Poll.Max, MaxAge: c.Poll.MaxAge, Lease: c.Poll.Lease},
 		SplitDelay: c.Splits.Delay,
+		Webhooks: host.WebhookConfig{Disabled: c.Webhooks.Disabled, AllowPrivate: c.Webhooks.AllowPrivate,
+			Interval: c.Webhooks.Interval, Timeout: c.Webhooks.Timeout, RetryFirst: c.Webhooks.RetryFirst,
+			RetryMax: c.Webhooks.RetryMax, MaxAttempts: c.Webhooks.MaxAttempts, Lease: c.Webhooks.Lease},
 	}
 	for _, p := range c.Plugins {
 		hc.Plugins = append(hc.Plugins, host.PluginConfig{Path: p.Path, SHA256: p.SHA256, PublicKey: p.PublicKey})
