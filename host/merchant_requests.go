@@ -587,6 +587,13 @@ func (h *Host) applyRequestEvent(ctx context.Context, a *account, ev core.Event)
 	if err != nil {
 		return resultError + err.Error()
 	}
+	if ev.Kind == core.EventRealName && requestFinal(ev.Status) {
+		// the event carries only the wallet's status: its application and
+		// authorisation states come from a query (best effort)
+		if refreshed, err := h.refreshRequest(ctx, sm, after, "notification"); err == nil {
+			after = refreshed
+		}
+	}
 	got := after.Status
 	if name != "" {
 		for _, it := range after.Items {

@@ -133,9 +133,12 @@ func testMerchantLifecycle(t *testing.T, st func(t *testing.T) store.Store) {
 	assert.Empty(t, requestItem(rn, "wechat").QRCode, "nothing is left to scan")
 	assert.Equal(t, core.OnboardingNeedsInfo, rn.Status, "alipay still waits")
 	require.Equal(t, 1, w.sim.Advance()) // Alipay is confirmed
-	w.eventually("real name approved", func() bool {
-		return requestStatus(w.merchant("acme", m.ID), store.RequestRealName) == core.OnboardingApproved
+	// a query after the notification fills the wallet's states in
+	w.eventually("real name approved and authorised", func() bool {
+		rn := latestRequest(w.merchant("acme", m.ID), store.RequestRealName)
+		return rn.Status == core.OnboardingApproved && requestItem(rn, "alipay").AuthorizeState == "authorised"
 	})
+	assert.Equal(t, "审核通过", requestItem(latestRequest(w.merchant("acme", m.ID), store.RequestRealName), "alipay").ApplyState)
 
 	// 修改结算账户信息: merchant.modify.succeeded
 	m = w.changeCard("acme", m.ID)
