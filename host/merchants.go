@@ -32,6 +32,11 @@ func init() {
 	registerEventApplier(core.EventRealName, (*Host).applyRequestEvent)
 	registerEventApplier(core.EventSettlement, (*Host).applyRequestEvent)
 	registerPoller((*Host).pollOnboarding)
+	types := machineEventTypes("merchant", core.MachineOnboarding)
+	for _, kind := range []string{store.RequestChannels, store.RequestRealName, store.RequestSettlement} {
+		types = append(types, machineEventTypes("merchant."+kind, core.MachineOnboarding)...)
+	}
+	registerEventTypes("merchant", types...)
 }
 
 // CreateMerchant stores a merchant application for the tenant and, unless

@@ -172,6 +172,9 @@ func testMerchantLifecycle(t *testing.T, st func(t *testing.T) store.Store) {
 		assert.Contains(t, types, typ)
 	}
 	assert.Contains(t, qrEvent, "qr_code", "the QR codes travel with the event")
+	for _, typ := range []string{"merchant.approved", "merchant.needs_info", "merchant.realname.needs_info", "merchant.settlement_account.rejected"} {
+		assert.Contains(t, host.EventTypes(), typ, "endpoints may subscribe to it")
+	}
 
 	// personal data: masked in the answer, never in a log line
 	assertNoPersonalData(t, "the merchant", jsonText(t, m))
