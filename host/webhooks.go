@@ -84,7 +84,7 @@ type WebhookConfig struct {
 	MaxAttempts  int           // attempts before a delivery is failed; default 20
 	Batch        int           // deliveries claimed per round; default 50
 	Concurrent   int           // requests in parallel; default 8
-	Lease        time.Duration // how long a claimed delivery is left to this node; default 2m, at least twice Timeout
+	Lease        time.Duration // how long a claimed delivery is left to this node; default 2m, at least the longest a round can take
 	MaxEndpoints int           // enabled endpoints per tenant; default 16
 }
 
@@ -113,7 +113,10 @@ func (c *WebhookConfig) defaults() {
 	if c.Lease <= 0 {
 		c.Lease = 2 * time.Minute
 	}
-	c.Lease = max(c.Lease, 2*c.Timeout)
+	// a round sends Batch deliveries Concurrent at a time, each up to
+	// Timeout: a claim must outlast the round, or another node would
+	// send the same event meanwhile
+	c.Lease = max(c.Lease, time.Duration((c.Batch+c.Concurrent-1)/c.Concurrent+1)*c.Timeout)
 	if c.MaxEndpoints <= 0 {
 		c.MaxEndpoints = 16
 	}
