@@ -45,6 +45,11 @@ func (h *Host) pollMerchant(ctx context.Context, sm *store.Merchant) {
 		h.stopPollingMerchant(ctx, sm)
 		return
 	}
+	if a, _, err := h.merchantAccount(sm); err == nil && !supports(a, core.OpOnboardingQuery) {
+		// the provider cannot be asked: its notification settles the application
+		h.stopPollingMerchant(ctx, sm)
+		return
+	}
 	since := sm.CreatedAt
 	if sm.SubmittedAt.After(since) {
 		since = sm.SubmittedAt

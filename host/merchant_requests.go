@@ -509,8 +509,14 @@ func (h *Host) refreshRequest(ctx context.Context, sm *store.Merchant, sr *store
 		if !supports(a, core.OpOnboardingRealNameQuery) {
 			return sr, errNoQuery
 		}
+		var p requestParams
+		_ = json.Unmarshal(sr.Params, &p)
+		wallet := p.Wallet
+		if wallet == "all" {
+			wallet = ""
+		}
 		resp, err := callPlugin[core.QueryRealNameResponse](ctx, h, a, c, core.OpOnboardingRealNameQuery, sr.ID,
-			&core.QueryRealNameRequest{RequestID: sr.ID, ProviderID: sm.ProviderID, ProviderData: sr.ProviderData})
+			&core.QueryRealNameRequest{RequestID: sr.ID, ProviderID: sm.ProviderID, Wallet: wallet, ProviderData: sr.ProviderData})
 		if err != nil {
 			return nil, err
 		}
