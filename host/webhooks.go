@@ -141,7 +141,7 @@ type EventList struct {
 // ListEventsInput selects a tenant's events.
 type ListEventsInput struct {
 	Tenant        string
-	Type          string // "" = any; a type; or "<object type>.*"
+	Type          string // "" or "*" = any; a type; or "<object type>.*"
 	StartingAfter string // an event id: the page starts after it (older events)
 	Limit         int    // 1-100; default 20
 }
@@ -813,6 +813,9 @@ func (h *Host) ListEvents(ctx context.Context, in ListEventsInput) (*EventList, 
 		limit = defaultEventsPerPage
 	case limit < 0 || limit > maxEventsPerPage:
 		return nil, bad("limit", "limit must be 1 to %d", maxEventsPerPage)
+	}
+	if in.Type == "*" {
+		in.Type = ""
 	}
 	if in.Type != "" {
 		if obj, ok := strings.CutSuffix(in.Type, ".*"); !(ok && eventObjects[obj]) && !eventTypes[in.Type] {

@@ -163,7 +163,7 @@ func TestEvents(t *testing.T) {
 		assert.Equal(t, data[2].(map[string]any)["id"], second["data"].([]any)[0].(map[string]any)["id"])
 	})
 	t.Run("by type", func(t *testing.T) {
-		for q, n := range map[string]int{"payment.processing": 3, "payment.*": 3, "refund.*": 0, "payment.succeeded": 0} {
+		for q, n := range map[string]int{"payment.processing": 3, "payment.*": 3, "*": 3, "refund.*": 0, "payment.succeeded": 0} {
 			got := e.do(t, req{method: "GET", path: "/v1/events?type=" + url.QueryEscape(q), key: keyAcme})
 			require.Equal(t, http.StatusOK, got.status, "%s", got.body)
 			assert.Len(t, got.json(t)["data"], n, q)

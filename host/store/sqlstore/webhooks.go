@@ -302,9 +302,9 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease
 	}
 	token := hex.EncodeToString(b[:])
 	rows, err := s.w.QueryContext(ctx, s.d.q(`UPDATE webhook_deliveries SET next_attempt_at = ?, claim_token = ?
-		WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = ? AND next_attempt_at <= ?
+		WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?
 		             ORDER BY next_attempt_at, id LIMIT ?`+s.skipLocked()+`)
-		RETURNING `+deliveryCols), micros(now.Add(lease)), token, store.DeliveryPending, micros(now), limit)
+		RETURNING `+deliveryCols), micros(now.Add(lease)), token, micros(now), limit) // 'pending' literal: the partial index's predicate
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: claim webhook deliveries: %w", err)
 	}
