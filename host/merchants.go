@@ -255,13 +255,13 @@ func (h *Host) applyMerchantResult(ctx context.Context, sm *store.Merchant, res 
 	case core.OnboardingApproved:
 		u.Message, u.FailureCode, u.FailureMessage, u.ProviderCode = ptr(res.Message), ptr(""), ptr(""), ptr("")
 		u.NextPollAt = ptr(time.Time{})
-	case core.OnboardingRejected, core.OnboardingNeedsInfo:
-		msg := firstNonEmpty(res.FailureMessage, res.Message)
+	case core.OnboardingRejected:
 		code, provider := canonicalFailure(firstNonEmpty(res.FailureCode, string(core.CodeDeclined)))
-		if to == core.OnboardingNeedsInfo {
-			code, provider = core.CodeInvalidRequest, res.FailureCode
-		}
-		u.Message, u.FailureCode, u.FailureMessage, u.ProviderCode = ptr(res.Message), ptr(string(code)), ptr(msg), ptr(provider)
+		u.Message, u.FailureCode, u.FailureMessage, u.ProviderCode = ptr(res.Message), ptr(string(code)),
+			ptr(firstNonEmpty(res.FailureMessage, res.Message)), ptr(provider)
+		u.NextPollAt = ptr(time.Time{})
+	case core.OnboardingNeedsInfo: // what is missing is the message; a new submission follows
+		u.Message, u.FailureCode, u.FailureMessage, u.ProviderCode = ptr(firstNonEmpty(res.Message, res.FailureMessage)), ptr(""), ptr(""), ptr("")
 		u.NextPollAt = ptr(time.Time{})
 	default: // submitted, reviewing
 		u.Message = ptr(res.Message)

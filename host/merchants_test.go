@@ -266,6 +266,7 @@ func TestMerchantFailures(t *testing.T) {
 		m = w.merchant("acme", m.ID)
 		assert.Contains(t, m.Message, "租赁合同")
 		assert.Empty(t, m.PendingReason)
+		assert.Nil(t, m.Failure, "nothing failed: something is missing")
 		// a second submission reopens the review
 		w.upload("acme", m.ID, "lease")
 		again, err := w.host.SubmitMerchant(context.Background(), host.SubmitMerchantInput{Tenant: "acme", IdempotencyKey: obKey("s2"),
