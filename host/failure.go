@@ -50,8 +50,11 @@ type IncidentObserver interface {
 
 // Incident kinds.
 const (
-	IncidentLateSuccess    = "late_success"    // success reported for a failed or closed object
-	IncidentAmountMismatch = "amount_mismatch" // a report about another amount than was created
+	IncidentLateSuccess     = "late_success"     // success reported for a failed or closed object
+	IncidentAmountMismatch  = "amount_mismatch"  // a report about another amount than was created
+	IncidentSplitRefused    = "split_refused"    // the rules' split cannot be made (receiver not registered, provider cannot split)
+	IncidentSplitUnsettled  = "split_unsettled"  // a split in flight no query can settle (its answer was lost before the provider gave its id)
+	IncidentPayoutUnsettled = "payout_unsettled" // a payout no query can settle (Jeepay's cash-out has none)
 )
 
 func (h *Host) incident(ctx context.Context, kind, objectID, detail string) {

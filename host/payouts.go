@@ -341,9 +341,6 @@ func payoutSettled(st string) bool {
 	return false
 }
 
-// IncidentPayoutUnsettled: a payout no query can settle.
-const IncidentPayoutUnsettled = "payout_unsettled"
-
 func (h *Host) applyPayoutEvent(ctx context.Context, a *account, ev core.Event) string {
 	p, err := h.store.GetPayout(ctx, ev.ObjectID)
 	if errors.Is(err, store.ErrNotFound) {

@@ -238,10 +238,6 @@ func (h *Host) startSplit(ctx context.Context, pay *store.Payment, source, idemK
 	return h.submitSplit(ctx, pay, sp, a, c, style)
 }
 
-// IncidentSplitRefused: the rules' split of a payment could not be made
-// (a receiver not registered, a provider that cannot split).
-const IncidentSplitRefused = "split_refused"
-
 // submitSplit sends a stored split to the provider and applies the answer.
 func (h *Host) submitSplit(ctx context.Context, pay *store.Payment, sp *store.Split, a *account, c core.Channel, style splitStyle) (*store.Split, error) {
 	parts := make([]core.SplitPart, 0, len(sp.Records))
@@ -497,10 +493,6 @@ func (h *Host) pollSplit(ctx context.Context, sp *store.Split) {
 			NextPollAt: ptr(h.now().Add(h.backoff(after.PollAttempts + 1))), PollAttempts: ptr(after.PollAttempts + 1)})
 	}
 }
-
-// IncidentSplitUnsettled: a split in flight that no query can settle (the
-// provider's answer was lost before it gave its id, or it has no query).
-const IncidentSplitUnsettled = "split_unsettled"
 
 func (h *Host) applySplitEvent(ctx context.Context, a *account, ev core.Event) string {
 	sp, err := h.store.GetSplit(ctx, ev.ObjectID)
