@@ -35,14 +35,15 @@ import (
 // (which can be told to drop what arrives). Account "main" is a Haotian
 // account: a plugin that does not onboard.
 type onboardingWorld struct {
-	t     *testing.T
-	sim   *adapaysim.Server
-	gw    *httptest.Server
-	inbox *httptest.Server
-	drop  atomic.Bool // the inbox answers 503 without telling the engine
-	store store.Store
-	host  *host.Host
-	logs  *logBuffer
+	t         *testing.T
+	sim       *adapaysim.Server
+	gw        *httptest.Server
+	inbox     *httptest.Server
+	drop      atomic.Bool // the inbox answers 503 without telling the engine
+	store     store.Store
+	host      *host.Host
+	logs      *logBuffer
+	publicURL string
 }
 
 type onboardingOpts struct {
@@ -108,45 +109,11 @@ func newOnboardingWorld(t *testing.T, o onboardingOpts) *onboardingWorld {
 	}))
 	t.Cleanup(w.inbox.Close)
 
-	publicURL := w.inbox.URL
+	w.publicURL = w.inbox.URL
 	if o.noNotify {
-		publicURL = ""
+		w.publicURL = ""
 	}
-	keys := caps.NewKeyStore(nil).WithEnv(func(k string) string {
-		switch k {
-		case "ADAPAY_PRIVATE":
-			return adapaysim.DefaultMerchantKey().PrivateKeyPEM()
-		case "ADAPAY_PUBLIC":
-			return w.sim.PublicKeyBase64()
-		case "HAOTIAN_SECRET":
-			return haotiansim.DefaultMerchant.Secret
-		}
-		return ""
-	})
-	hc := host.Config{
-		Store:   w.store,
-		Plugins: []host.PluginConfig{{Native: adapay.New()}, {Native: haotian.New()}},
-		Accounts: []host.AccountConfig{
-			{AccountConfig: caps.AccountConfig{Name: "app", Plugin: adapay.Name,
-				Endpoints: map[string]caps.EndpointConfig{"api": {URL: w.gw.URL, AllowPrivate: true, Timeout: 2 * time.Second}},
-				Keys:      map[string]string{"merchant_private": "env:ADAPAY_PRIVATE", "adapay_public": "env:ADAPAY_PUBLIC"},
-				Config: map[string]string{"api_key": adapaysim.DefaultMerchantAPIKey, "app_id": adapaysim.DefaultMerchantAppID,
-					"base_url": w.gw.URL}}},
-			{AccountConfig: caps.AccountConfig{Name: "main", Plugin: haotian.Name,
-				Endpoints: map[string]caps.EndpointConfig{"gateway": {URL: "http://127.0.0.1:1", AllowPrivate: true}},
-				Keys:      map[string]string{"app_secret": "env:HAOTIAN_SECRET"},
-				Config:    map[string]string{"mch_no": haotiansim.DefaultMerchant.MchNo, "app_id": haotiansim.DefaultMerchant.AppID}}},
-		},
-		Keys:            keys,
-		Logger:          slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		PublicURL:       publicURL,
-		Poll:            host.PollConfig{Disabled: true, First: time.Millisecond, Max: 5 * time.Millisecond},
-		IdempotencyWait: 5 * time.Second,
-	}
-	var err error
-	h, err = host.New(context.Background(), hc)
-	require.NoError(t, err)
-	t.Cleanup(func() { h.Close(context.Background()) })
+	h = w.newEngine(w.store)
 	w.host = h
 	return w
 }
@@ -341,4 +308,45 @@ func notificationObject(form map[string]string) string {
 	_, rest, _ := strings.Cut(form["data"], `"request_id":"`)
 	id, _, _ := strings.Cut(rest, `"`)
 	return id
+}
+
+// newEngine builds an engine on st wired to the world's simulator and
+// notification endpoint (a second node, for instance).
+func (w *onboardingWorld) newEngine(st store.Store) *host.Host {
+	t := w.t
+	keys := caps.NewKeyStore(nil).WithEnv(func(k string) string {
+		switch k {
+		case "ADAPAY_PRIVATE":
+			return adapaysim.DefaultMerchantKey().PrivateKeyPEM()
+		case "ADAPAY_PUBLIC":
+			return w.sim.PublicKeyBase64()
+		case "HAOTIAN_SECRET":
+			return haotiansim.DefaultMerchant.Secret
+		}
+		return ""
+	})
+	hc := host.Config{
+		Store:   st,
+		Plugins: []host.PluginConfig{{Native: adapay.New()}, {Native: haotian.New()}},
+		Accounts: []host.AccountConfig{
+			{AccountConfig: caps.AccountConfig{Name: "app", Plugin: adapay.Name,
+				Endpoints: map[string]caps.EndpointConfig{"api": {URL: w.gw.URL, AllowPrivate: true, Timeout: 2 * time.Second}},
+				Keys:      map[string]string{"merchant_private": "env:ADAPAY_PRIVATE", "adapay_public": "env:ADAPAY_PUBLIC"},
+				Config: map[string]string{"api_key": adapaysim.DefaultMerchantAPIKey, "app_id": adapaysim.DefaultMerchantAppID,
+					"base_url": w.gw.URL}}},
+			{AccountConfig: caps.AccountConfig{Name: "main", Plugin: haotian.Name,
+				Endpoints: map[string]caps.EndpointConfig{"gateway": {URL: "http://127.0.0.1:1", AllowPrivate: true}},
+				Keys:      map[string]string{"app_secret": "env:HAOTIAN_SECRET"},
+				Config:    map[string]string{"mch_no": haotiansim.DefaultMerchant.MchNo, "app_id": haotiansim.DefaultMerchant.AppID}}},
+		},
+		Keys:            keys,
+		Logger:          slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		PublicURL:       w.publicURL,
+		Poll:            host.PollConfig{Disabled: true, First: time.Millisecond, Max: 5 * time.Millisecond},
+		IdempotencyWait: 5 * time.Second,
+	}
+	h, err := host.New(context.Background(), hc)
+	require.NoError(t, err)
+	t.Cleanup(func() { h.Close(context.Background()) })
+	return h
 }

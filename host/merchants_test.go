@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 	"github.com/payhost/payhost/core"
 	"github.com/payhost/payhost/host"
 	"github.com/payhost/payhost/host/store"
+	"github.com/payhost/payhost/host/store/sqlstore"
+	"github.com/payhost/payhost/internal/pgtest"
 	adapaysim "github.com/payhost/payhost/plugins/adapay/sim"
 )
 
@@ -228,6 +231,67 @@ func TestMerchantLifecycleByPolling(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, sr.NextPollAt.IsZero(), "not polled")
 	assert.Empty(t, w.sim.Notifications(), "no notification URL was given")
+}
+
+// TestPostgresMerchantTwoEngines: two engines with their own pools on one
+// PostgreSQL database get the same application with one key at once, and
+// then both poll it: one provider call, one merchant, and each transition
+// (and its event) applied once.
+func TestPostgresMerchantTwoEngines(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	schema := pgtest.Schema(t, dsn)
+	open := func() store.Store {
+		st, err := sqlstore.OpenPostgres(context.Background(), dsn, sqlstore.WithSchema(schema))
+		require.NoError(t, err)
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	w := newOnboardingWorld(t, onboardingOpts{store: open(), noNotify: true})
+	second := w.newEngine(open())
+	w.sim.SetFaults(adapaysim.Fault{Kind: adapaysim.FaultLatency, Latency: 50 * time.Millisecond})
+	engines := []*host.Host{w.host, second}
+	var wg sync.WaitGroup
+	ids := make([]string, 20)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m, err := engines[i%2].CreateMerchant(context.Background(), host.CreateMerchantInput{Tenant: "acme", IdempotencyKey: "two-nodes",
+				Account: "app", Application: enterpriseApplication("上海双节点科技")})
+			if assert.NoError(t, err) {
+				ids[i] = m.ID
+			}
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		assert.Equal(t, ids[0], id)
+	}
+	assert.Equal(t, 1, countEntries(w.sim), "one provider call across both engines")
+	w.sim.SetFaults()
+	require.Equal(t, 1, w.sim.Advance())
+	w.eventually("approved", func() bool {
+		var wg sync.WaitGroup
+		for _, e := range engines {
+			wg.Add(1)
+			go func() { defer wg.Done(); e.Poll(context.Background()) }()
+		}
+		wg.Wait()
+		return w.merchant("acme", ids[0]).Status == core.OnboardingApproved
+	})
+	evs, err := w.store.ListEvents(context.Background(), store.EventQuery{Tenant: "acme", ObjectID: ids[0], Type: "merchant.approved"})
+	require.NoError(t, err)
+	assert.Len(t, evs, 1, "one transition, one event")
+}
+
+func countEntries(s *adapaysim.Server) int {
+	n := 0
+	for _, r := range s.Requests() {
+		if r.Path == "/v1/batchEntrys/userEntry" && r.Method == http.MethodPost {
+			n++
+		}
+	}
+	return n
 }
 
 // TestMerchantFailures: what the provider refuses, by the simulator's
@@ -542,13 +606,7 @@ func TestMerchantIdempotency(t *testing.T) {
 	again, err := w.host.CreateMerchant(ctx, in)
 	require.NoError(t, err)
 	assert.Equal(t, first.ID, again.ID)
-	entries := 0
-	for _, r := range w.sim.Requests() {
-		if r.Path == "/v1/batchEntrys/userEntry" && r.Method == http.MethodPost {
-			entries++
-		}
-	}
-	assert.Equal(t, 1, entries, "one provider call")
+	assert.Equal(t, 1, countEntries(w.sim), "one provider call")
 	in.Application.Name = "另一家公司"
 	_, err = w.host.CreateMerchant(ctx, in)
 	assert.Equal(t, core.CodeIdempotencyMismatch, core.CodeOf(err))
