@@ -191,6 +191,9 @@ func (h *Host) sendApplication(ctx context.Context, a *account, sm *store.Mercha
 				FailureCode: ptr(string(core.CodeUnknownOutcome)), FailureMessage: ptr(msg), ProviderCode: ptr(ce.ProviderCode),
 				NextPollAt: ptr(h.now().Add(h.cfg.Poll.First))}})
 		}
+		if source == "poll" && classify(ce.Code) == nothingHappened {
+			return nil, err // a resend that did not get through: the poller tries again
+		}
 		// refused, or never sent: the application is over
 		return h.moveMerchant(ctx, sm, core.OnboardingRejected, source, ce.Message, merchantPatch{upd: store.MerchantUpdate{
 			FailureCode: ptr(string(ce.Code)), FailureMessage: ptr(failureText(ce)), ProviderCode: ptr(ce.ProviderCode),
