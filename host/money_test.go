@@ -2,6 +2,8 @@ package host_test
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -327,4 +329,40 @@ func firstNonEmpty(vs ...string) string {
 		}
 	}
 	return ""
+}
+
+// TestSplitAndPayoutEvents: splits and payouts emit webhook events with
+// their API representation, like payments and refunds.
+func TestSplitAndPayoutEvents(t *testing.T) {
+	w := newWorld(t, worldOpts{rules: splitRules("auto"), extra: hookConfig})
+	ctx := context.Background()
+	rc := newReceiver(t, nil)
+	addEndpoint(t, w.host, rc.srv.URL, "split.*", "payout.*")
+	bindPlatform(t, w)
+	p := barcodePayment(t, w, "ev", 10000)
+	w.eventually(func() bool {
+		w.host.Poll(ctx)
+		got := w.payment(p.ID)
+		return len(got.Splits) == 1 && got.Splits[0].Status == core.SplitSucceeded
+	}, "the split")
+	po, err := w.host.CreatePayout(ctx, host.CreatePayoutInput{Tenant: "acme", IdempotencyKey: "ev-co", Kind: core.PayoutCashout,
+		Receiver: "platform", Account: "main", Amount: 1000, Currency: "CNY"})
+	require.NoError(t, err)
+	require.Equal(t, core.PayoutSucceeded, po.Status)
+
+	var types []string
+	for _, e := range events(t, w.host, "") {
+		if strings.HasPrefix(e.Type, "split.") || strings.HasPrefix(e.Type, "payout.") {
+			types = append([]string{e.Type}, types...)
+		}
+	}
+	assert.Contains(t, types, "split.succeeded")
+	assert.Contains(t, types, "payout.succeeded")
+	for _, e := range events(t, w.host, "split.succeeded") {
+		var sp host.Split
+		require.NoError(t, json.Unmarshal(e.Data, &sp))
+		assert.Equal(t, p.ID, sp.PaymentID)
+		assert.Equal(t, core.SplitSucceeded, sp.Status)
+	}
+	deliverUntil(t, w.host, "the deliveries", func() bool { return len(rc.requests()) == len(types) })
 }

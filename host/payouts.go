@@ -51,6 +51,16 @@ type CreatePayoutInput struct {
 func init() {
 	registerPoller(pollPayouts)
 	registerEventApplier(core.EventPayout, (*Host).applyPayoutEvent)
+	registerEventTypes("payout", machineEventTypes("payout", core.MachinePayout)...)
+}
+
+// payoutEventData is a payout's event data: its API representation.
+func payoutEventData(obj any) (any, error) {
+	p, ok := obj.(*store.Payout)
+	if !ok {
+		return nil, fmt.Errorf("host: payout event data from a %T", obj)
+	}
+	return payoutToAPI(p), nil
 }
 
 // CreatePayout sends a payout. Like a payment, it is stored before the
@@ -237,6 +247,7 @@ func (h *Host) movePayout(ctx context.Context, cur *store.Payout, to core.Payout
 				return cur, nil
 			}
 			u.To = string(to)
+			u.Event = h.transitionEvent("payout", u.To, payoutEventData)
 		}
 		p, err := h.store.UpdatePayout(ctx, u)
 		if errors.Is(err, store.ErrConflict) && attempt < 3 {

@@ -94,6 +94,16 @@ func styleOf(a *account) splitStyle {
 func init() {
 	registerPoller(pollSplits)
 	registerEventApplier(core.EventSplit, (*Host).applySplitEvent)
+	registerEventTypes("split", machineEventTypes("split", core.MachineSplit)...)
+}
+
+// splitEventData is a split's event data: its API representation.
+func splitEventData(obj any) (any, error) {
+	sp, ok := obj.(*store.Split)
+	if !ok {
+		return nil, fmt.Errorf("host: split event data from a %T", obj)
+	}
+	return splitToAPI(sp), nil
 }
 
 // CreateSplit executes a split of a succeeded payment (a payment whose
@@ -371,6 +381,7 @@ func (h *Host) moveSplit(ctx context.Context, cur *store.Split, to core.SplitSta
 				return cur, nil
 			}
 			u.To = string(to)
+			u.Event = h.transitionEvent("split", u.To, splitEventData)
 		}
 		s, err := h.store.UpdateSplit(ctx, u)
 		if errors.Is(err, store.ErrConflict) && attempt < 3 {

@@ -46,6 +46,7 @@ type PayoutUpdate struct {
 	NextPollAt     *time.Time
 	PollAttempts   *int
 	Now            time.Time
+	Event          *EventSpec // recorded with the change, in its transaction (webhooks)
 }
 
 // Terminal is a payment device a tenant registered at a provider account.

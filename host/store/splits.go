@@ -88,6 +88,7 @@ type SplitUpdate struct {
 	NextPollAt     *time.Time
 	PollAttempts   *int
 	Now            time.Time
+	Event          *EventSpec // recorded with the change, in its transaction (webhooks)
 }
 
 // SplitStore keeps split receivers and splits.

@@ -120,12 +120,23 @@ func (s *Store) UpdatePayout(ctx context.Context, u store.PayoutUpdate) (*store.
 		query += ` AND status = ?`
 		args = append(args, u.From)
 	}
-	p, err := scanPayout(s.w.QueryRowContext(ctx, s.d.q(query+` RETURNING `+payoutCols), args...))
+	var p *store.Payout
+	err := s.inTxIf(ctx, u.Event != nil, func(q querier) error {
+		var err error
+		p, err = scanPayout(q.QueryRowContext(ctx, s.d.q(query+` RETURNING `+payoutCols), args...))
+		if errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if err != nil {
+			return fmt.Errorf("sqlstore: update payout: %w", err)
+		}
+		return s.insertEvent(ctx, q, u.Event, eventObject{"payout", p.ID, p.Tenant, p})
+	})
 	if err == nil {
 		return p, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlstore: update payout: %w", err)
+		return nil, err
 	}
 	cur, err := s.GetPayout(ctx, u.ID)
 	if err != nil {

@@ -390,6 +390,9 @@ func (s *Store) UpdateSplit(ctx context.Context, u store.SplitUpdate) (*store.Sp
 				return fmt.Errorf("%w: payment %s cannot reserve %d for split %s again", store.ErrInsufficient, sp.PaymentID, dr, sp.ID)
 			}
 		}
+		if err := s.insertEvent(ctx, tx, u.Event, eventObject{"split", sp.ID, sp.Tenant, sp}); err != nil {
+			return err
+		}
 		out = sp
 		return nil
 	})
