@@ -3,6 +3,7 @@ package host_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -319,4 +320,28 @@ func TestInputTextIsChecked(t *testing.T) {
 	_, err := w.host.CreateRefund(context.Background(), host.CreateRefundInput{Tenant: "acme", IdempotencyKey: "rx", PaymentID: "pay_x", Amount: 1 << 60})
 	assert.Equal(t, "amount", core.AsError(err).Param)
 	assert.Zero(t, w.unifiedOrders())
+}
+
+// TestNotificationBodyNotStored: a notification's body may hold personal
+// data or credentials; only its digest is kept.
+func TestNotificationBodyNotStored(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "nb"})
+	require.NoError(t, err)
+	require.NoError(t, w.sim.Pay(p.ProviderPaymentID))
+	w.eventually(func() bool { return w.payment(p.ID).Status == core.PaymentSucceeded }, "the notification")
+	ns := w.sim.Notifications()
+	require.NotEmpty(t, ns)
+	var stored *store.Notification
+	w.eventually(func() bool {
+		for _, ev := range []string{"payment:" + p.ProviderPaymentID + ":2"} {
+			if n, err := w.store.GetNotification(context.Background(), "main", ev); err == nil {
+				stored = n
+				return true
+			}
+		}
+		return false
+	}, "the stored notification")
+	assert.True(t, strings.HasPrefix(string(stored.Body), "sha256:"), "%s", stored.Body)
+	assert.NotContains(t, string(stored.Body), p.ProviderPaymentID)
 }

@@ -2,6 +2,8 @@ package host
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"strings"
 
@@ -45,7 +47,7 @@ func (h *Host) HandleNotification(ctx context.Context, accountName string, req *
 			continue
 		}
 		n := &store.Notification{Account: accountName, EventID: ev.ID, ObjectType: string(ev.Kind), ObjectID: ev.ObjectID,
-			Status: ev.Status, Body: req.Body, ReceivedAt: h.now()}
+			Status: ev.Status, Body: bodyDigest(req.Body), ReceivedAt: h.now()}
 		inserted, err := h.store.InsertNotification(bg, n)
 		if err != nil {
 			return core.Ack{}, core.WrapError(core.CodeInternal, err, "store notification")
@@ -78,6 +80,14 @@ func (h *Host) HandleNotification(ctx context.Context, accountName string, req *
 }
 
 const resultError = "error: "
+
+// bodyDigest is what is stored of a notification's body: its SHA-256, not
+// the body, which may carry personal data or credentials (Adapay's entry
+// notification holds the new merchant's console password).
+func bodyDigest(body []byte) []byte {
+	sum := sha256.Sum256(body)
+	return []byte("sha256:" + hex.EncodeToString(sum[:]))
+}
 
 // eventAppliers apply verified events of the kinds other files of this
 // package handle (splits, payouts, onboarding, ...); each registers its

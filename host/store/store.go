@@ -198,7 +198,7 @@ type Notification struct {
 	ObjectType string
 	ObjectID   string
 	Status     string
-	Body       []byte
+	Body       []byte // what the engine keeps of the request body: its digest (bodies may hold personal data)
 	Result     string // applied, ignored, stale, error: ...
 	ReceivedAt time.Time
 }
