@@ -430,41 +430,18 @@ func (h *Host) amountMismatch(ctx context.Context, sp *store.Payment, got int64,
 // provider references still missing; a success reported for a failed or
 // closed payment is an incident.
 func (h *Host) movePayment(ctx context.Context, cur *store.Payment, to core.PaymentStatus, source, detail string, upd store.PaymentUpdate) (*store.Payment, error) {
-	for attempt := 0; ; attempt++ {
-		u := upd
-		u.ID, u.Now, u.From = cur.ID, h.now(), cur.Status
-		u.ProviderData = mergeData(cur.ProviderData, upd.ProviderData)
-		moving := to != "" && string(to) != cur.Status
-		if moving {
-			if err := core.CheckTransition(core.MachinePayment, cur.Status, string(to)); err != nil {
-				h.refusedTransition(ctx, "payment", cur.ID, cur.Status, string(to), source, err.Error())
-				filled := h.fillPayment(ctx, cur, upd)
-				if to == core.PaymentSucceeded && (cur.Status == string(core.PaymentFailed) || cur.Status == string(core.PaymentClosed)) {
-					h.incident(ctx, IncidentLateSuccess, cur.ID, fmt.Sprintf("%s reports the %s payment succeeded", source, cur.Status))
-				}
-				return filled, nil
-			}
-			u.To = string(to)
-			u.Event = h.transitionEvent("payment", u.To, h.paymentEventData)
-		}
-		p, err := h.store.UpdatePayment(ctx, u)
-		if errors.Is(err, store.ErrConflict) && attempt < 3 && !upd.RequireNoChannel {
-			if cur, err = h.store.GetPayment(ctx, cur.ID); err != nil {
-				return nil, core.WrapError(core.CodeInternal, err, "reload payment")
-			}
-			continue
-		}
-		if err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return nil, core.WrapError(core.CodeConflict, err, "update payment")
-			}
-			return nil, core.WrapError(core.CodeInternal, err, "update payment")
-		}
-		if moving {
-			h.appliedTransition(ctx, "payment", cur.ID, cur.Status, string(to), source, detail)
-		}
-		return p, nil
-	}
+	return move(ctx, h, statusChange[store.Payment]{
+		kind: "payment", machine: core.MachinePayment, render: h.paymentEventData, reload: h.store.GetPayment,
+		lateSuccess: map[string]bool{string(core.PaymentFailed): true, string(core.PaymentClosed): true},
+		noRetry:     upd.RequireNoChannel,
+		state:       func(p *store.Payment) (string, string, map[string]string) { return p.ID, p.Status, p.ProviderData },
+		apply: func(ctx context.Context, from, to string, data map[string]string, ev *store.EventSpec) (*store.Payment, error) {
+			u := upd
+			u.ID, u.Now, u.From, u.To, u.ProviderData, u.Event = cur.ID, h.now(), from, to, data, ev
+			return h.store.UpdatePayment(ctx, u)
+		},
+		refused: func(ctx context.Context, p *store.Payment) *store.Payment { return h.fillPayment(ctx, p, upd) },
+	}, cur, string(to), source, detail, upd.ProviderData)
 }
 
 // fillPayment records provider references a refused report carried and the

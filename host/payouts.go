@@ -233,37 +233,16 @@ func (h *Host) applyPayout(ctx context.Context, p *store.Payout, got core.Payout
 
 // movePayout is movePayment for payouts.
 func (h *Host) movePayout(ctx context.Context, cur *store.Payout, to core.PayoutStatus, source, detail string, upd store.PayoutUpdate) (*store.Payout, error) {
-	for attempt := 0; ; attempt++ {
-		u := upd
-		u.ID, u.Now, u.From = cur.ID, h.now(), cur.Status
-		u.ProviderData = mergeData(cur.ProviderData, upd.ProviderData)
-		moving := to != "" && string(to) != cur.Status
-		if moving {
-			if err := core.CheckTransition(core.MachinePayout, cur.Status, string(to)); err != nil {
-				h.refusedTransition(ctx, "payout", cur.ID, cur.Status, string(to), source, err.Error())
-				if to == core.PayoutSucceeded && cur.Status == string(core.PayoutFailed) {
-					h.incident(ctx, IncidentLateSuccess, cur.ID, source+" reports the failed payout succeeded")
-				}
-				return cur, nil
-			}
-			u.To = string(to)
-			u.Event = h.transitionEvent("payout", u.To, payoutEventData)
-		}
-		p, err := h.store.UpdatePayout(ctx, u)
-		if errors.Is(err, store.ErrConflict) && attempt < 3 {
-			if cur, err = h.store.GetPayout(ctx, cur.ID); err != nil {
-				return nil, core.WrapError(core.CodeInternal, err, "reload payout")
-			}
-			continue
-		}
-		if err != nil {
-			return nil, core.WrapError(core.CodeInternal, err, "update payout")
-		}
-		if moving {
-			h.appliedTransition(ctx, "payout", cur.ID, cur.Status, string(to), source, detail)
-		}
-		return p, nil
-	}
+	return move(ctx, h, statusChange[store.Payout]{
+		kind: "payout", machine: core.MachinePayout, render: payoutEventData, reload: h.store.GetPayout,
+		lateSuccess: map[string]bool{string(core.PayoutFailed): true},
+		state:       func(p *store.Payout) (string, string, map[string]string) { return p.ID, p.Status, p.ProviderData },
+		apply: func(ctx context.Context, from, to string, data map[string]string, ev *store.EventSpec) (*store.Payout, error) {
+			u := upd
+			u.ID, u.Now, u.From, u.To, u.ProviderData, u.Event = cur.ID, h.now(), from, to, data, ev
+			return h.store.UpdatePayout(ctx, u)
+		},
+	}, cur, string(to), source, detail, upd.ProviderData)
 }
 
 // GetPayout returns a tenant's payout; refresh asks the provider first.

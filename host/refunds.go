@@ -200,38 +200,17 @@ func (h *Host) applyRefund(ctx context.Context, sr *store.Refund, got core.Refun
 
 // moveRefund is movePayment for refunds.
 func (h *Host) moveRefund(ctx context.Context, cur *store.Refund, to core.RefundStatus, source, detail string, upd store.RefundUpdate) (*store.Refund, error) {
-	for attempt := 0; ; attempt++ {
-		u := upd
-		u.ID, u.Now, u.From = cur.ID, h.now(), cur.Status
-		u.ProviderData = mergeData(cur.ProviderData, upd.ProviderData)
-		moving := to != "" && string(to) != cur.Status
-		if moving {
-			if err := core.CheckTransition(core.MachineRefund, cur.Status, string(to)); err != nil {
-				h.refusedTransition(ctx, "refund", cur.ID, cur.Status, string(to), source, err.Error())
-				filled := h.fillRefund(ctx, cur, upd)
-				if to == core.RefundSucceeded && cur.Status == string(core.RefundFailed) {
-					h.incident(ctx, IncidentLateSuccess, cur.ID, source+" reports the failed refund succeeded")
-				}
-				return filled, nil
-			}
-			u.To = string(to)
-			u.Event = h.transitionEvent("refund", u.To, refundEventData)
-		}
-		r, err := h.store.UpdateRefund(ctx, u)
-		if errors.Is(err, store.ErrConflict) && attempt < 3 {
-			if cur, err = h.store.GetRefund(ctx, cur.ID); err != nil {
-				return nil, core.WrapError(core.CodeInternal, err, "reload refund")
-			}
-			continue
-		}
-		if err != nil {
-			return nil, core.WrapError(core.CodeInternal, err, "update refund")
-		}
-		if moving {
-			h.appliedTransition(ctx, "refund", cur.ID, cur.Status, string(to), source, detail)
-		}
-		return r, nil
-	}
+	return move(ctx, h, statusChange[store.Refund]{
+		kind: "refund", machine: core.MachineRefund, render: refundEventData, reload: h.store.GetRefund,
+		lateSuccess: map[string]bool{string(core.RefundFailed): true},
+		state:       func(r *store.Refund) (string, string, map[string]string) { return r.ID, r.Status, r.ProviderData },
+		apply: func(ctx context.Context, from, to string, data map[string]string, ev *store.EventSpec) (*store.Refund, error) {
+			u := upd
+			u.ID, u.Now, u.From, u.To, u.ProviderData, u.Event = cur.ID, h.now(), from, to, data, ev
+			return h.store.UpdateRefund(ctx, u)
+		},
+		refused: func(ctx context.Context, r *store.Refund) *store.Refund { return h.fillRefund(ctx, r, upd) },
+	}, cur, string(to), source, detail, upd.ProviderData)
 }
 
 // fillRefund is fillPayment for refunds.

@@ -367,37 +367,16 @@ func (h *Host) applySplit(ctx context.Context, sp *store.Split, got core.SplitBa
 
 // moveSplit is movePayment for splits.
 func (h *Host) moveSplit(ctx context.Context, cur *store.Split, to core.SplitStatus, source, detail string, upd store.SplitUpdate) (*store.Split, error) {
-	for attempt := 0; ; attempt++ {
-		u := upd
-		u.ID, u.Now, u.From = cur.ID, h.now(), cur.Status
-		u.ProviderData = mergeData(cur.ProviderData, upd.ProviderData)
-		moving := to != "" && string(to) != cur.Status
-		if moving {
-			if err := core.CheckTransition(core.MachineSplit, cur.Status, string(to)); err != nil {
-				h.refusedTransition(ctx, "split", cur.ID, cur.Status, string(to), source, err.Error())
-				if to == core.SplitSucceeded && cur.Status == string(core.SplitFailed) {
-					h.incident(ctx, IncidentLateSuccess, cur.ID, source+" reports the failed split succeeded")
-				}
-				return cur, nil
-			}
-			u.To = string(to)
-			u.Event = h.transitionEvent("split", u.To, splitEventData)
-		}
-		s, err := h.store.UpdateSplit(ctx, u)
-		if errors.Is(err, store.ErrConflict) && attempt < 3 {
-			if cur, err = h.store.GetSplit(ctx, cur.ID); err != nil {
-				return nil, core.WrapError(core.CodeInternal, err, "reload split")
-			}
-			continue
-		}
-		if err != nil {
-			return nil, core.WrapError(core.CodeInternal, err, "update split")
-		}
-		if moving {
-			h.appliedTransition(ctx, "split", cur.ID, cur.Status, string(to), source, detail)
-		}
-		return s, nil
-	}
+	return move(ctx, h, statusChange[store.Split]{
+		kind: "split", machine: core.MachineSplit, render: splitEventData, reload: h.store.GetSplit,
+		lateSuccess: map[string]bool{string(core.SplitFailed): true},
+		state:       func(s *store.Split) (string, string, map[string]string) { return s.ID, s.Status, s.ProviderData },
+		apply: func(ctx context.Context, from, to string, data map[string]string, ev *store.EventSpec) (*store.Split, error) {
+			u := upd
+			u.ID, u.Now, u.From, u.To, u.ProviderData, u.Event = cur.ID, h.now(), from, to, data, ev
+			return h.store.UpdateSplit(ctx, u)
+		},
+	}, cur, string(to), source, detail, upd.ProviderData)
 }
 
 // GetSplit returns a tenant's split; refresh asks the provider first.
