@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/payhost/payhost/core"
 )
@@ -62,4 +63,13 @@ func (h *Host) incident(ctx context.Context, kind, objectID, detail string) {
 	if o, ok := h.cfg.Observer.(IncidentObserver); ok {
 		o.Incident(kind, objectID, detail)
 	}
+}
+
+// unknownOutcomeText says why an object whose provider call failed with ce
+// is left processing.
+func unknownOutcomeText(ce *core.Error) string {
+	if ce.Code == core.CodeUnknownOutcome {
+		return ce.Message
+	}
+	return fmt.Sprintf("%s: %s; the outcome is unknown until the provider is queried", ce.Code, ce.Message)
 }

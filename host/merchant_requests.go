@@ -285,7 +285,7 @@ func (h *Host) sendRequest(ctx context.Context, a *account, c core.Channel, sm *
 	if err != nil {
 		ce := core.AsError(err)
 		if onboardingUnknown(ce.Code) {
-			msg := fmt.Sprintf("%s: %s; the outcome is unknown until the provider is queried", ce.Code, ce.Message)
+			msg := unknownOutcomeText(ce)
 			_, err = h.moveRequest(ctx, sr, core.OnboardingSubmitted, "provider_response", msg, store.MerchantRequestUpdate{
 				FailureCode: ptr(string(core.CodeUnknownOutcome)), FailureMessage: ptr(msg), ProviderCode: ptr(ce.ProviderCode),
 				NextPollAt: ptr(h.now().Add(h.cfg.Poll.First))})

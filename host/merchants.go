@@ -186,7 +186,7 @@ func (h *Host) sendApplication(ctx context.Context, a *account, sm *store.Mercha
 	if err != nil {
 		ce := core.AsError(err)
 		if onboardingUnknown(ce.Code) {
-			msg := fmt.Sprintf("%s: %s; the outcome is unknown until the provider is queried", ce.Code, ce.Message)
+			msg := unknownOutcomeText(ce)
 			return h.moveMerchant(ctx, sm, core.OnboardingSubmitted, source, msg, merchantPatch{upd: store.MerchantUpdate{
 				FailureCode: ptr(string(core.CodeUnknownOutcome)), FailureMessage: ptr(msg), ProviderCode: ptr(ce.ProviderCode),
 				NextPollAt: ptr(h.now().Add(h.cfg.Poll.First))}})

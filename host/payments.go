@@ -264,10 +264,7 @@ func (h *Host) tryCreate(ctx context.Context, sp *store.Payment, c core.Channel,
 		case nothingHappened:
 			return false, nil, err
 		case outcomeUnknown:
-			msg := ce.Message
-			if ce.Code != core.CodeUnknownOutcome {
-				msg = fmt.Sprintf("%s: %s; the outcome is unknown until the provider is queried", ce.Code, ce.Message)
-			}
+			msg := unknownOutcomeText(ce)
 			p, merr := h.movePayment(ctx, sp, core.PaymentProcessing, "provider_response", msg, store.PaymentUpdate{
 				FailureCode: ptr(string(core.CodeUnknownOutcome)), FailureMessage: ptr(msg),
 				NextPollAt: ptr(h.now().Add(h.cfg.Poll.First))})

@@ -175,10 +175,7 @@ func (h *Host) createPayout(ctx context.Context, in CreatePayoutInput, link func
 	if err != nil {
 		ce := core.AsError(err)
 		if classify(ce.Code) == outcomeUnknown {
-			msg := ce.Message
-			if ce.Code != core.CodeUnknownOutcome {
-				msg = fmt.Sprintf("%s: %s; the outcome is unknown until the provider is queried", ce.Code, ce.Message)
-			}
+			msg := unknownOutcomeText(ce)
 			return h.movePayout(ctx, p, core.PayoutProcessing, "provider_response", msg, store.PayoutUpdate{
 				FailureCode: ptr(string(core.CodeUnknownOutcome)), FailureMessage: ptr(msg), NextPollAt: ptr(h.now().Add(h.cfg.Poll.First))})
 		}

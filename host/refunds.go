@@ -107,10 +107,7 @@ func (h *Host) submitRefund(ctx context.Context, sp *store.Payment, sr *store.Re
 	if err != nil {
 		ce := core.AsError(err)
 		if classify(ce.Code) == outcomeUnknown {
-			msg := ce.Message
-			if ce.Code != core.CodeUnknownOutcome {
-				msg = fmt.Sprintf("%s: %s; the outcome is unknown until the provider is queried", ce.Code, ce.Message)
-			}
+			msg := unknownOutcomeText(ce)
 			return h.moveRefund(ctx, sr, core.RefundProcessing, source, msg, store.RefundUpdate{
 				FailureCode: ptr(string(core.CodeUnknownOutcome)), FailureMessage: ptr(msg), NextPollAt: ptr(h.now().Add(h.cfg.Poll.First))})
 		}

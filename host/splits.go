@@ -276,10 +276,7 @@ func (h *Host) submitSplit(ctx context.Context, pay *store.Payment, sp *store.Sp
 	if err != nil {
 		ce := core.AsError(err)
 		if classify(ce.Code) == outcomeUnknown {
-			msg := ce.Message
-			if ce.Code != core.CodeUnknownOutcome {
-				msg = fmt.Sprintf("%s: %s; the outcome is unknown until the provider is queried", ce.Code, ce.Message)
-			}
+			msg := unknownOutcomeText(ce)
 			return h.moveSplit(ctx, sp, core.SplitProcessing, "provider_response", msg, store.SplitUpdate{
 				FailureCode: ptr(string(core.CodeUnknownOutcome)), FailureMessage: ptr(msg), NextPollAt: ptr(h.now().Add(h.cfg.Poll.First))})
 		}
