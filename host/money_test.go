@@ -210,7 +210,7 @@ func TestTransfers(t *testing.T) {
 	}, "the transfer to succeed")
 	got, err := w.host.GetPayout(ctx, "acme", ok.ID, false)
 	require.NoError(t, err)
-	assert.Equal(t, "208*********3034", got.Destination.AccountNo, "masked")
+	assert.Equal(t, "2088********3034", got.Destination.AccountNo, "masked")
 	assert.NotNil(t, got.CompletedAt)
 	again, err := w.host.CreatePayout(ctx, host.CreatePayoutInput{Tenant: "acme", IdempotencyKey: "t1", Account: "main",
 		Kind: core.PayoutTransfer, Amount: 500, Currency: "CNY", Destination: dest, Description: "奖金"})

@@ -358,7 +358,7 @@ func payoutToAPI(p *store.Payout) *Payout {
 		_ = json.Unmarshal(p.Destination, &out.Destination)
 	}
 	d := &out.Destination
-	d.AccountNo, d.Phone, d.Email, d.CardID = maskNumber(d.AccountNo), maskNumber(d.Phone), maskNumber(d.Email), maskNumber(d.CardID)
+	d.AccountNo, d.Phone, d.Email, d.CardID = mask(d.AccountNo), mask(d.Phone), mask(d.Email), mask(d.CardID)
 	if !p.CompletedAt.IsZero() {
 		out.CompletedAt = ptr(p.CompletedAt)
 	}

@@ -232,7 +232,7 @@ func walletOf(s string) string {
 func receiverToAPI(r *store.Receiver) *Receiver {
 	out := &Receiver{ID: r.ID, Object: "split_receiver", Name: r.Name, Account: r.Account, Provider: r.Plugin,
 		ProviderReceiverID: r.ProviderID, Status: core.ReceiverStatus(r.Status), Kind: r.Kind, Channel: r.Channel,
-		AccountNo: maskNumber(r.AccountNo), AccountName: r.AccountName, Relation: r.Relation, RelationName: r.RelationName,
+		AccountNo: mask(r.AccountNo), AccountName: r.AccountName, Relation: r.Relation, RelationName: r.RelationName,
 		GroupID: r.GroupID, RatioPPM: r.RatioPPM, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	if r.FailureCode != "" {
 		out.Failure = &Failure{Code: core.Code(r.FailureCode), Message: r.FailureMessage}
@@ -240,26 +240,3 @@ func receiverToAPI(r *store.Receiver) *Receiver {
 	return out
 }
 
-// maskNumber keeps the first three and last four characters of an account
-// number (fewer for short ones) and stars the rest.
-func maskNumber(s string) string {
-	r := []rune(s)
-	n := len(r)
-	switch {
-	case n == 0:
-		return ""
-	case n <= 4:
-		return string(r[:1]) + starRun(n-1)
-	case n <= 8:
-		return string(r[:2]) + starRun(n-4) + string(r[n-2:])
-	}
-	return string(r[:3]) + starRun(n-7) + string(r[n-4:])
-}
-
-func starRun(n int) string {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = '*'
-	}
-	return string(b)
-}
