@@ -239,4 +239,3 @@ func receiverToAPI(r *store.Receiver) *Receiver {
 	}
 	return out
 }
-
