@@ -192,6 +192,17 @@ func TestRulesSplitWithoutReceiver(t *testing.T) {
 	assert.Equal(t, host.Ledger{Amount: 10000, Fee: 60, Remainder: 9940, Balanced: true}, *got.Ledger)
 	w.host.Poll(context.Background())
 	assert.Len(t, w.payment(p.ID).Splits, 1, "not tried again")
+
+	// a person registers the receiver and splits by the decision's shares
+	bindPlatform(t, w)
+	sp, err := w.host.CreateSplit(context.Background(), host.CreateSplitInput{Tenant: "acme", IdempotencyKey: "after", PaymentID: p.ID})
+	require.NoError(t, err)
+	assert.Equal(t, int64(1000), sp.Amount)
+	w.eventually(func() bool {
+		w.host.Poll(context.Background())
+		s, err := w.host.GetSplit(context.Background(), "acme", sp.ID, false)
+		return err == nil && s.Status == core.SplitSucceeded
+	}, "the split made by hand")
 }
 
 // TestTransfers: a transfer succeeds, one the provider declines fails, one
