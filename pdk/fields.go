@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // Field is one named string value of a flat provider message.
@@ -49,36 +50,78 @@ func (f *Fields) Delete(key string) {
 	*f = slices.DeleteFunc(*f, func(x Field) bool { return x.Key == key })
 }
 
-// Sort orders the fields by key (byte order).
+// insertionSortMax is the size up to which Sort uses an insertion sort:
+// provider messages have tens of fields, often already in order (a sorted
+// message is sorted again before it is encoded), and inside a wasm guest
+// the generic sort's calls through a comparison function cost more than
+// the moves they save.
+const insertionSortMax = 64
+
+// Sort orders the fields by key (byte order). Fields with equal keys keep
+// their order.
 func (f Fields) Sort() {
-	slices.SortFunc(f, func(a, b Field) int { return strings.Compare(a.Key, b.Key) })
+	if len(f) > insertionSortMax {
+		slices.SortStableFunc(f, func(a, b Field) int { return strings.Compare(a.Key, b.Key) })
+		return
+	}
+	for i := 1; i < len(f); i++ {
+		if !keyLess(f[i].Key, f[i-1].Key) {
+			continue
+		}
+		x := f[i]
+		j := i
+		for j > 0 && keyLess(x.Key, f[j-1].Key) {
+			f[j] = f[j-1]
+			j--
+		}
+		f[j] = x
+	}
+}
+
+// keyLess is a < b, inlined: keys are short and differ early, and a call
+// to the runtime's comparison costs more than the loop inside a guest.
+func keyLess(a, b string) bool {
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return len(a) < len(b)
 }
 
 // SigningString sorts f and returns "k1=v1&k2=v2" over the fields with a
 // non-empty value that are not named in skip, values as they are (no URL
 // encoding): the string Jeepay-style providers sign.
 func (f Fields) SigningString(skip ...string) string {
+	b := f.AppendSigningString(nil, skip...)
+	return unsafe.String(unsafe.SliceData(b), len(b)) // b is not used again, as in strings.Builder
+}
+
+// AppendSigningString is SigningString appended to dst, for a caller that
+// signs bytes: it saves a copy of the string.
+func (f Fields) AppendSigningString(dst []byte, skip ...string) []byte {
 	f.Sort()
-	var b strings.Builder
 	n := 0
-	for _, x := range f {
-		n += len(x.Key) + len(x.Value) + 2
+	for i := range f {
+		n += len(f[i].Key) + len(f[i].Value) + 2
 	}
-	b.Grow(n)
+	dst = slices.Grow(dst, n)
 	first := true
-	for _, x := range f {
-		if x.Value == "" || slices.Contains(skip, x.Key) {
+	for i := range f {
+		x := &f[i]
+		if x.Value == "" || (len(skip) > 0 && slices.Contains(skip, x.Key)) {
 			continue
 		}
 		if !first {
-			b.WriteByte('&')
+			dst = append(dst, '&')
 		}
 		first = false
-		b.WriteString(x.Key)
-		b.WriteByte('=')
-		b.WriteString(x.Value)
+		dst = append(dst, x.Key...)
+		dst = append(dst, '=')
+		dst = append(dst, x.Value...)
 	}
-	return b.String()
+	return dst
 }
 
 // JSON sorts f and encodes it as a compact JSON object of strings.
@@ -140,8 +183,19 @@ func FieldsOf(m map[string]string) Fields {
 // appears twice is refused: two parsers that disagree on which copy counts
 // could verify one value and act on another.
 func ParseFields(raw []byte) (Fields, error) {
-	var out Fields
-	err := scanObject(raw, func(k, v string, null bool) error {
+	// one copy of the message: keys and values are cut from it
+	return parseFields(newStringScanner(string(raw)))
+}
+
+// ParseFieldsString is ParseFields over a string (e.g. a nested object
+// that arrived as a field's value); keys and values share its memory.
+func ParseFieldsString(raw string) (Fields, error) {
+	return parseFields(newStringScanner(raw))
+}
+
+func parseFields(s *jsonScanner) (Fields, error) {
+	out := make(Fields, 0, 8)
+	err := s.object(func(k, v string, null bool) error {
 		if _, dup := out.Lookup(k); dup {
 			return fmt.Errorf("duplicate key %q", k)
 		}
@@ -160,29 +214,29 @@ func ParseFields(raw []byte) (Fields, error) {
 // query, which providers often send as a JSON string) into one Fields per
 // object, with the rules of ParseFields.
 func ParseObjects(raw []byte) ([]Fields, error) {
-	s := &jsonScanner{b: raw}
-	s.ws()
+	s := newStringScanner(string(raw))
+	s.skipWS()
 	if s.i >= len(s.b) || s.b[s.i] != '[' {
 		return nil, fmt.Errorf("parse objects: %w", s.errorf("not an array"))
 	}
 	s.i++
 	var out []Fields
-	s.ws()
+	s.skipWS()
 	if s.i < len(s.b) && s.b[s.i] == ']' {
 		s.i++
 	} else {
 		for {
-			s.ws()
+			s.skipWS()
 			start := s.i
-			if _, err := s.compact(nil); err != nil { // validates and finds the end
+			if err := s.skip(); err != nil { // validates and finds the end
 				return nil, fmt.Errorf("parse objects: %w", err)
 			}
-			f, err := ParseFields(s.b[start:s.i])
+			f, err := ParseFieldsString(s.src[start:s.i])
 			if err != nil {
 				return nil, fmt.Errorf("parse objects: element %d: %w", len(out), err)
 			}
 			out = append(out, f)
-			s.ws()
+			s.skipWS()
 			if s.i >= len(s.b) {
 				return nil, fmt.Errorf("parse objects: %w", errJSONEnd)
 			}
@@ -197,7 +251,7 @@ func ParseObjects(raw []byte) ([]Fields, error) {
 			return nil, fmt.Errorf("parse objects: %w", s.errorf("expected ',' or ']'"))
 		}
 	}
-	s.ws()
+	s.skipWS()
 	if s.i != len(s.b) {
 		return nil, fmt.Errorf("parse objects: %w", s.errorf("data after the array"))
 	}

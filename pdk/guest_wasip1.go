@@ -17,8 +17,12 @@ var (
 	// inbuf receives each call's input; an instance serves one call at a
 	// time, so one buffer, grown as needed, is enough.
 	inbuf []byte
-	// config is the account configuration sent with the running call.
-	config []string
+	// config is the account configuration sent with the running call;
+	// configBuf keeps its backing array from call to call.
+	config, configBuf []string
+	// outbuf keeps the backing array of the encoded response (the host
+	// copies it out at once).
+	outbuf []byte
 )
 
 // Serve registers the plugin a WebAssembly module exports. Call it from the
@@ -92,19 +96,25 @@ func exportCall(ptr, n uint32) uint32 {
 	if served == nil {
 		return fail(core.Errorf(core.CodePluginFailure, "no plugin registered: call pdk.Serve from init"))
 	}
-	op, cfg, body, err := abi.DecodeCall(inbuf[:n])
+	// One copy of the input: op, configuration and request strings share it
+	// (inbuf is overwritten by the next call, a string is not).
+	op, cfg, body, err := abi.DecodeCallString(string(inbuf[:n]), configBuf[:0])
 	if err != nil {
 		return fail(core.WrapError(core.CodePluginFailure, err, "decode call"))
 	}
 	if len(cfg) > 0 { // else Config asks through the capability
+		configBuf = cfg
 		config = cfg
-		defer func() { config = nil }()
 	}
-	out, err := Handle(context.Background(), served, guestHost{}, core.Op(op), body)
+	out, err := handleString(context.Background(), served, guestHost{}, core.Op(op), body, outbuf[:0])
+	config = nil
 	if err != nil {
 		return fail(err)
 	}
 	output(out)
+	if cap(out) <= 64<<10 { // keep a buffer of ordinary size, not a huge one
+		outbuf = out[:0]
+	}
 	return abi.StatusOK
 }
 

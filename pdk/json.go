@@ -1,11 +1,13 @@
 package pdk
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // These helpers handle the flat JSON objects provider protocols use without
@@ -20,6 +22,10 @@ func AppendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) && !special8(s[i:i+8]) {
+			i += 8
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -68,6 +74,24 @@ func AppendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
+// SWAR constants: a byte of ones, and the high bit of every byte.
+const (
+	ones8  = 0x0101010101010101
+	highs8 = 0x8080808080808080
+)
+
+// special8 reports whether the 8 bytes of s may hold a byte a JSON string
+// cannot carry as it is: '"', '\\', a control character or a non-ASCII
+// byte (the classic "has zero byte" and "has byte less than" tests, which
+// never miss one and may flag a byte after a real one).
+func special8(s string) bool {
+	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	q := w ^ ('"' * ones8)
+	bs := w ^ ('\\' * ones8)
+	return ((q-ones8)&^q|(bs-ones8)&^bs|(w-0x20*ones8)&^w|w)&highs8 != 0
+}
+
 // MarshalStrings encodes a flat string map as a compact JSON object with
 // keys in ascending order (Fields.JSON does the same for Fields).
 func MarshalStrings(m map[string]string) []byte { return FieldsOf(m).JSON() }
@@ -78,24 +102,75 @@ const maxJSONDepth = 10000
 var errJSONEnd = errors.New("unexpected end of JSON input")
 
 type jsonScanner struct {
-	b     []byte
+	b []byte
+	// src, when set, holds the same bytes as b: keys and values are cut
+	// from it instead of being copied one by one.
+	src   string
 	i     int
 	depth int
+	ws    int // whitespace bytes skipped so far
+}
+
+// newStringScanner scans s without copying it: b is a read-only view of
+// s's bytes, and keys and values are substrings of s.
+func newStringScanner(s string) *jsonScanner {
+	return &jsonScanner{b: unsafe.Slice(unsafe.StringData(s), len(s)), src: s}
+}
+
+// cut returns b[i:j] as a string, a substring of src when there is one.
+func (s *jsonScanner) cut(i, j int) string {
+	if s.src != "" {
+		return s.src[i:j]
+	}
+	return string(s.b[i:j])
 }
 
 func (s *jsonScanner) errorf(format string, args ...any) error {
 	return fmt.Errorf("invalid JSON at offset %d: %s", s.i, fmt.Sprintf(format, args...))
 }
 
-func (s *jsonScanner) ws() {
+func (s *jsonScanner) skipWS() {
+	start := s.i
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
 		case ' ', '\t', '\n', '\r':
 			s.i++
 		default:
+			s.ws += s.i - start
 			return
 		}
 	}
+	s.ws += s.i - start
+}
+
+// plain scans the run of bytes at s.i that a string literal holds as they
+// are (no quote, backslash or control character), eight at a time where it
+// can, and reports whether the run is all ASCII.
+func (s *jsonScanner) plain() (ascii bool) {
+	const ones, highs = ones8, highs8
+	b, i := s.b, s.i
+	var high uint64
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i : i+8])
+		q := w ^ ('"' * ones)
+		bs := w ^ ('\\' * ones)
+		// a byte is special when it is '"', '\\' or below 0x20 (the
+		// classic "has zero byte" / "has byte less than" tests; they may
+		// flag a byte after a real hit, never miss one)
+		if ((q-ones)&^q|(bs-ones)&^bs|(w-0x20*ones)&^w)&highs != 0 {
+			break
+		}
+		high |= w
+	}
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c == '"' || c == '\\' || c < 0x20 {
+			break
+		}
+		high |= uint64(c)
+	}
+	s.i = i
+	return high&highs == 0
 }
 
 // str reads a string literal and returns its value.
@@ -106,23 +181,22 @@ func (s *jsonScanner) str() (string, error) {
 	s.i++
 	start := s.i
 	// fast path: no escapes and valid UTF-8
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		if c == '"' {
-			v := s.b[start:s.i]
-			s.i++
-			if utf8.Valid(v) {
-				return string(v), nil
-			}
-			return string([]rune(string(v))), nil // replaces invalid bytes with U+FFFD
-		}
-		if c == '\\' || c < 0x20 {
-			break
-		}
+	ascii := s.plain()
+	if s.i < len(s.b) && s.b[s.i] == '"' {
+		end := s.i
 		s.i++
+		if ascii || utf8.Valid(s.b[start:end]) {
+			return s.cut(start, end), nil
+		}
+		return string([]rune(string(s.b[start:end]))), nil // replaces invalid bytes with U+FFFD
 	}
-	s.i = start
-	buf := make([]byte, 0, 32)
+	buf := make([]byte, 0, s.i-start+32)
+	buf = append(buf, s.b[start:s.i]...)
+	if !ascii {
+		// the run may hold invalid UTF-8: decode it byte by byte below
+		buf = buf[:0]
+		s.i = start
+	}
 	for {
 		if s.i >= len(s.b) {
 			return "", errJSONEnd
@@ -193,6 +267,24 @@ func (s *jsonScanner) str() (string, error) {
 	}
 }
 
+// skipStr checks a string literal without building its value.
+func (s *jsonScanner) skipStr() error {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return s.errorf("expected a string")
+	}
+	open := s.i
+	s.i++
+	s.plain()
+	if s.i < len(s.b) && s.b[s.i] == '"' {
+		s.i++
+		return nil
+	}
+	// escapes or a control character: let str judge the literal
+	s.i = open
+	_, err := s.str()
+	return err
+}
+
 func (s *jsonScanner) hex4() (rune, bool) {
 	if s.i+4 > len(s.b) {
 		return 0, false
@@ -252,18 +344,46 @@ func (s *jsonScanner) literal(word string) error {
 
 // compact validates any value and appends its compact text (strings kept
 // verbatim, as json.Compact does).
-func (s *jsonScanner) compact(dst []byte) ([]byte, error) {
-	s.ws()
+func (s *jsonScanner) compact(dst []byte) ([]byte, error) { return s.value(dst, true) }
+
+// skip validates any value without keeping its text.
+func (s *jsonScanner) skip() error {
+	_, err := s.value(nil, false)
+	return err
+}
+
+// compactString returns the compact text of the value at s.i: the input
+// itself when it holds no whitespace to remove, else a compacted copy.
+func (s *jsonScanner) compactString() (string, error) {
+	start, ws := s.i, s.ws
+	if err := s.skip(); err != nil {
+		return "", err
+	}
+	if s.ws == ws {
+		return s.cut(start, s.i), nil
+	}
+	end := s.i
+	s.i = start
+	b, err := s.compact(make([]byte, 0, end-start))
+	return string(b), err
+}
+
+// value validates any value and, if emit, appends its compact text.
+func (s *jsonScanner) value(dst []byte, emit bool) ([]byte, error) {
+	s.skipWS()
 	if s.i >= len(s.b) {
 		return nil, errJSONEnd
 	}
 	switch c := s.b[s.i]; {
 	case c == '"':
 		start := s.i
-		if _, err := s.str(); err != nil {
+		if err := s.skipStr(); err != nil {
 			return nil, err
 		}
-		return append(dst, s.b[start:s.i]...), nil
+		if emit {
+			dst = append(dst, s.b[start:s.i]...)
+		}
+		return dst, nil
 	case c == '{' || c == '[':
 		s.depth++
 		if s.depth > maxJSONDepth {
@@ -275,55 +395,84 @@ func (s *jsonScanner) compact(dst []byte) ([]byte, error) {
 			closing = ']'
 		}
 		s.i++
-		dst = append(dst, c)
-		s.ws()
+		if emit {
+			dst = append(dst, c)
+		}
+		s.skipWS()
 		if s.i < len(s.b) && s.b[s.i] == closing {
 			s.i++
-			return append(dst, closing), nil
+			if emit {
+				dst = append(dst, closing)
+			}
+			return dst, nil
 		}
 		for {
 			var err error
 			if c == '{' {
-				s.ws()
+				s.skipWS()
 				start := s.i
-				if _, err = s.str(); err != nil {
+				if err = s.skipStr(); err != nil {
 					return nil, err
 				}
-				dst = append(dst, s.b[start:s.i]...)
-				s.ws()
+				if emit {
+					dst = append(dst, s.b[start:s.i]...)
+				}
+				s.skipWS()
 				if s.i >= len(s.b) || s.b[s.i] != ':' {
 					return nil, s.errorf("expected ':'")
 				}
 				s.i++
-				dst = append(dst, ':')
+				if emit {
+					dst = append(dst, ':')
+				}
 			}
-			if dst, err = s.compact(dst); err != nil {
+			if dst, err = s.value(dst, emit); err != nil {
 				return nil, err
 			}
-			s.ws()
+			s.skipWS()
 			if s.i >= len(s.b) {
 				return nil, errJSONEnd
 			}
 			switch s.b[s.i] {
 			case ',':
 				s.i++
-				dst = append(dst, ',')
+				if emit {
+					dst = append(dst, ',')
+				}
 			case closing:
 				s.i++
-				return append(dst, closing), nil
+				if emit {
+					dst = append(dst, closing)
+				}
+				return dst, nil
 			default:
 				return nil, s.errorf("expected ',' or '%c'", closing)
 			}
 		}
-	case c == 't':
-		return append(dst, "true"...), s.literal("true")
-	case c == 'f':
-		return append(dst, "false"...), s.literal("false")
-	case c == 'n':
-		return append(dst, "null"...), s.literal("null")
+	case c == 't', c == 'f', c == 'n':
+		word := "null"
+		switch c {
+		case 't':
+			word = "true"
+		case 'f':
+			word = "false"
+		}
+		if err := s.literal(word); err != nil {
+			return nil, err
+		}
+		if emit {
+			dst = append(dst, word...)
+		}
+		return dst, nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		n, err := s.number()
-		return append(dst, n...), err
+		if err != nil {
+			return nil, err
+		}
+		if emit {
+			dst = append(dst, n...)
+		}
+		return dst, nil
 	}
 	return nil, s.errorf("unexpected character %q", s.b[s.i])
 }
@@ -331,28 +480,32 @@ func (s *jsonScanner) compact(dst []byte) ([]byte, error) {
 // scanObject walks the members of a top-level JSON object, calling fn with
 // each key and its value as a signer sees it (null reports null=true).
 func scanObject(raw []byte, fn func(k, v string, null bool) error) error {
-	s := &jsonScanner{b: raw}
-	s.ws()
+	return (&jsonScanner{b: raw}).object(fn)
+}
+
+// object walks the members of the top-level object at s.i, as scanObject.
+func (s *jsonScanner) object(fn func(k, v string, null bool) error) error {
+	s.skipWS()
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
 		return s.errorf("not an object")
 	}
 	s.i++
-	s.ws()
+	s.skipWS()
 	if s.i < len(s.b) && s.b[s.i] == '}' {
 		s.i++
 	} else {
 		for {
-			s.ws()
+			s.skipWS()
 			k, err := s.str()
 			if err != nil {
 				return err
 			}
-			s.ws()
+			s.skipWS()
 			if s.i >= len(s.b) || s.b[s.i] != ':' {
 				return s.errorf("expected ':'")
 			}
 			s.i++
-			s.ws()
+			s.skipWS()
 			if s.i >= len(s.b) {
 				return errJSONEnd
 			}
@@ -369,16 +522,14 @@ func scanObject(raw []byte, fn func(k, v string, null bool) error) error {
 				}
 				null = true
 			default:
-				b, err := s.compact(nil)
-				if err != nil {
+				if v, err = s.compactString(); err != nil {
 					return fmt.Errorf("field %s: %w", k, err)
 				}
-				v = string(b)
 			}
 			if err := fn(k, v, null); err != nil {
 				return err
 			}
-			s.ws()
+			s.skipWS()
 			if s.i >= len(s.b) {
 				return errJSONEnd
 			}
@@ -393,7 +544,7 @@ func scanObject(raw []byte, fn func(k, v string, null bool) error) error {
 			return s.errorf("expected ',' or '}'")
 		}
 	}
-	s.ws()
+	s.skipWS()
 	if s.i != len(s.b) {
 		return s.errorf("data after the object")
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -213,4 +215,86 @@ func mapsEqual(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// TestEightByteScanBoundaries puts every kind of special byte at every
+// position of strings around the eight-byte blocks the scanner and the
+// encoder skip at once, and compares with encoding/json.
+func TestEightByteScanBoundaries(t *testing.T) {
+	specials := []string{`"`, `\`, "\n", "\x00", "\x1f", "é", "\u2028", "\xff", "😀", "\x7f", " "}
+	for n := 0; n <= 20; n++ {
+		for pos := 0; pos <= n; pos++ {
+			for _, sp := range specials {
+				s := strings.Repeat("a", pos) + sp + strings.Repeat("b", n-pos)
+				// encoder: byte for byte what encoding/json writes
+				var want bytes.Buffer
+				enc := json.NewEncoder(&want)
+				enc.SetEscapeHTML(false)
+				require.NoError(t, enc.Encode(s))
+				got := AppendJSONString(nil, s)
+				require.Equal(t, strings.TrimSuffix(want.String(), "\n"), string(got), "%q", s)
+				// scanner: the encoded literal reads back as encoding/json reads it
+				obj := []byte(`{"k":` + string(got) + `,"r":{"x":` + string(got) + `}}`)
+				f, err := ParseFields(obj)
+				require.NoError(t, err, "%s", obj)
+				ref, err := flattenRef(obj)
+				require.NoError(t, err)
+				require.Equal(t, ref, f.Map(), "%s", obj)
+				// and a raw (unescaped) literal is judged as encoding/json judges it
+				raw := []byte(`{"k":"` + s + `"}`)
+				f, err = ParseFields(raw)
+				ref, refErr := flattenRef(raw)
+				require.Equal(t, refErr == nil, err == nil, "%q: %v / %v", raw, err, refErr)
+				if err == nil {
+					require.Equal(t, ref, f.Map(), "%q", raw)
+				}
+			}
+		}
+	}
+}
+
+func TestParseFieldsString(t *testing.T) {
+	raw := `{"b":"2","a":1,"n":null,"o":{"x":[1, 2]},"p":{"y":"z"}}`
+	f, err := ParseFieldsString(raw)
+	require.NoError(t, err)
+	assert.Equal(t, Fields{{"b", "2"}, {"a", "1"}, {"o", `{"x":[1,2]}`}, {"p", `{"y":"z"}`}}, f)
+	g, err := ParseFields([]byte(raw))
+	require.NoError(t, err)
+	assert.Equal(t, f, g)
+	_, err = ParseFieldsString(`{"a":1,"a":2}`)
+	assert.ErrorContains(t, err, "duplicate key")
+	_, err = ParseFieldsString(``)
+	assert.Error(t, err)
+}
+
+func TestSortIsStableAndMatchesSlicesSort(t *testing.T) {
+	f := Fields{{"b", "1"}, {"a", "1"}, {"b", "2"}, {"", "e"}, {"ab", "1"}, {"a", "2"}, {"B", "1"}, {"aa", ""}, {"é", "1"}}
+	f.Sort()
+	assert.Equal(t, Fields{{"", "e"}, {"B", "1"}, {"a", "1"}, {"a", "2"}, {"aa", ""}, {"ab", "1"}, {"b", "1"}, {"b", "2"}, {"é", "1"}}, f)
+	// above the insertion sort's size, the same order
+	var big, ref Fields
+	for i := 0; i < 3*insertionSortMax; i++ {
+		k := string(rune('a' + (i*7)%26))
+		if i%3 == 0 {
+			k += k
+		}
+		big = append(big, Field{k, strconv.Itoa(i)})
+	}
+	ref = append(ref, big...)
+	big.Sort()
+	slices.SortStableFunc(ref, func(a, b Field) int { return strings.Compare(a.Key, b.Key) })
+	assert.Equal(t, ref, big)
+	small := append(Fields(nil), ref[:insertionSortMax]...)
+	slices.Reverse(small)
+	want := append(Fields(nil), small...)
+	slices.SortStableFunc(want, func(a, b Field) int { return strings.Compare(a.Key, b.Key) })
+	small.Sort()
+	assert.Equal(t, want, small)
+}
+
+func TestAppendSigningString(t *testing.T) {
+	f := Fields{{"sign", "x"}, {"b", "2"}, {"a", "1"}, {"e", ""}}
+	assert.Equal(t, "pre:a=1&b=2", string(f.AppendSigningString([]byte("pre:"), "sign")))
+	assert.Equal(t, "a=1&b=2&sign=x", f.SigningString())
+	assert.Equal(t, "", Fields{}.SigningString())
 }

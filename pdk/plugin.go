@@ -328,7 +328,15 @@ func Invoke(ctx context.Context, p Plugin, h Host, op core.Op, req any) (resp an
 // Handle decodes a request for op in the ABI's binary encoding, invokes it
 // and encodes the response. It is what the wasm glue runs inside the guest.
 func Handle(ctx context.Context, p Plugin, h Host, op core.Op, in []byte) ([]byte, error) {
-	req, err := abi.DecodeRequest(op, in)
+	return handleString(ctx, p, h, op, string(in), nil)
+}
+
+// handleString is Handle over a string, as the wasm glue calls it: the
+// request's strings share in's memory (one copy of the input rather than
+// one per field), and the response is appended to out (a buffer the glue
+// reuses; nil for a new one).
+func handleString(ctx context.Context, p Plugin, h Host, op core.Op, in string, out []byte) ([]byte, error) {
+	req, err := abi.DecodeRequestString(op, in)
 	if err != nil {
 		return nil, core.WrapError(core.CodePluginFailure, err, "%s: decode request", op)
 	}
@@ -336,7 +344,10 @@ func Handle(ctx context.Context, p Plugin, h Host, op core.Op, in []byte) ([]byt
 	if err != nil {
 		return nil, err
 	}
-	out, err := abi.EncodeResponse(op, resp)
+	if out == nil {
+		out = make([]byte, 0, 256)
+	}
+	out, err = abi.AppendResponse(out, op, resp)
 	if err != nil {
 		return nil, core.WrapError(core.CodePluginFailure, err, "%s: encode response", op)
 	}

@@ -34,6 +34,7 @@ package abi
 import (
 	"encoding/binary"
 	"errors"
+	"unsafe"
 )
 
 // Version is the ABI version of this package.
@@ -132,11 +133,29 @@ func (e *Encoder) Header(h map[string][]string) {
 // error every read returns a zero value and Err reports ErrMalformed.
 type Decoder struct {
 	buf []byte
+	// str, in string mode, holds the same bytes as buf: strings are cut
+	// from it instead of being copied one by one.
+	str string
 	err error
 }
 
-// NewDecoder reads b.
+// NewDecoder reads b. Strings are copies; Bytes alias b.
 func NewDecoder(b []byte) *Decoder { return &Decoder{buf: b} }
+
+// NewStringDecoder reads s. The strings it returns share s's memory (one
+// copy of a message instead of one per field); the slices Bytes returns
+// alias s and must not be written to (BytesField copies).
+func NewStringDecoder(s string) *Decoder {
+	return &Decoder{buf: unsafe.Slice(unsafe.StringData(s), len(s)), str: s}
+}
+
+// advance consumes n bytes.
+func (d *Decoder) advance(n int) {
+	d.buf = d.buf[n:]
+	if d.str != "" {
+		d.str = d.str[n:]
+	}
+}
 
 // Err is the first decoding error.
 func (d *Decoder) Err() error { return d.err }
@@ -154,12 +173,17 @@ func (d *Decoder) Uint() uint64 {
 	if d.err != nil {
 		return 0
 	}
+	if len(d.buf) > 0 && d.buf[0] < 0x80 { // one byte: lengths, small counts
+		v := uint64(d.buf[0])
+		d.advance(1)
+		return v
+	}
 	v, n := binary.Uvarint(d.buf)
 	if n <= 0 {
 		d.err = ErrMalformed
 		return 0
 	}
-	d.buf = d.buf[n:]
+	d.advance(n)
 	return v
 }
 
@@ -173,7 +197,7 @@ func (d *Decoder) Int() int64 {
 		d.err = ErrMalformed
 		return 0
 	}
-	d.buf = d.buf[n:]
+	d.advance(n)
 	return v
 }
 
@@ -187,7 +211,7 @@ func (d *Decoder) Bool() bool {
 		return false
 	}
 	v := d.buf[0] == 1
-	d.buf = d.buf[1:]
+	d.advance(1)
 	return v
 }
 
@@ -202,12 +226,22 @@ func (d *Decoder) Bytes() []byte {
 		return nil
 	}
 	b := d.buf[:n:n]
-	d.buf = d.buf[n:]
+	d.advance(int(n))
 	return b
 }
 
 // String reads a length-prefixed string.
-func (d *Decoder) String() string { return string(d.Bytes()) }
+func (d *Decoder) String() string {
+	if d.str == "" {
+		return string(d.Bytes())
+	}
+	s := d.str
+	b := d.Bytes()
+	if d.err != nil {
+		return ""
+	}
+	return s[len(s)-len(b)-len(d.buf) : len(s)-len(d.buf)]
+}
 
 // Header reads a header map written by Encoder.Header.
 func (d *Decoder) Header() map[string][]string {
@@ -250,6 +284,25 @@ func EncodeCall(op string, config map[string]string, body []byte) []byte {
 	}
 	e.Buf = append(e.Buf, body...)
 	return e.Buf
+}
+
+// DecodeCallString is DecodeCall over a string, without copies: op, the
+// configuration (appended to config, which the caller may reuse) and the
+// body share in's memory.
+func DecodeCallString(in string, config []string) (op string, cfg []string, body string, err error) {
+	d := NewStringDecoder(in)
+	op = d.String()
+	n := d.Uint()
+	if d.err != nil || op == "" || n > uint64(len(d.buf)) {
+		return "", nil, "", ErrMalformed
+	}
+	for i := uint64(0); i < n; i++ {
+		config = append(config, d.String(), d.String())
+	}
+	if d.err != nil {
+		return "", nil, "", ErrMalformed
+	}
+	return op, config, d.str, nil
 }
 
 // DecodeCall splits a payhost_call input into op, configuration (alternating

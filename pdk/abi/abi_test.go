@@ -2,6 +2,7 @@ package abi
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -54,6 +55,17 @@ func TestMalformed(t *testing.T) {
 	assert.Equal(t, `{}`, string(body))
 	_, _, _, err = DecodeCall(nil)
 	assert.ErrorIs(t, err, ErrMalformed)
+
+	in := EncodeCall("payment.create", map[string]string{"mch_no": "M1"}, []byte(`{}`))
+	reuse := make([]string, 0, 4)
+	sop, scfg, sbody, err := DecodeCallString(string(in), reuse)
+	require.NoError(t, err)
+	assert.Equal(t, "payment.create", sop)
+	assert.Equal(t, []string{"mch_no", "M1"}, scfg)
+	assert.Equal(t, `{}`, sbody)
+	assert.Same(t, unsafe.SliceData(reuse[:1]), unsafe.SliceData(scfg), "the configuration is appended to the buffer given")
+	_, _, _, err = DecodeCallString("", nil)
+	assert.ErrorIs(t, err, ErrMalformed)
 }
 
 // FuzzDecoder feeds arbitrary bytes to every reader: the host decodes guest
@@ -73,6 +85,20 @@ func FuzzDecoder(f *testing.F) {
 		d.Int()
 		d.Bool()
 		_ = d.Done()
-		_, _, _, _ = DecodeCall(b)
+		op, cfg, body, err := DecodeCall(b)
+		sop, scfg, sbody, serr := DecodeCallString(string(b), nil)
+		if (err == nil) != (serr == nil) || op != sop || string(body) != sbody || len(cfg) != len(scfg) {
+			t.Fatalf("DecodeCallString(%q) = %q %q %q %v, DecodeCall %q %q %q %v", b, sop, scfg, sbody, serr, op, cfg, body, err)
+		}
+		sd := NewStringDecoder(string(b))
+		d = NewDecoder(b)
+		for d.Err() == nil && sd.Err() == nil && len(d.buf) > 0 {
+			if x, y := d.String(), sd.String(); x != y {
+				t.Fatalf("string mode read %q, byte mode %q", y, x)
+			}
+		}
+		if (d.Err() == nil) != (sd.Err() == nil) {
+			t.Fatalf("string mode error %v, byte mode %v", sd.Err(), d.Err())
+		}
 	})
 }

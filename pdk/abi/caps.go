@@ -8,7 +8,7 @@ import (
 
 // EncodeHTTPRequest encodes the CapHTTP request.
 func EncodeHTTPRequest(r *core.HTTPRequest) []byte {
-	var e Encoder
+	e := Encoder{Buf: make([]byte, 0, len(r.Endpoint)+len(r.Method)+len(r.Path)+len(r.Body)+64*len(r.Header)+16)}
 	e.String(r.Endpoint)
 	e.String(r.Method)
 	e.String(r.Path)
@@ -26,7 +26,7 @@ func DecodeHTTPRequest(b []byte) (*core.HTTPRequest, error) {
 
 // EncodeHTTPResponse encodes the CapHTTP result.
 func EncodeHTTPResponse(r *core.HTTPResponse) []byte {
-	var e Encoder
+	e := Encoder{Buf: make([]byte, 0, len(r.Body)+64*len(r.Header)+16)}
 	e.Uint(uint64(r.Status))
 	e.Header(r.Header)
 	e.Bytes(r.Body)
@@ -51,7 +51,7 @@ type KeyRequest struct {
 
 // EncodeKeyRequest encodes a KeyRequest.
 func EncodeKeyRequest(r *KeyRequest) []byte {
-	var e Encoder
+	e := Encoder{Buf: make([]byte, 0, len(r.Key)+len(r.Alg)+len(r.Data)+len(r.Sig)+20)}
 	e.String(r.Key)
 	e.String(r.Alg)
 	e.Bytes(r.Data)
@@ -109,7 +109,7 @@ type CacheRequest struct {
 
 // EncodeCacheRequest encodes a CacheRequest.
 func EncodeCacheRequest(r *CacheRequest) []byte {
-	var e Encoder
+	e := Encoder{Buf: make([]byte, 0, len(r.Key)+len(r.Value)+20)}
 	e.String(r.Key)
 	e.Bytes(r.Value)
 	e.Int(r.TTLMillis)

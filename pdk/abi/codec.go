@@ -180,16 +180,22 @@ func (d *Decoder) Time(wire uint64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
-// Message returns a decoder over a nested message.
-func (d *Decoder) Message(wire uint64) (*Decoder, bool) {
+// Message returns a decoder over a nested message (a value, so that
+// decoding a nested message allocates nothing).
+func (d *Decoder) Message(wire uint64) (Decoder, bool) {
 	if !d.want(wire, wireBytes) {
-		return nil, false
+		return Decoder{}, false
 	}
+	s := d.str
 	b := d.Bytes()
 	if d.err != nil {
-		return nil, false
+		return Decoder{}, false
 	}
-	return &Decoder{buf: b}, true
+	sub := Decoder{buf: b}
+	if s != "" {
+		sub.str = s[len(s)-len(b)-len(d.buf) : len(s)-len(d.buf)]
+	}
+	return sub, true
 }
 
 // Absorb takes over a nested decoder's error.
@@ -206,7 +212,7 @@ func (d *Decoder) Pair(wire uint64) (string, string, bool) {
 		return "", "", false
 	}
 	k, v := sub.String(), sub.String()
-	d.Absorb(sub)
+	d.Absorb(&sub)
 	return k, v, sub.Done() == nil
 }
 
@@ -226,11 +232,15 @@ func (d *Decoder) Multi(wire uint64) (string, []string, bool) {
 	for i := uint64(0); i < n && sub.err == nil; i++ {
 		vs = append(vs, sub.String())
 	}
-	d.Absorb(sub)
+	d.Absorb(&sub)
 	return k, vs, sub.Done() == nil
 }
 
 func encode(op core.Op, v any, resp bool) (out []byte, err error) {
+	return appendEncoded(make([]byte, 0, 256), op, v, resp)
+}
+
+func appendEncoded(dst []byte, op core.Op, v any, resp bool) (out []byte, err error) {
 	c, ok := codecs[op]
 	if !ok {
 		return nil, fmt.Errorf("abi: no codec for operation %q", op)
@@ -240,7 +250,7 @@ func encode(op core.Op, v any, resp bool) (out []byte, err error) {
 			out, err = nil, fmt.Errorf("abi: encode %s: %v", op, r)
 		}
 	}()
-	e := &Encoder{Buf: make([]byte, 0, 256)}
+	e := &Encoder{Buf: dst}
 	if resp {
 		c.encResp(e, v)
 	} else {
@@ -252,12 +262,11 @@ func encode(op core.Op, v any, resp bool) (out []byte, err error) {
 	return e.Buf, nil
 }
 
-func decode(op core.Op, b []byte, resp bool) (any, error) {
+func decode(op core.Op, d *Decoder, resp bool) (any, error) {
 	c, ok := codecs[op]
 	if !ok {
 		return nil, fmt.Errorf("abi: no codec for operation %q", op)
 	}
-	d := NewDecoder(b)
 	var v any
 	if resp {
 		v = c.decResp(d)
@@ -274,10 +283,21 @@ func decode(op core.Op, b []byte, resp bool) (any, error) {
 func EncodeRequest(op core.Op, v any) ([]byte, error) { return encode(op, v, false) }
 
 // DecodeRequest decodes op's request into a new value of its type.
-func DecodeRequest(op core.Op, b []byte) (any, error) { return decode(op, b, false) }
+func DecodeRequest(op core.Op, b []byte) (any, error) { return decode(op, NewDecoder(b), false) }
+
+// DecodeRequestString is DecodeRequest over a string: the request's
+// strings share s's memory instead of being copied field by field.
+func DecodeRequestString(op core.Op, s string) (any, error) {
+	return decode(op, NewStringDecoder(s), false)
+}
 
 // EncodeResponse encodes op's response (a pointer to its core response type).
 func EncodeResponse(op core.Op, v any) ([]byte, error) { return encode(op, v, true) }
 
+// AppendResponse is EncodeResponse appending to dst (a buffer to reuse).
+func AppendResponse(dst []byte, op core.Op, v any) ([]byte, error) {
+	return appendEncoded(dst, op, v, true)
+}
+
 // DecodeResponse decodes op's response into a new value of its type.
-func DecodeResponse(op core.Op, b []byte) (any, error) { return decode(op, b, true) }
+func DecodeResponse(op core.Op, b []byte) (any, error) { return decode(op, NewDecoder(b), true) }

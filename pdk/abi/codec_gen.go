@@ -423,8 +423,8 @@ func decCreatePaymentRequest(d *Decoder, v *core.CreatePaymentRequest) {
 			v.NotifyURL = string(d.StringField(wire))
 		case 141427266: // payer
 			if sub, ok := d.Message(wire); ok {
-				decPayer(sub, &v.Payer)
-				d.Absorb(sub)
+				decPayer(&sub, &v.Payer)
+				d.Absorb(&sub)
 			}
 		case 168286951: // payment_id
 			v.PaymentID = string(d.StringField(wire))
@@ -433,8 +433,8 @@ func decCreatePaymentRequest(d *Decoder, v *core.CreatePaymentRequest) {
 		case 129510883: // split
 			if sub, ok := d.Message(wire); ok {
 				v.Split = new(core.SplitInstruction)
-				decSplitInstruction(sub, v.Split)
-				d.Absorb(sub)
+				decSplitInstruction(&sub, v.Split)
+				d.Absorb(&sub)
 			}
 		case 130332402: // sub_merchant_id
 			v.SubMerchantID = string(d.StringField(wire))
@@ -443,8 +443,8 @@ func decCreatePaymentRequest(d *Decoder, v *core.CreatePaymentRequest) {
 		case 166988465: // terminal
 			if sub, ok := d.Message(wire); ok {
 				v.Terminal = new(core.TerminalInfo)
-				decTerminalInfo(sub, v.Terminal)
-				d.Absorb(sub)
+				decTerminalInfo(&sub, v.Terminal)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -466,8 +466,8 @@ func decCreatePaymentResponse(d *Decoder, v *core.CreatePaymentResponse) {
 		switch tag {
 		case 60957041: // payment
 			if sub, ok := d.Message(wire); ok {
-				decPayment(sub, &v.Payment)
-				d.Absorb(sub)
+				decPayment(&sub, &v.Payment)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -489,8 +489,8 @@ func decQueryPaymentRequest(d *Decoder, v *core.QueryPaymentRequest) {
 		switch tag {
 		case 60957041: // payment
 			if sub, ok := d.Message(wire); ok {
-				decPaymentRef(sub, &v.Payment)
-				d.Absorb(sub)
+				decPaymentRef(&sub, &v.Payment)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -512,8 +512,8 @@ func decQueryPaymentResponse(d *Decoder, v *core.QueryPaymentResponse) {
 		switch tag {
 		case 60957041: // payment
 			if sub, ok := d.Message(wire); ok {
-				decPayment(sub, &v.Payment)
-				d.Absorb(sub)
+				decPayment(&sub, &v.Payment)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -543,8 +543,8 @@ func decClosePaymentRequest(d *Decoder, v *core.ClosePaymentRequest) {
 			v.CreatedAt = d.Time(wire)
 		case 60957041: // payment
 			if sub, ok := d.Message(wire); ok {
-				decPaymentRef(sub, &v.Payment)
-				d.Absorb(sub)
+				decPaymentRef(&sub, &v.Payment)
+				d.Absorb(&sub)
 			}
 		case 144924185: // reason
 			v.Reason = string(d.StringField(wire))
@@ -568,8 +568,8 @@ func decClosePaymentResponse(d *Decoder, v *core.ClosePaymentResponse) {
 		switch tag {
 		case 60957041: // payment
 			if sub, ok := d.Message(wire); ok {
-				decPayment(sub, &v.Payment)
-				d.Absorb(sub)
+				decPayment(&sub, &v.Payment)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -614,8 +614,8 @@ func decCancelPaymentRequest(d *Decoder, v *core.CancelPaymentRequest) {
 			v.NotifyURL = string(d.StringField(wire))
 		case 60957041: // payment
 			if sub, ok := d.Message(wire); ok {
-				decPaymentRef(sub, &v.Payment)
-				d.Absorb(sub)
+				decPaymentRef(&sub, &v.Payment)
+				d.Absorb(&sub)
 			}
 		case 144924185: // reason
 			v.Reason = string(d.StringField(wire))
@@ -644,8 +644,8 @@ func decCancelPaymentResponse(d *Decoder, v *core.CancelPaymentResponse) {
 			v.CancelProviderID = string(d.StringField(wire))
 		case 60957041: // payment
 			if sub, ok := d.Message(wire); ok {
-				decPayment(sub, &v.Payment)
-				d.Absorb(sub)
+				decPayment(&sub, &v.Payment)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -695,8 +695,8 @@ func decConfirmPaymentRequest(d *Decoder, v *core.ConfirmPaymentRequest) {
 			v.NotifyURL = string(d.StringField(wire))
 		case 60957041: // payment
 			if sub, ok := d.Message(wire); ok {
-				decPaymentRef(sub, &v.Payment)
-				d.Absorb(sub)
+				decPaymentRef(&sub, &v.Payment)
+				d.Absorb(&sub)
 			}
 		case 15464842: // verification_code
 			v.VerificationCode = string(d.StringField(wire))
@@ -720,8 +720,8 @@ func decConfirmPaymentResponse(d *Decoder, v *core.ConfirmPaymentResponse) {
 		switch tag {
 		case 60957041: // payment
 			if sub, ok := d.Message(wire); ok {
-				decPayment(sub, &v.Payment)
-				d.Absorb(sub)
+				decPayment(&sub, &v.Payment)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -778,14 +778,14 @@ func decCapturePaymentRequest(d *Decoder, v *core.CapturePaymentRequest) {
 			v.NotifyURL = string(d.StringField(wire))
 		case 60957041: // payment
 			if sub, ok := d.Message(wire); ok {
-				decPaymentRef(sub, &v.Payment)
-				d.Absorb(sub)
+				decPaymentRef(&sub, &v.Payment)
+				d.Absorb(&sub)
 			}
 		case 129510883: // split
 			if sub, ok := d.Message(wire); ok {
 				v.Split = new(core.SplitInstruction)
-				decSplitInstruction(sub, v.Split)
-				d.Absorb(sub)
+				decSplitInstruction(&sub, v.Split)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -815,8 +815,8 @@ func decCapturePaymentResponse(d *Decoder, v *core.CapturePaymentResponse) {
 			v.CaptureProviderID = string(d.StringField(wire))
 		case 60957041: // payment
 			if sub, ok := d.Message(wire); ok {
-				decPayment(sub, &v.Payment)
-				d.Absorb(sub)
+				decPayment(&sub, &v.Payment)
+				d.Absorb(&sub)
 			}
 		case 172718063: // status
 			v.Status = core.PaymentStatus(d.StringField(wire))
@@ -881,8 +881,8 @@ func decCreateRefundRequest(d *Decoder, v *core.CreateRefundRequest) {
 			v.NotifyURL = string(d.StringField(wire))
 		case 60957041: // payment
 			if sub, ok := d.Message(wire); ok {
-				decPaymentRef(sub, &v.Payment)
-				d.Absorb(sub)
+				decPaymentRef(&sub, &v.Payment)
+				d.Absorb(&sub)
 			}
 		case 144924185: // reason
 			v.Reason = string(d.StringField(wire))
@@ -891,15 +891,15 @@ func decCreateRefundRequest(d *Decoder, v *core.CreateRefundRequest) {
 		case 129510883: // split
 			if sub, ok := d.Message(wire); ok {
 				var x core.SplitPart
-				decSplitPart(sub, &x)
-				d.Absorb(sub)
+				decSplitPart(&sub, &x)
+				d.Absorb(&sub)
 				v.Split = append(v.Split, x)
 			}
 		case 166988465: // terminal
 			if sub, ok := d.Message(wire); ok {
 				v.Terminal = new(core.TerminalInfo)
-				decTerminalInfo(sub, v.Terminal)
-				d.Absorb(sub)
+				decTerminalInfo(&sub, v.Terminal)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -921,8 +921,8 @@ func decCreateRefundResponse(d *Decoder, v *core.CreateRefundResponse) {
 		switch tag {
 		case 48956511: // refund
 			if sub, ok := d.Message(wire); ok {
-				decRefund(sub, &v.Refund)
-				d.Absorb(sub)
+				decRefund(&sub, &v.Refund)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -944,8 +944,8 @@ func decQueryRefundRequest(d *Decoder, v *core.QueryRefundRequest) {
 		switch tag {
 		case 48956511: // refund
 			if sub, ok := d.Message(wire); ok {
-				decRefundRef(sub, &v.Refund)
-				d.Absorb(sub)
+				decRefundRef(&sub, &v.Refund)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -967,8 +967,8 @@ func decQueryRefundResponse(d *Decoder, v *core.QueryRefundResponse) {
 		switch tag {
 		case 48956511: // refund
 			if sub, ok := d.Message(wire); ok {
-				decRefund(sub, &v.Refund)
-				d.Absorb(sub)
+				decRefund(&sub, &v.Refund)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -1005,8 +1005,8 @@ func decBindReceiverRequest(d *Decoder, v *core.BindReceiverRequest) {
 			}
 		case 179070576: // receiver
 			if sub, ok := d.Message(wire); ok {
-				decReceiver(sub, &v.Receiver)
-				d.Absorb(sub)
+				decReceiver(&sub, &v.Receiver)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -1028,8 +1028,8 @@ func decBindReceiverResponse(d *Decoder, v *core.BindReceiverResponse) {
 		switch tag {
 		case 179070576: // receiver
 			if sub, ok := d.Message(wire); ok {
-				decReceiver(sub, &v.Receiver)
-				d.Absorb(sub)
+				decReceiver(&sub, &v.Receiver)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -1084,8 +1084,8 @@ func decQueryReceiverResponse(d *Decoder, v *core.QueryReceiverResponse) {
 		switch tag {
 		case 179070576: // receiver
 			if sub, ok := d.Message(wire); ok {
-				decReceiver(sub, &v.Receiver)
-				d.Absorb(sub)
+				decReceiver(&sub, &v.Receiver)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -1140,8 +1140,8 @@ func decDeleteReceiverResponse(d *Decoder, v *core.DeleteReceiverResponse) {
 		switch tag {
 		case 179070576: // receiver
 			if sub, ok := d.Message(wire); ok {
-				decReceiver(sub, &v.Receiver)
-				d.Absorb(sub)
+				decReceiver(&sub, &v.Receiver)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -1200,14 +1200,14 @@ func decExecuteSplitRequest(d *Decoder, v *core.ExecuteSplitRequest) {
 		case 138257445: // parts
 			if sub, ok := d.Message(wire); ok {
 				var x core.SplitPart
-				decSplitPart(sub, &x)
-				d.Absorb(sub)
+				decSplitPart(&sub, &x)
+				d.Absorb(&sub)
 				v.Parts = append(v.Parts, x)
 			}
 		case 60957041: // payment
 			if sub, ok := d.Message(wire); ok {
-				decPaymentRef(sub, &v.Payment)
-				d.Absorb(sub)
+				decPaymentRef(&sub, &v.Payment)
+				d.Absorb(&sub)
 			}
 		case 184577145: // split_id
 			v.SplitID = string(d.StringField(wire))
@@ -1233,8 +1233,8 @@ func decExecuteSplitResponse(d *Decoder, v *core.ExecuteSplitResponse) {
 		switch tag {
 		case 129510883: // split
 			if sub, ok := d.Message(wire); ok {
-				decSplitBatch(sub, &v.Split)
-				d.Absorb(sub)
+				decSplitBatch(&sub, &v.Split)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -1264,15 +1264,15 @@ func decQuerySplitRequest(d *Decoder, v *core.QuerySplitRequest) {
 		switch tag {
 		case 60957041: // payment
 			if sub, ok := d.Message(wire); ok {
-				decPaymentRef(sub, &v.Payment)
-				d.Absorb(sub)
+				decPaymentRef(&sub, &v.Payment)
+				d.Absorb(&sub)
 			}
 		case 19528264: // receiver_id
 			v.ReceiverID = string(d.StringField(wire))
 		case 129510883: // split
 			if sub, ok := d.Message(wire); ok {
-				decSplitRef(sub, &v.Split)
-				d.Absorb(sub)
+				decSplitRef(&sub, &v.Split)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -1294,8 +1294,8 @@ func decQuerySplitResponse(d *Decoder, v *core.QuerySplitResponse) {
 		switch tag {
 		case 129510883: // split
 			if sub, ok := d.Message(wire); ok {
-				decSplitBatch(sub, &v.Split)
-				d.Absorb(sub)
+				decSplitBatch(&sub, &v.Split)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -1341,8 +1341,8 @@ func decReturnSplitRequest(d *Decoder, v *core.ReturnSplitRequest) {
 			v.CreatedAt = d.Time(wire)
 		case 60957041: // payment
 			if sub, ok := d.Message(wire); ok {
-				decPaymentRef(sub, &v.Payment)
-				d.Absorb(sub)
+				decPaymentRef(&sub, &v.Payment)
+				d.Absorb(&sub)
 			}
 		case 144924185: // reason
 			v.Reason = string(d.StringField(wire))
@@ -1352,8 +1352,8 @@ func decReturnSplitRequest(d *Decoder, v *core.ReturnSplitRequest) {
 			v.ReturnID = string(d.StringField(wire))
 		case 129510883: // split
 			if sub, ok := d.Message(wire); ok {
-				decSplitRef(sub, &v.Split)
-				d.Absorb(sub)
+				decSplitRef(&sub, &v.Split)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -1375,8 +1375,8 @@ func decReturnSplitResponse(d *Decoder, v *core.ReturnSplitResponse) {
 		switch tag {
 		case 99497919: // return
 			if sub, ok := d.Message(wire); ok {
-				decSplitReturn(sub, &v.Return)
-				d.Absorb(sub)
+				decSplitReturn(&sub, &v.Return)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -1418,8 +1418,8 @@ func decQuerySplitReturnRequest(d *Decoder, v *core.QuerySplitReturnRequest) {
 			v.ReturnID = string(d.StringField(wire))
 		case 129510883: // split
 			if sub, ok := d.Message(wire); ok {
-				decSplitRef(sub, &v.Split)
-				d.Absorb(sub)
+				decSplitRef(&sub, &v.Split)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -1441,8 +1441,8 @@ func decQuerySplitReturnResponse(d *Decoder, v *core.QuerySplitReturnResponse) {
 		switch tag {
 		case 99497919: // return
 			if sub, ok := d.Message(wire); ok {
-				decSplitReturn(sub, &v.Return)
-				d.Absorb(sub)
+				decSplitReturn(&sub, &v.Return)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -1464,8 +1464,8 @@ func decPendingSplitRequest(d *Decoder, v *core.PendingSplitRequest) {
 		switch tag {
 		case 60957041: // payment
 			if sub, ok := d.Message(wire); ok {
-				decPaymentRef(sub, &v.Payment)
-				d.Absorb(sub)
+				decPaymentRef(&sub, &v.Payment)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -1545,8 +1545,8 @@ func decCreatePayoutRequest(d *Decoder, v *core.CreatePayoutRequest) {
 			v.Description = string(d.StringField(wire))
 		case 48129215: // destination
 			if sub, ok := d.Message(wire); ok {
-				decDestination(sub, &v.Destination)
-				d.Absorb(sub)
+				decDestination(&sub, &v.Destination)
+				d.Absorb(&sub)
 			}
 		case 143662569: // extra
 			if k, x, ok := d.Pair(wire); ok {
@@ -1583,8 +1583,8 @@ func decCreatePayoutResponse(d *Decoder, v *core.CreatePayoutResponse) {
 		switch tag {
 		case 192790915: // payout
 			if sub, ok := d.Message(wire); ok {
-				decPayout(sub, &v.Payout)
-				d.Absorb(sub)
+				decPayout(&sub, &v.Payout)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -1606,8 +1606,8 @@ func decQueryPayoutRequest(d *Decoder, v *core.QueryPayoutRequest) {
 		switch tag {
 		case 192790915: // payout
 			if sub, ok := d.Message(wire); ok {
-				decPayoutRef(sub, &v.Payout)
-				d.Absorb(sub)
+				decPayoutRef(&sub, &v.Payout)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -1629,8 +1629,8 @@ func decQueryPayoutResponse(d *Decoder, v *core.QueryPayoutResponse) {
 		switch tag {
 		case 192790915: // payout
 			if sub, ok := d.Message(wire); ok {
-				decPayout(sub, &v.Payout)
-				d.Absorb(sub)
+				decPayout(&sub, &v.Payout)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -1701,8 +1701,8 @@ func decQueryBalanceResponse(d *Decoder, v *core.QueryBalanceResponse) {
 		case 55887176: // balances
 			if sub, ok := d.Message(wire); ok {
 				var x core.Balance
-				decBalance(sub, &x)
-				d.Absorb(sub)
+				decBalance(&sub, &x)
+				d.Absorb(&sub)
 				v.Balances = append(v.Balances, x)
 			}
 		default:
@@ -1775,8 +1775,8 @@ func decDownloadStatementResponse(d *Decoder, v *core.DownloadStatementResponse)
 		case 31729212: // lines
 			if sub, ok := d.Message(wire); ok {
 				var x core.StatementLine
-				decStatementLine(sub, &x)
-				d.Absorb(sub)
+				decStatementLine(&sub, &x)
+				d.Absorb(&sub)
 				v.Lines = append(v.Lines, x)
 			}
 		case 67048177: // raw
@@ -1784,8 +1784,8 @@ func decDownloadStatementResponse(d *Decoder, v *core.DownloadStatementResponse)
 		case 47202091: // unparsed
 			if sub, ok := d.Message(wire); ok {
 				var x core.StatementLineError
-				decStatementLineError(sub, &x)
-				d.Absorb(sub)
+				decStatementLineError(&sub, &x)
+				d.Absorb(&sub)
 				v.Unparsed = append(v.Unparsed, x)
 			}
 		case 42945566: // url
@@ -1864,8 +1864,8 @@ func decListTransactionsResponse(d *Decoder, v *core.ListTransactionsResponse) {
 		case 229929712: // transactions
 			if sub, ok := d.Message(wire); ok {
 				var x core.TransactionRecord
-				decTransactionRecord(sub, &x)
-				d.Absorb(sub)
+				decTransactionRecord(&sub, &x)
+				d.Absorb(&sub)
 				v.Transactions = append(v.Transactions, x)
 			}
 		default:
@@ -1979,8 +1979,8 @@ func decRegisterTerminalRequest(d *Decoder, v *core.RegisterTerminalRequest) {
 			v.SubMerchantID = string(d.StringField(wire))
 		case 166988465: // terminal
 			if sub, ok := d.Message(wire); ok {
-				decTerminalInfo(sub, &v.Terminal)
-				d.Absorb(sub)
+				decTerminalInfo(&sub, &v.Terminal)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -2002,8 +2002,8 @@ func decRegisterTerminalResponse(d *Decoder, v *core.RegisterTerminalResponse) {
 		switch tag {
 		case 166988465: // terminal
 			if sub, ok := d.Message(wire); ok {
-				decTerminal(sub, &v.Terminal)
-				d.Absorb(sub)
+				decTerminal(&sub, &v.Terminal)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -2058,8 +2058,8 @@ func decQueryTerminalResponse(d *Decoder, v *core.QueryTerminalResponse) {
 		switch tag {
 		case 166988465: // terminal
 			if sub, ok := d.Message(wire); ok {
-				decTerminal(sub, &v.Terminal)
-				d.Absorb(sub)
+				decTerminal(&sub, &v.Terminal)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -2090,8 +2090,8 @@ func decApplyMerchantRequest(d *Decoder, v *core.ApplyMerchantRequest) {
 		switch tag {
 		case 256352837: // application
 			if sub, ok := d.Message(wire); ok {
-				decMerchantApplication(sub, &v.Application)
-				d.Absorb(sub)
+				decMerchantApplication(&sub, &v.Application)
+				d.Absorb(&sub)
 			}
 		case 11664435: // application_id
 			v.ApplicationID = string(d.StringField(wire))
@@ -2119,8 +2119,8 @@ func decApplyMerchantResponse(d *Decoder, v *core.ApplyMerchantResponse) {
 		switch tag {
 		case 171406884: // result
 			if sub, ok := d.Message(wire); ok {
-				decMerchantResult(sub, &v.Result)
-				d.Absorb(sub)
+				decMerchantResult(&sub, &v.Result)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -2154,8 +2154,8 @@ func decUpdateMerchantRequest(d *Decoder, v *core.UpdateMerchantRequest) {
 		switch tag {
 		case 256352837: // application
 			if sub, ok := d.Message(wire); ok {
-				decMerchantApplication(sub, &v.Application)
-				d.Absorb(sub)
+				decMerchantApplication(&sub, &v.Application)
+				d.Absorb(&sub)
 			}
 		case 11664435: // application_id
 			v.ApplicationID = string(d.StringField(wire))
@@ -2185,8 +2185,8 @@ func decUpdateMerchantResponse(d *Decoder, v *core.UpdateMerchantResponse) {
 		switch tag {
 		case 171406884: // result
 			if sub, ok := d.Message(wire); ok {
-				decMerchantResult(sub, &v.Result)
-				d.Absorb(sub)
+				decMerchantResult(&sub, &v.Result)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -2241,8 +2241,8 @@ func decQueryMerchantResponse(d *Decoder, v *core.QueryMerchantResponse) {
 		switch tag {
 		case 171406884: // result
 			if sub, ok := d.Message(wire); ok {
-				decMerchantResult(sub, &v.Result)
-				d.Absorb(sub)
+				decMerchantResult(&sub, &v.Result)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -2398,8 +2398,8 @@ func decSubmitMerchantResponse(d *Decoder, v *core.SubmitMerchantResponse) {
 		switch tag {
 		case 171406884: // result
 			if sub, ok := d.Message(wire); ok {
-				decMerchantResult(sub, &v.Result)
-				d.Absorb(sub)
+				decMerchantResult(&sub, &v.Result)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -2445,8 +2445,8 @@ func decActivateChannelRequest(d *Decoder, v *core.ActivateChannelRequest) {
 		case 199780469: // channels
 			if sub, ok := d.Message(wire); ok {
 				var x core.ChannelActivation
-				decChannelActivation(sub, &x)
-				d.Absorb(sub)
+				decChannelActivation(&sub, &x)
+				d.Absorb(&sub)
 				v.Channels = append(v.Channels, x)
 			}
 		case 121145145: // created_at
@@ -2493,8 +2493,8 @@ func decActivateChannelResponse(d *Decoder, v *core.ActivateChannelResponse) {
 		case 199780469: // channels
 			if sub, ok := d.Message(wire); ok {
 				var x core.ChannelState
-				decChannelState(sub, &x)
-				d.Absorb(sub)
+				decChannelState(&sub, &x)
+				d.Absorb(&sub)
 				v.Channels = append(v.Channels, x)
 			}
 		case 82970852: // message
@@ -2561,8 +2561,8 @@ func decQueryChannelResponse(d *Decoder, v *core.QueryChannelResponse) {
 		case 199780469: // channels
 			if sub, ok := d.Message(wire); ok {
 				var x core.ChannelState
-				decChannelState(sub, &x)
-				d.Absorb(sub)
+				decChannelState(&sub, &x)
+				d.Absorb(&sub)
 				v.Channels = append(v.Channels, x)
 			}
 		case 82970852: // message
@@ -2613,8 +2613,8 @@ func decRealNameRequest(d *Decoder, v *core.RealNameRequest) {
 		switch tag {
 		case 50575651: // contact
 			if sub, ok := d.Message(wire); ok {
-				decPerson(sub, &v.Contact)
-				d.Absorb(sub)
+				decPerson(&sub, &v.Contact)
+				d.Absorb(&sub)
 			}
 		case 152567196: // contact_type
 			v.ContactType = string(d.StringField(wire))
@@ -2663,8 +2663,8 @@ func decRealNameResponse(d *Decoder, v *core.RealNameResponse) {
 		case 175277919: // states
 			if sub, ok := d.Message(wire); ok {
 				var x core.RealNameState
-				decRealNameState(sub, &x)
-				d.Absorb(sub)
+				decRealNameState(&sub, &x)
+				d.Absorb(&sub)
 				v.States = append(v.States, x)
 			}
 		default:
@@ -2726,8 +2726,8 @@ func decQueryRealNameResponse(d *Decoder, v *core.QueryRealNameResponse) {
 		case 175277919: // states
 			if sub, ok := d.Message(wire); ok {
 				var x core.RealNameState
-				decRealNameState(sub, &x)
-				d.Absorb(sub)
+				decRealNameState(&sub, &x)
+				d.Absorb(&sub)
 				v.States = append(v.States, x)
 			}
 		default:
@@ -2768,8 +2768,8 @@ func decSetSettlementAccountRequest(d *Decoder, v *core.SetSettlementAccountRequ
 		switch tag {
 		case 156223324: // account
 			if sub, ok := d.Message(wire); ok {
-				decBankAccount(sub, &v.Account)
-				d.Absorb(sub)
+				decBankAccount(&sub, &v.Account)
+				d.Absorb(&sub)
 			}
 		case 121145145: // created_at
 			v.CreatedAt = d.Time(wire)
@@ -2857,8 +2857,8 @@ func decRemoveSettlementAccountRequest(d *Decoder, v *core.RemoveSettlementAccou
 		switch tag {
 		case 156223324: // account
 			if sub, ok := d.Message(wire); ok {
-				decBankAccount(sub, &v.Account)
-				d.Absorb(sub)
+				decBankAccount(&sub, &v.Account)
+				d.Absorb(&sub)
 			}
 		case 124835196: // account_id
 			v.AccountID = string(d.StringField(wire))
@@ -2942,8 +2942,8 @@ func decCreateTokenRequest(d *Decoder, v *core.CreateTokenRequest) {
 			v.CreatedAt = d.Time(wire)
 		case 79538713: // customer
 			if sub, ok := d.Message(wire); ok {
-				decCustomer(sub, &v.Customer)
-				d.Absorb(sub)
+				decCustomer(&sub, &v.Customer)
+				d.Absorb(&sub)
 			}
 		case 143662569: // extra
 			if k, x, ok := d.Pair(wire); ok {
@@ -2980,8 +2980,8 @@ func decCreateTokenResponse(d *Decoder, v *core.CreateTokenResponse) {
 		switch tag {
 		case 75098674: // token
 			if sub, ok := d.Message(wire); ok {
-				decToken(sub, &v.Token)
-				d.Absorb(sub)
+				decToken(&sub, &v.Token)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -3036,8 +3036,8 @@ func decQueryTokenResponse(d *Decoder, v *core.QueryTokenResponse) {
 		switch tag {
 		case 75098674: // token
 			if sub, ok := d.Message(wire); ok {
-				decToken(sub, &v.Token)
-				d.Absorb(sub)
+				decToken(&sub, &v.Token)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -3092,8 +3092,8 @@ func decCancelTokenResponse(d *Decoder, v *core.CancelTokenResponse) {
 		switch tag {
 		case 75098674: // token
 			if sub, ok := d.Message(wire); ok {
-				decToken(sub, &v.Token)
-				d.Absorb(sub)
+				decToken(&sub, &v.Token)
+				d.Absorb(&sub)
 			}
 		default:
 			d.Skip(wire)
@@ -3209,14 +3209,14 @@ func decParseNotificationResponse(d *Decoder, v *core.ParseNotificationResponse)
 		switch tag {
 		case 172644866: // ack
 			if sub, ok := d.Message(wire); ok {
-				decAck(sub, &v.Ack)
-				d.Absorb(sub)
+				decAck(&sub, &v.Ack)
+				d.Absorb(&sub)
 			}
 		case 47768452: // events
 			if sub, ok := d.Message(wire); ok {
 				var x core.Event
-				decEvent(sub, &x)
-				d.Absorb(sub)
+				decEvent(&sub, &x)
+				d.Absorb(&sub)
 				v.Events = append(v.Events, x)
 			}
 		default:
@@ -3328,8 +3328,8 @@ func decSplitInstruction(d *Decoder, v *core.SplitInstruction) {
 		case 138257445: // parts
 			if sub, ok := d.Message(wire); ok {
 				var x core.SplitPart
-				decSplitPart(sub, &x)
-				d.Absorb(sub)
+				decSplitPart(&sub, &x)
+				d.Absorb(&sub)
 				v.Parts = append(v.Parts, x)
 			}
 		default:
@@ -3458,8 +3458,8 @@ func decPayment(d *Decoder, v *core.Payment) {
 		case 118458586: // pay_info
 			if sub, ok := d.Message(wire); ok {
 				v.PayInfo = new(core.PayInfo)
-				decPayInfo(sub, v.PayInfo)
-				d.Absorb(sub)
+				decPayInfo(&sub, v.PayInfo)
+				d.Absorb(&sub)
 			}
 		case 194410761: // provider_data
 			if k, x, ok := d.Pair(wire); ok {
@@ -3679,8 +3679,8 @@ func decRefundRef(d *Decoder, v *core.RefundRef) {
 			v.ID = string(d.StringField(wire))
 		case 60957041: // payment
 			if sub, ok := d.Message(wire); ok {
-				decPaymentRef(sub, &v.Payment)
-				d.Absorb(sub)
+				decPaymentRef(&sub, &v.Payment)
+				d.Absorb(&sub)
 			}
 		case 194410761: // provider_data
 			if k, x, ok := d.Pair(wire); ok {
@@ -3863,8 +3863,8 @@ func decSplitBatch(d *Decoder, v *core.SplitBatch) {
 		case 102479021: // records
 			if sub, ok := d.Message(wire); ok {
 				var x core.SplitRecord
-				decSplitRecord(sub, &x)
-				d.Absorb(sub)
+				decSplitRecord(&sub, &x)
+				d.Absorb(&sub)
 				v.Records = append(v.Records, x)
 			}
 		case 172718063: // status
@@ -4524,8 +4524,8 @@ func decMerchantApplication(d *Decoder, v *core.MerchantApplication) {
 			v.City = string(d.StringField(wire))
 		case 50575651: // contact
 			if sub, ok := d.Message(wire); ok {
-				decPerson(sub, &v.Contact)
-				d.Absorb(sub)
+				decPerson(&sub, &v.Contact)
+				d.Absorb(&sub)
 			}
 		case 256289455: // district
 			v.District = string(d.StringField(wire))
@@ -4550,8 +4550,8 @@ func decMerchantApplication(d *Decoder, v *core.MerchantApplication) {
 		case 152625775: // fee_rates
 			if sub, ok := d.Message(wire); ok {
 				var x core.FeeRate
-				decFeeRate(sub, &x)
-				d.Absorb(sub)
+				decFeeRate(&sub, &x)
+				d.Absorb(&sub)
 				v.FeeRates = append(v.FeeRates, x)
 			}
 		case 132192655: // icp
@@ -4562,13 +4562,13 @@ func decMerchantApplication(d *Decoder, v *core.MerchantApplication) {
 			v.Kind = core.MerchantKind(d.StringField(wire))
 		case 146287626: // legal
 			if sub, ok := d.Message(wire); ok {
-				decPerson(sub, &v.Legal)
-				d.Absorb(sub)
+				decPerson(&sub, &v.Legal)
+				d.Absorb(&sub)
 			}
 		case 138294084: // license
 			if sub, ok := d.Message(wire); ok {
-				decLicense(sub, &v.License)
-				d.Absorb(sub)
+				decLicense(&sub, &v.License)
+				d.Absorb(&sub)
 			}
 		case 221887974: // name
 			v.Name = string(d.StringField(wire))
@@ -4584,14 +4584,14 @@ func decMerchantApplication(d *Decoder, v *core.MerchantApplication) {
 			v.RegisteredCapital = int64(d.IntField(wire))
 		case 224081226: // settlement
 			if sub, ok := d.Message(wire); ok {
-				decBankAccount(sub, &v.Settlement)
-				d.Absorb(sub)
+				decBankAccount(&sub, &v.Settlement)
+				d.Absorb(&sub)
 			}
 		case 112281295: // shareholders
 			if sub, ok := d.Message(wire); ok {
 				var x core.Person
-				decPerson(sub, &x)
-				d.Absorb(sub)
+				decPerson(&sub, &x)
+				d.Absorb(&sub)
 				v.Shareholders = append(v.Shareholders, x)
 			}
 		case 157056157: // short_name

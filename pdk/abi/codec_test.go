@@ -80,9 +80,12 @@ func TestRoundTripEveryOperation(t *testing.T) {
 					fill(r, reflect.ValueOf(v).Elem(), 0)
 					b, err := encode(info.Op, v, resp)
 					require.NoError(t, err)
-					got, err := decode(info.Op, b, resp)
+					got, err := decode(info.Op, NewDecoder(b), resp)
 					require.NoError(t, err)
 					require.Equal(t, v, got)
+					got, err = decode(info.Op, NewStringDecoder(string(b)), resp)
+					require.NoError(t, err)
+					require.Equal(t, v, got, "string mode")
 				}
 			}
 			// zero values round-trip to zero values
@@ -150,8 +153,12 @@ func FuzzDecodeOperations(f *testing.F) {
 	ops := core.Ops()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, info := range ops {
-			_, _ = DecodeRequest(info.Op, b)
 			_, _ = DecodeResponse(info.Op, b)
+			v1, err1 := DecodeRequest(info.Op, b)
+			v2, err2 := DecodeRequestString(info.Op, string(b))
+			if (err1 == nil) != (err2 == nil) || (err1 == nil && !reflect.DeepEqual(v1, v2)) {
+				t.Fatalf("%s: string mode decodes %q differently", info.Op, b)
+			}
 		}
 	})
 }

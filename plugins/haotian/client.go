@@ -30,21 +30,34 @@ func sign(ctx context.Context, h pdk.Host, p *pdk.Fields) error {
 	p.Set("version", "1.0")
 	p.Set("signType", "MD5")
 	p.Delete("sign")
-	sig, err := h.Sign(ctx, keySecret, core.SignMD5Key, []byte(p.SigningString()))
+	sig, err := h.Sign(ctx, keySecret, core.SignMD5Key, p.AppendSigningString(nil))
 	if err != nil {
 		return err
 	}
-	p.Set("sign", strings.ToUpper(hex.EncodeToString(sig)))
+	p.Set("sign", upperHex(sig))
 	return nil
+}
+
+// upperHex is strings.ToUpper(hex.EncodeToString(b)) in one step.
+func upperHex(b []byte) string {
+	const digits = "0123456789ABCDEF"
+	out := make([]byte, 2*len(b))
+	for i, c := range b {
+		out[2*i], out[2*i+1] = digits[c>>4], digits[c&0xf]
+	}
+	return string(out)
 }
 
 // verify checks the MD5 signature of fields (everything but "sign").
 func verify(ctx context.Context, h pdk.Host, fields pdk.Fields, sig string) error {
-	raw, err := hex.DecodeString(sig)
-	if err != nil || len(raw) != 16 {
+	var raw [16]byte
+	if len(sig) != 2*len(raw) {
 		return &core.Error{Code: core.CodeSignatureInvalid, Provider: Name, Message: "sign is not 32 hex digits"}
 	}
-	if err := h.Verify(ctx, keySecret, core.SignMD5Key, []byte(fields.SigningString("sign")), raw); err != nil {
+	if _, err := hex.Decode(raw[:], []byte(sig)); err != nil {
+		return &core.Error{Code: core.CodeSignatureInvalid, Provider: Name, Message: "sign is not 32 hex digits"}
+	}
+	if err := h.Verify(ctx, keySecret, core.SignMD5Key, fields.AppendSigningString(nil, "sign"), raw[:]); err != nil {
 		ce := core.AsError(err)
 		ce.Provider = Name
 		return ce
@@ -93,7 +106,7 @@ func call(ctx context.Context, h pdk.Host, path string, p pdk.Fields, mutating b
 	}
 	var data pdk.Fields
 	if raw := env.Get("data"); raw != "" {
-		if data, err = pdk.ParseFields([]byte(raw)); err != nil {
+		if data, err = pdk.ParseFieldsString(raw); err != nil {
 			return nil, unreadable("data is not an object")
 		}
 	}

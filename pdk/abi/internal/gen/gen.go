@@ -225,13 +225,13 @@ func (g *generator) decField(f field) error {
 	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
 		g.p("\t\t\t%s = %s(d.IntField(wire))", v, qual(t))
 	case t.Kind() == reflect.Struct:
-		g.p("\t\t\tif sub, ok := d.Message(wire); ok { dec%s(sub, &%s); d.Absorb(sub) }", t.Name(), v)
+		g.p("\t\t\tif sub, ok := d.Message(wire); ok { dec%s(&sub, &%s); d.Absorb(&sub) }", t.Name(), v)
 	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct:
-		g.p("\t\t\tif sub, ok := d.Message(wire); ok { %s = new(%s); dec%s(sub, %s); d.Absorb(sub) }", v, qual(t.Elem()), t.Elem().Name(), v)
+		g.p("\t\t\tif sub, ok := d.Message(wire); ok { %s = new(%s); dec%s(&sub, %s); d.Absorb(&sub) }", v, qual(t.Elem()), t.Elem().Name(), v)
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String:
 		g.p("\t\t\tif s, ok := d.StringOK(wire); ok { %s = append(%s, %s(s)) }", v, v, qual(t.Elem()))
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
-		g.p("\t\t\tif sub, ok := d.Message(wire); ok { var x %s; dec%s(sub, &x); d.Absorb(sub); %s = append(%s, x) }", qual(t.Elem()), t.Elem().Name(), v, v)
+		g.p("\t\t\tif sub, ok := d.Message(wire); ok { var x %s; dec%s(&sub, &x); d.Absorb(&sub); %s = append(%s, x) }", qual(t.Elem()), t.Elem().Name(), v, v)
 	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String && t.Elem().Kind() == reflect.String:
 		g.p("\t\t\tif k, x, ok := d.Pair(wire); ok { if %s == nil { %s = %s{} }; %s[%s(k)] = %s(x) }", v, v, qual(t), v, qual(t.Key()), qual(t.Elem()))
 	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String && t.Elem().Kind() == reflect.Slice:
