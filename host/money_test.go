@@ -109,8 +109,10 @@ func testAutoSplit(t *testing.T, st func(t *testing.T) store.Store) {
 // TestManualSplit: with split mode manual the payment waits; the API
 // splits it by the decision's shares or by explicit parts, never beyond
 // what is left, and only to registered receivers.
-func TestManualSplit(t *testing.T) {
-	w := newWorld(t, worldOpts{rules: splitRules("manual")})
+func TestManualSplit(t *testing.T) { testManualSplit(t, nil) }
+
+func testManualSplit(t *testing.T, st func(t *testing.T) store.Store) {
+	w := newWorld(t, worldOpts{rules: splitRules("manual"), store: openStore(t, st)})
 	ctx := context.Background()
 	p := barcodePayment(t, w, "ms", 10000)
 	w.host.Poll(ctx)
@@ -207,9 +209,11 @@ func TestRulesSplitWithoutReceiver(t *testing.T) {
 
 // TestTransfers: a transfer succeeds, one the provider declines fails, one
 // whose answer is lost is settled by the poller.
-func TestTransfers(t *testing.T) {
+func TestTransfers(t *testing.T) { testTransfers(t, nil) }
+
+func testTransfers(t *testing.T, st func(t *testing.T) store.Store) {
 	// no notifications: only queries settle, so the lost answer stays lost until the poller asks
-	w := newWorld(t, worldOpts{extra: func(c *host.Config) { c.PublicURL = "" }})
+	w := newWorld(t, worldOpts{extra: func(c *host.Config) { c.PublicURL = "" }, store: openStore(t, st)})
 	ctx := context.Background()
 	dest := core.Destination{Kind: "alipay", AccountNo: "2088102175953034", AccountName: "李四"}
 	ok, err := w.host.CreatePayout(ctx, host.CreatePayoutInput{Tenant: "acme", IdempotencyKey: "t1", Account: "main",
@@ -275,8 +279,10 @@ func TestTransfers(t *testing.T) {
 
 // TestTerminals: a device is registered, takes a barcode payment, lists its
 // day and refunds on the device.
-func TestTerminals(t *testing.T) {
-	w := newWorld(t, worldOpts{})
+func TestTerminals(t *testing.T) { testTerminals(t, nil) }
+
+func testTerminals(t *testing.T, st func(t *testing.T) store.Store) {
+	w := newWorld(t, worldOpts{store: openStore(t, st)})
 	ctx := context.Background()
 	tm, err := w.host.RegisterTerminal(ctx, host.RegisterTerminalInput{Tenant: "acme", Account: "main", DeviceNo: "POS001", Kind: "pos"})
 	require.NoError(t, err)
@@ -344,8 +350,10 @@ func firstNonEmpty(vs ...string) string {
 
 // TestSplitAndPayoutEvents: splits and payouts emit webhook events with
 // their API representation, like payments and refunds.
-func TestSplitAndPayoutEvents(t *testing.T) {
-	w := newWorld(t, worldOpts{rules: splitRules("auto"), extra: hookConfig})
+func TestSplitAndPayoutEvents(t *testing.T) { testSplitAndPayoutEvents(t, nil) }
+
+func testSplitAndPayoutEvents(t *testing.T, st func(t *testing.T) store.Store) {
+	w := newWorld(t, worldOpts{rules: splitRules("auto"), extra: hookConfig, store: openStore(t, st)})
 	ctx := context.Background()
 	rc := newReceiver(t, nil)
 	addEndpoint(t, w.host, rc.srv.URL, "split.*", "payout.*")

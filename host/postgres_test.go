@@ -76,7 +76,11 @@ func TestPostgresPaymentLifecycle(t *testing.T)      { testPaymentLifecycle(t, p
 func TestPostgresIdempotencyConcurrent(t *testing.T) { testIdempotencyConcurrent(t, postgresStore) }
 func TestPostgresConcurrentRefunds(t *testing.T)     { testConcurrentRefunds(t, postgresStore) }
 
-func TestPostgresAutoSplit(t *testing.T) { testAutoSplit(t, postgresStore) }
+func TestPostgresAutoSplit(t *testing.T)            { testAutoSplit(t, postgresStore) }
+func TestPostgresManualSplit(t *testing.T)          { testManualSplit(t, postgresStore) }
+func TestPostgresTransfers(t *testing.T)            { testTransfers(t, postgresStore) }
+func TestPostgresTerminals(t *testing.T)            { testTerminals(t, postgresStore) }
+func TestPostgresSplitAndPayoutEvents(t *testing.T) { testSplitAndPayoutEvents(t, postgresStore) }
 
 // TestPostgresTwoEnginesOneSplit: two engines on one database poll at the
 // same time after a payment whose rules split it: one split, one call to
