@@ -208,6 +208,7 @@ type Store interface {
 	ReconcileStore
 	WebhookStore
 	SplitStore
+	SplitReturnStore
 	PayoutStore
 	MerchantStore
 

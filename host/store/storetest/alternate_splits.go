@@ -86,3 +86,23 @@ func (a *alternate) GetTerminal(ctx context.Context, id string) (*store.Terminal
 func (a *alternate) ListTerminals(ctx context.Context, tenant string) ([]*store.Terminal, error) {
 	return a.next().ListTerminals(ctx, tenant)
 }
+
+func (a *alternate) InsertSplitReturn(ctx context.Context, r *store.SplitReturn) error {
+	return a.next().InsertSplitReturn(ctx, r)
+}
+
+func (a *alternate) GetSplitReturn(ctx context.Context, id string) (*store.SplitReturn, error) {
+	return a.next().GetSplitReturn(ctx, id)
+}
+
+func (a *alternate) ListSplitReturns(ctx context.Context, paymentID string) ([]*store.SplitReturn, error) {
+	return a.next().ListSplitReturns(ctx, paymentID)
+}
+
+func (a *alternate) UpdateSplitReturn(ctx context.Context, u store.SplitReturnUpdate) (*store.SplitReturn, error) {
+	return a.next().UpdateSplitReturn(ctx, u)
+}
+
+func (a *alternate) ClaimSplitReturnsToPoll(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.SplitReturn, error) {
+	return a.next().ClaimSplitReturnsToPoll(ctx, now, lease, limit)
+}

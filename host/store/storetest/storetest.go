@@ -50,6 +50,7 @@ func cases() []testCase {
 	all = append(all, concurrencyCases()...)
 	all = append(all, webhookCases()...)
 	all = append(all, splitCases()...)
+	all = append(all, splitReturnCases()...)
 	all = append(all, payoutCases()...)
 	all = append(all, merchantCases()...)
 	all = append(all, reconcileCases()...)

@@ -1,0 +1,222 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/payhost/payhost/core"
+	"github.com/payhost/payhost/host/store"
+)
+
+const splitReturnCols = `id, tenant, idempotency_key, split_id, payment_id, account, plugin, receiver, receiver_id, provider_receiver,
+	amount, currency, reason, status, provider_id, failure_code, failure_message, provider_code, provider_data,
+	created_at, updated_at, next_poll_at, poll_attempts`
+
+func scanSplitReturn(row interface{ Scan(...any) error }) (*store.SplitReturn, error) {
+	var r store.SplitReturn
+	var providerData string
+	var created, updated, nextPoll int64
+	if err := row.Scan(&r.ID, &r.Tenant, &r.IdempotencyKey, &r.SplitID, &r.PaymentID, &r.Account, &r.Plugin, &r.Receiver,
+		&r.ReceiverID, &r.ProviderReceiver, &r.Amount, &r.Currency, &r.Reason, &r.Status, &r.ProviderID, &r.FailureCode,
+		&r.FailureMessage, &r.ProviderCode, &providerData, &created, &updated, &nextPoll, &r.PollAttempts); err != nil {
+		return nil, err
+	}
+	var err error
+	if r.ProviderData, err = decodeMap(providerData); err != nil {
+		return nil, err
+	}
+	r.CreatedAt, r.UpdatedAt, r.NextPollAt = fromMicros(created), fromMicros(updated), fromMicros(nextPoll)
+	return &r, nil
+}
+
+// InsertSplitReturn stores a split return and reserves it against the
+// receiver's record of the split, with the split's row locked.
+func (s *Store) InsertSplitReturn(ctx context.Context, r *store.SplitReturn) error {
+	var c textChecker
+	for f, v := range map[string]string{"ID": r.ID, "Tenant": r.Tenant, "IdempotencyKey": r.IdempotencyKey, "SplitID": r.SplitID,
+		"PaymentID": r.PaymentID, "Account": r.Account, "Plugin": r.Plugin, "Receiver": r.Receiver, "ReceiverID": r.ReceiverID,
+		"ProviderReceiver": r.ProviderReceiver, "Currency": r.Currency, "Reason": r.Reason, "Status": r.Status,
+		"ProviderID": r.ProviderID, "FailureCode": r.FailureCode, "FailureMessage": r.FailureMessage, "ProviderCode": r.ProviderCode} {
+		c.str(f, v)
+	}
+	c.dict("ProviderData", r.ProviderData)
+	if err := c.err(); err != nil {
+		return err
+	}
+	if r.ID == "" || r.Status == "" || r.SplitID == "" || r.ReceiverID == "" {
+		return errors.New("sqlstore: insert split return: ID, Status, SplitID and ReceiverID are required")
+	}
+	if r.Amount <= 0 {
+		return fmt.Errorf("sqlstore: insert split return: amount %d is not positive", r.Amount)
+	}
+	providerData, err := encodeMap(r.ProviderData)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		// the split's row lock serialises the returns of one split
+		sp, err := scanSplit(tx.QueryRowContext(ctx, s.d.q(`SELECT `+splitCols+` FROM splits WHERE id = ?`+s.d.forUpdate), r.SplitID))
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && (sp.Tenant != r.Tenant || sp.PaymentID != r.PaymentID)) {
+			return fmt.Errorf("%w: split %s", store.ErrNotFound, r.SplitID)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlstore: insert split return: %w", err)
+		}
+		if sp.Status != string(core.SplitSucceeded) {
+			return fmt.Errorf("%w: split %s is %s, not %s", store.ErrConflict, sp.ID, sp.Status, core.SplitSucceeded)
+		}
+		var rec *store.SplitRecord
+		for i := range sp.Records {
+			if sp.Records[i].ReceiverID == r.ReceiverID {
+				rec = &sp.Records[i]
+				break
+			}
+		}
+		if rec == nil {
+			return fmt.Errorf("%w: receiver %s has no part in split %s", store.ErrNotFound, r.ReceiverID, sp.ID)
+		}
+		if rec.Status != string(core.SplitSucceeded) {
+			return fmt.Errorf("%w: the part of receiver %s in split %s is %s, not %s", store.ErrConflict, r.ReceiverID, sp.ID,
+				rec.Status, core.SplitSucceeded)
+		}
+		var taken int64
+		if err := tx.QueryRowContext(ctx, s.d.q(`SELECT COALESCE(SUM(amount), 0) FROM split_returns
+			WHERE split_id = ? AND receiver_id = ? AND status <> ?`), sp.ID, r.ReceiverID, string(core.SplitReturnFailed)).Scan(&taken); err != nil {
+			return fmt.Errorf("sqlstore: insert split return: %w", err)
+		}
+		if taken+r.Amount > rec.Amount {
+			return fmt.Errorf("%w: return of %d from receiver %s: %d left to return of the %d split to it",
+				store.ErrInsufficient, r.Amount, r.ReceiverID, rec.Amount-taken, rec.Amount)
+		}
+		res, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO split_returns (`+splitReturnCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+			r.ID, r.Tenant, r.IdempotencyKey, r.SplitID, r.PaymentID, r.Account, r.Plugin, r.Receiver, r.ReceiverID,
+			r.ProviderReceiver, r.Amount, r.Currency, r.Reason, r.Status, r.ProviderID, r.FailureCode, r.FailureMessage,
+			r.ProviderCode, providerData, micros(r.CreatedAt), micros(r.UpdatedAt), micros(r.NextPollAt), r.PollAttempts)
+		if err != nil {
+			return fmt.Errorf("sqlstore: insert split return: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlstore: insert split return: %w", err)
+		} else if n == 0 {
+			return fmt.Errorf("%w: split return %s", store.ErrDuplicate, r.ID)
+		}
+		return nil
+	})
+}
+
+// GetSplitReturn reads a split return; ErrNotFound when it does not exist.
+func (s *Store) GetSplitReturn(ctx context.Context, id string) (*store.SplitReturn, error) {
+	r, err := scanSplitReturn(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+splitReturnCols+` FROM split_returns WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: split return %s", store.ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get split return: %w", err)
+	}
+	return r, nil
+}
+
+// ListSplitReturns lists the returns of a payment's splits, oldest first.
+func (s *Store) ListSplitReturns(ctx context.Context, paymentID string) ([]*store.SplitReturn, error) {
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+splitReturnCols+` FROM split_returns WHERE payment_id = ? ORDER BY created_at, seq`), paymentID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list split returns: %w", err)
+	}
+	return collect(rows, scanSplitReturn, "list split returns")
+}
+
+// UpdateSplitReturn changes a split return; a move to succeeded takes its
+// amount off the payment's split totals.
+func (s *Store) UpdateSplitReturn(ctx context.Context, u store.SplitReturnUpdate) (*store.SplitReturn, error) {
+	var c textChecker
+	c.str("To", u.To)
+	c.ptr("ProviderID", u.ProviderID)
+	c.ptr("FailureCode", u.FailureCode)
+	c.ptr("FailureMessage", u.FailureMessage)
+	c.ptr("ProviderCode", u.ProviderCode)
+	c.dict("ProviderData", u.ProviderData)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	var l setList
+	if u.To != "" {
+		l.add("status", u.To)
+	}
+	l.str("provider_id", u.ProviderID)
+	l.str("failure_code", u.FailureCode)
+	l.str("failure_message", u.FailureMessage)
+	l.str("provider_code", u.ProviderCode)
+	if err := l.dict("provider_data", u.ProviderData); err != nil {
+		return nil, err
+	}
+	l.time("next_poll_at", u.NextPollAt)
+	l.int("poll_attempts", u.PollAttempts)
+	if !u.Now.IsZero() {
+		l.add("updated_at", micros(u.Now))
+	}
+	var out *store.SplitReturn
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		old, err := scanSplitReturn(tx.QueryRowContext(ctx, s.d.q(`SELECT `+splitReturnCols+` FROM split_returns WHERE id = ?`+s.d.forUpdate), u.ID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: split return %s", store.ErrNotFound, u.ID)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlstore: update split return: %w", err)
+		}
+		if u.From != "" && old.Status != u.From {
+			return fmt.Errorf("%w: split return %s is %s, not %s", store.ErrConflict, u.ID, old.Status, u.From)
+		}
+		r, err := scanSplitReturn(tx.QueryRowContext(ctx, s.d.q(`UPDATE split_returns SET `+l.sql()+` WHERE id = ? AND status = ? RETURNING `+splitReturnCols),
+			append(l.args, u.ID, old.Status)...))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: split return %s changed meanwhile", store.ErrConflict, u.ID)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlstore: update split return: %w", err)
+		}
+		wasDone, done := old.Status == string(core.SplitReturnSucceeded), r.Status == string(core.SplitReturnSucceeded)
+		if wasDone != done {
+			delta := r.Amount
+			if wasDone { // the machine has no way out of succeeded; kept symmetrical all the same
+				delta = -delta
+			}
+			res, err := tx.ExecContext(ctx, s.d.q(`UPDATE payments SET split_amount = split_amount - ?, split_reserved = split_reserved - ?
+				WHERE id = ? AND split_amount >= ? AND split_reserved >= ?`), delta, delta, r.PaymentID, delta, delta)
+			if err != nil {
+				return fmt.Errorf("sqlstore: update split return: payment totals: %w", err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("sqlstore: update split return: payment totals: %w", err)
+			} else if n == 0 {
+				return fmt.Errorf("%w: payment %s has less split than the %d split return %s gives back", store.ErrInsufficient,
+					r.PaymentID, delta, r.ID)
+			}
+		}
+		if err := s.insertEvent(ctx, tx, u.Event, eventObject{"split_return", r.ID, r.Tenant, r}); err != nil {
+			return err
+		}
+		out = r
+		return nil
+	})
+	return out, err
+}
+
+// ClaimSplitReturnsToPoll moves the due split returns' next_poll_at to
+// now+lease and returns them.
+func (s *Store) ClaimSplitReturnsToPoll(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.SplitReturn, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.w.QueryContext(ctx, s.d.q(`UPDATE split_returns SET next_poll_at = ?
+		WHERE seq IN (SELECT seq FROM split_returns WHERE next_poll_at <> 0 AND next_poll_at <= ?
+		              ORDER BY next_poll_at, seq LIMIT ?`+s.skipLocked()+`)
+		RETURNING `+splitReturnCols), micros(now.Add(lease)), micros(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: claim split returns to poll: %w", err)
+	}
+	return collect(rows, scanSplitReturn, "claim split returns to poll")
+}
