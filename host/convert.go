@@ -73,8 +73,17 @@ func (h *Host) toAPI(ctx context.Context, sp *store.Payment, withRefunds bool) (
 		for _, s := range ss {
 			p.Splits = append(p.Splits, *splitToAPI(s))
 		}
+		var srs []*store.SplitReturn
+		if len(ss) > 0 {
+			if srs, err = h.store.ListSplitReturns(ctx, sp.ID); err != nil {
+				return nil, core.WrapError(core.CodeInternal, err, "list split returns")
+			}
+		}
+		for _, r := range srs {
+			p.SplitReturns = append(p.SplitReturns, *splitReturnToAPI(r))
+		}
 		if sp.Status == string(core.PaymentSucceeded) || len(rs) > 0 || len(ss) > 0 {
-			p.Ledger = ledgerOf(sp, rs, ss)
+			p.Ledger = ledgerOf(sp, rs, ss, srs)
 		}
 	}
 	return p, nil

@@ -28,6 +28,7 @@ type Payment struct {
 	Failure           *Failure           `json:"failure,omitempty"`
 	Refunds           []Refund           `json:"refunds,omitempty"`
 	Splits            []Split            `json:"splits,omitempty"`
+	SplitReturns      []SplitReturn      `json:"split_returns,omitempty"`
 	Ledger            *Ledger            `json:"ledger,omitempty"` // with refunds and splits, on a single payment's read
 	TerminalID        string             `json:"terminal_id,omitempty"`
 	CreatedAt         time.Time          `json:"created_at"`

@@ -81,6 +81,7 @@ func TestPostgresManualSplit(t *testing.T)          { testManualSplit(t, postgre
 func TestPostgresTransfers(t *testing.T)            { testTransfers(t, postgresStore) }
 func TestPostgresTerminals(t *testing.T)            { testTerminals(t, postgresStore) }
 func TestPostgresSplitAndPayoutEvents(t *testing.T) { testSplitAndPayoutEvents(t, postgresStore) }
+func TestPostgresSplitReturns(t *testing.T)         { testSplitReturns(t, postgresStore) }
 
 // TestPostgresTwoEnginesOneSplit: two engines on one database poll at the
 // same time after a payment whose rules split it: one split, one call to

@@ -73,12 +73,17 @@ func (h *Host) createRefund(ctx context.Context, sp *store.Payment, in CreateRef
 	switch err := h.store.InsertRefund(ctx, sr); {
 	case errors.Is(err, store.ErrInsufficient):
 		cur, _ := h.store.GetPayment(ctx, sp.ID)
-		left := sp.Amount - sp.RefundReserved - sp.SplitReserved
-		if cur != nil {
-			left = cur.Amount - cur.RefundReserved - cur.SplitReserved
+		if cur == nil {
+			cur = sp
 		}
-		return nil, &core.Error{Code: core.CodeInvalidRequest, Param: "amount",
-			Message: fmt.Sprintf("refund of %d exceeds the %d left to refund", in.Amount, left)}
+		msg := fmt.Sprintf("refund of %d exceeds the %d left to refund", in.Amount, cur.Amount-cur.RefundReserved-cur.SplitReserved)
+		switch {
+		case cur.SplitReserved > 0 && supports(a, core.OpSplitReturn):
+			msg += fmt.Sprintf(" (%d is split to receivers: take it back first with a split return)", cur.SplitReserved)
+		case cur.SplitReserved > 0:
+			msg += fmt.Sprintf(" (%d is split to receivers, and plugin %s cannot take split money back)", cur.SplitReserved, sp.Plugin)
+		}
+		return nil, &core.Error{Code: core.CodeInvalidRequest, Param: "amount", Message: msg}
 	case errors.Is(err, store.ErrConflict):
 		return nil, &core.Error{Code: core.CodeConflict, Message: "only a succeeded payment can be refunded"}
 	case err != nil:

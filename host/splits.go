@@ -56,8 +56,9 @@ type CreateSplitInput struct {
 // Ledger is where a payment's money went. Amount = Refunded +
 // RefundPending + Split + SplitPending + Fee + Remainder; Remainder is what
 // stays with the merchant (negative at most by the fee, when a refund
-// returned the fee too). Balanced says the stored totals equal the sums of
-// the refunds and splits and never exceed the amount.
+// returned the fee too). Split is net of SplitReturned, what receivers gave
+// back. Balanced says the stored totals equal the sums of the refunds,
+// splits and split returns and never exceed the amount.
 type Ledger struct {
 	Amount        int64    `json:"amount"`
 	Fee           int64    `json:"fee"`
@@ -65,6 +66,7 @@ type Ledger struct {
 	RefundPending int64    `json:"refund_pending"`
 	Split         int64    `json:"split"`
 	SplitPending  int64    `json:"split_pending"`
+	SplitReturned int64    `json:"split_returned"`
 	Remainder     int64    `json:"remainder"`
 	Balanced      bool     `json:"balanced"`
 	Problems      []string `json:"problems,omitempty"`
@@ -527,8 +529,9 @@ func splitToAPI(sp *store.Split) *Split {
 	return out
 }
 
-// ledgerOf checks a payment's totals against its refunds and splits.
-func ledgerOf(p *store.Payment, refunds []*store.Refund, splits []*store.Split) *Ledger {
+// ledgerOf checks a payment's totals against its refunds, splits and
+// split returns.
+func ledgerOf(p *store.Payment, refunds []*store.Refund, splits []*store.Split, returns []*store.SplitReturn) *Ledger {
 	l := &Ledger{Amount: p.Amount, Fee: p.FeeAmount, Refunded: p.RefundedAmount, RefundPending: p.RefundReserved - p.RefundedAmount,
 		Split: p.SplitAmount, SplitPending: p.SplitReserved - p.SplitAmount}
 	l.Remainder = l.Amount - l.Refunded - l.RefundPending - l.Split - l.SplitPending - l.Fee
@@ -560,6 +563,13 @@ func ledgerOf(p *store.Payment, refunds []*store.Refund, splits []*store.Split) 
 			splitReserved += s.Amount
 		}
 	}
+	for _, r := range returns {
+		if r.Status == string(core.SplitReturnSucceeded) {
+			l.SplitReturned += r.Amount
+		}
+	}
+	split -= l.SplitReturned
+	splitReserved -= l.SplitReturned
 	check := func(what string, stored, sum int64) {
 		if stored != sum {
 			l.Problems = append(l.Problems, fmt.Sprintf("%s is %d but its records add up to %d", what, stored, sum))

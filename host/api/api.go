@@ -241,6 +241,8 @@ func New(cfg Config) (*Server, error) {
 			route{"GET", "/v1/split_receivers/{id}", authTenant, s.getReceiver},
 			route{"POST", "/v1/payments/{id}/splits", authTenant, s.createSplit},
 			route{"GET", "/v1/splits/{id}", authTenant, s.getSplit},
+			route{"POST", "/v1/splits/{id}/returns", authTenant, s.createSplitReturn},
+			route{"GET", "/v1/split_returns/{id}", authTenant, s.getSplitReturn},
 			route{"POST", "/v1/payouts", authTenant, s.createPayout},
 			route{"GET", "/v1/payouts/{id}", authTenant, s.getPayout},
 			route{"GET", "/v1/balances", authTenant, s.getBalances},

@@ -20,6 +20,8 @@ type MoneyEngine interface {
 	ListReceivers(ctx context.Context, tenant string) ([]host.Receiver, error)
 	CreateSplit(ctx context.Context, in host.CreateSplitInput) (*host.Split, error)
 	GetSplit(ctx context.Context, tenant, id string, refresh bool) (*host.Split, error)
+	CreateSplitReturn(ctx context.Context, in host.CreateSplitReturnInput) (*host.SplitReturn, error)
+	GetSplitReturn(ctx context.Context, tenant, id string, refresh bool) (*host.SplitReturn, error)
 	CreatePayout(ctx context.Context, in host.CreatePayoutInput) (*host.Payout, error)
 	GetPayout(ctx context.Context, tenant, id string, refresh bool) (*host.Payout, error)
 	GetBalances(ctx context.Context, in host.BalancesInput) (*host.BalancesResult, error)
@@ -57,6 +59,13 @@ type SplitPartBody struct {
 // (or no body) splits by the payment's decision.
 type CreateSplitBody struct {
 	Parts []SplitPartBody `json:"parts"`
+}
+
+// CreateSplitReturnBody is the body of POST /v1/splits/{id}/returns.
+type CreateSplitReturnBody struct {
+	Receiver string          `json:"receiver"`
+	Amount   json.RawMessage `json:"amount"`
+	Reason   string          `json:"reason"`
 }
 
 // CreatePayoutBody is the body of POST /v1/payouts.
@@ -178,6 +187,45 @@ func (s *Server) getSplit(w http.ResponseWriter, r *http.Request, t *Tenant) err
 		return err
 	}
 	writeJSON(w, http.StatusOK, sp)
+	return nil
+}
+
+func (s *Server) createSplitReturn(w http.ResponseWriter, r *http.Request, t *Tenant) error {
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return err
+	}
+	var b CreateSplitReturnBody
+	if err := s.readJSON(w, r, &b, false); err != nil {
+		return err
+	}
+	if err := requireString("receiver", b.Receiver); err != nil {
+		return err
+	}
+	amount, err := intField("amount", b.Amount, true)
+	if err != nil {
+		return err
+	}
+	sr, err := s.money.CreateSplitReturn(r.Context(), host.CreateSplitReturnInput{Tenant: t.Name, IdempotencyKey: key,
+		SplitID: r.PathValue("id"), Receiver: b.Receiver, Amount: amount, Reason: b.Reason})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/v1/split_returns/"+sr.ID)
+	writeJSON(w, http.StatusCreated, sr)
+	return nil
+}
+
+func (s *Server) getSplitReturn(w http.ResponseWriter, r *http.Request, t *Tenant) error {
+	refresh, err := boolQuery(r, "refresh")
+	if err != nil {
+		return err
+	}
+	sr, err := s.money.GetSplitReturn(r.Context(), t.Name, r.PathValue("id"), refresh)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, sr)
 	return nil
 }
 

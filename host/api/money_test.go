@@ -58,6 +58,24 @@ func TestSplitRoutes(t *testing.T) {
 	data := bal.json(t)["data"].([]any)
 	require.Len(t, data, 1)
 	assert.EqualValues(t, 700, data[0].(map[string]any)["available"])
+
+	// Haotian cannot take split money back: the route answers so, after
+	// checking its input; a refund above what is not split says why
+	spID := sp["id"].(string)
+	r = e.do(t, req{method: "POST", path: "/v1/splits/" + spID + "/returns", key: keyAcme, idem: e.key(), body: `{"receiver":"platform","amount":100}`})
+	assert.Equal(t, http.StatusUnprocessableEntity, r.status, "%s", r.body)
+	assert.Contains(t, string(r.body), `"code":"unsupported"`)
+	r = e.do(t, req{method: "POST", path: "/v1/splits/" + spID + "/returns", key: keyAcme, idem: e.key(), body: `{"amount":100}`})
+	assert.Equal(t, http.StatusBadRequest, r.status)
+	assert.Contains(t, string(r.body), `"param":"receiver"`)
+	r = e.do(t, req{method: "POST", path: "/v1/splits/" + spID + "/returns", key: keyAcme, body: `{"receiver":"platform","amount":100}`})
+	assert.Equal(t, http.StatusBadRequest, r.status, "no idempotency key")
+	r = e.do(t, req{method: "POST", path: "/v1/splits/" + spID + "/returns", key: keyGlobex, idem: e.key(), body: `{"receiver":"platform","amount":100}`})
+	assert.Equal(t, http.StatusNotFound, r.status, "another tenant's split")
+	assert.Equal(t, http.StatusNotFound, e.do(t, req{method: "GET", path: "/v1/split_returns/srt_none", key: keyAcme}).status)
+	r = e.do(t, req{method: "POST", path: "/v1/payments/" + id + "/refunds", key: keyAcme, idem: e.key(), body: `{"amount":9400}`})
+	assert.Equal(t, http.StatusBadRequest, r.status)
+	assert.Contains(t, string(r.body), "700 is split to receivers")
 }
 
 func TestBadMoneyInput(t *testing.T) {

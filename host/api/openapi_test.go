@@ -105,6 +105,8 @@ func TestOpenAPISchemas(t *testing.T) {
 		{"CreateReceiverRequest", CreateReceiverBody{}, false},
 		{"SplitPart", SplitPartBody{}, false},
 		{"CreateSplitRequest", CreateSplitBody{}, false},
+		{"SplitReturn", host.SplitReturn{}, true},
+		{"CreateSplitReturnRequest", CreateSplitReturnBody{}, false},
 		{"Destination", core.Destination{}, false},
 		{"Payout", host.Payout{}, true},
 		{"CreatePayoutRequest", CreatePayoutBody{}, false},
