@@ -41,6 +41,18 @@ func classify(code core.Code) outcomeKind {
 	return outcomeUnknown
 }
 
+// classifyOnce is classify for a request the engine sends once and never
+// again under the same id (a split, a split return): a conflict (the
+// order's state does not allow it, another batch in flight) cannot be the
+// provider remembering an earlier copy of this request, so it is the
+// provider's refusal, not an uncertain outcome.
+func classifyOnce(code core.Code) outcomeKind {
+	if code == core.CodeConflict {
+		return definitelyFailed
+	}
+	return classify(code)
+}
+
 // IncidentObserver is an optional interface of Config.Observer: it is told
 // about events a person must look at, such as a provider reporting success
 // for a payment Payhost had already failed (the money moved, the record

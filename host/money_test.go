@@ -57,6 +57,8 @@ func testAutoSplit(t *testing.T, st func(t *testing.T) store.Store) {
 
 	p := barcodePayment(t, w, "as", 10000)
 	assert.Equal(t, []core.Share{{Receiver: "platform", Amount: 1000}, {Receiver: "merchant", Amount: 9000}}, p.Decision.Splits)
+	_, err := w.host.CreateSplit(context.Background(), host.CreateSplitInput{Tenant: "acme", IdempotencyKey: "as-early", PaymentID: p.ID})
+	assert.Equal(t, core.CodeConflict, core.CodeOf(err), "the engine makes the rules' split")
 	w.eventually(func() bool {
 		w.host.Poll(context.Background())
 		got := w.payment(p.ID)
@@ -71,9 +73,11 @@ func testAutoSplit(t *testing.T, st func(t *testing.T) store.Store) {
 	require.NotNil(t, got.Ledger)
 	assert.Equal(t, host.Ledger{Amount: 10000, Fee: 60, Split: 1000, Remainder: 8940, Balanced: true}, *got.Ledger)
 
-	// more rounds never split again
+	// more rounds never split again, nor does the API by the decision's shares
 	w.host.Poll(context.Background())
 	assert.Len(t, w.payment(p.ID).Splits, 1)
+	_, err = w.host.CreateSplit(context.Background(), host.CreateSplitInput{Tenant: "acme", IdempotencyKey: "as-again", PaymentID: p.ID})
+	assert.Equal(t, core.CodeConflict, core.CodeOf(err))
 
 	bal, err := w.host.GetBalances(context.Background(), host.BalancesInput{Tenant: "acme", Account: "main", Receiver: "platform"})
 	require.NoError(t, err)
@@ -161,6 +165,9 @@ func testManualSplit(t *testing.T, st func(t *testing.T) store.Store) {
 	again, err := w.host.CreateSplit(ctx, host.CreateSplitInput{Tenant: "acme", IdempotencyKey: "s1", PaymentID: p.ID})
 	require.NoError(t, err)
 	assert.Equal(t, sp.ID, again.ID, "idempotent")
+	_, err = w.host.CreateSplit(ctx, host.CreateSplitInput{Tenant: "acme", IdempotencyKey: "s1-twice", PaymentID: p.ID})
+	assert.Equal(t, core.CodeConflict, core.CodeOf(err), "the decision's shares are not paid twice")
+	assert.Contains(t, err.Error(), "is split already")
 	more, err := w.host.CreateSplit(ctx, host.CreateSplitInput{Tenant: "acme", IdempotencyKey: "s2", PaymentID: p.ID,
 		Parts: []host.SplitPartInput{{Receiver: "platform", Amount: 500}}})
 	require.NoError(t, err)
@@ -384,4 +391,42 @@ func testSplitAndPayoutEvents(t *testing.T, st func(t *testing.T) store.Store) {
 		assert.Equal(t, core.SplitSucceeded, sp.Status)
 	}
 	deliverUntil(t, w.host, "the deliveries", func() bool { return len(rc.requests()) == len(types) })
+}
+
+// TestTerminalPaymentIsSplit: a device payment holds its funds for the
+// rules' split like any other payment, and the split is made.
+func TestTerminalPaymentIsSplit(t *testing.T) {
+	w := newWorld(t, worldOpts{rules: splitRules("auto")})
+	ctx := context.Background()
+	bindPlatform(t, w)
+	_, err := w.host.RegisterTerminal(ctx, host.RegisterTerminalInput{Tenant: "acme", Account: "main", DeviceNo: "POS001", Kind: "pos"})
+	require.NoError(t, err)
+	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "pos-split", Amount: 10000, Method: string(core.MethodWechatBarcode),
+		TerminalID: "POS001", Payer: core.Payer{AuthCode: "134567890123456789"}})
+	require.NoError(t, err)
+	require.Equal(t, core.PaymentSucceeded, p.Status)
+	w.eventually(func() bool {
+		w.host.Poll(ctx)
+		got := w.payment(p.ID)
+		return len(got.Splits) == 1 && got.Splits[0].Status == core.SplitSucceeded
+	}, "the device payment's split")
+	assert.Equal(t, int64(1000), w.payment(p.ID).Ledger.Split)
+}
+
+// TestSplitRefusedByProvider: a payment made without holding its funds
+// cannot be split at Haotian; the provider's refusal fails the split and
+// gives its reservation back (it is not an uncertain outcome to poll).
+func TestSplitRefusedByProvider(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	ctx := context.Background()
+	bindPlatform(t, w)
+	p := barcodePayment(t, w, "no-hold", 10000)
+	sp, err := w.host.CreateSplit(ctx, host.CreateSplitInput{Tenant: "acme", IdempotencyKey: "s", PaymentID: p.ID,
+		Parts: []host.SplitPartInput{{Receiver: "platform", Amount: 100}}})
+	require.NoError(t, err)
+	assert.Equal(t, core.SplitFailed, sp.Status)
+	require.NotNil(t, sp.Failure)
+	assert.Equal(t, core.CodeConflict, sp.Failure.Code)
+	assert.Empty(t, sp.PendingReason)
+	assert.Equal(t, host.Ledger{Amount: 10000, Fee: 60, Remainder: 9940, Balanced: true}, *w.payment(p.ID).Ledger)
 }

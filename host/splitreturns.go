@@ -156,7 +156,7 @@ func (h *Host) startSplitReturn(ctx context.Context, sp *store.Split, in CreateS
 		Payment: h.paymentRef(pay), ReceiverID: r.ProviderReceiver, Amount: r.Amount, Reason: r.Reason, CreatedAt: r.CreatedAt})
 	if err != nil {
 		ce := core.AsError(err)
-		if classify(ce.Code) == outcomeUnknown {
+		if classifyOnce(ce.Code) == outcomeUnknown {
 			msg := unknownOutcomeText(ce)
 			return h.moveSplitReturn(ctx, r, "", "provider_response", msg, store.SplitReturnUpdate{
 				FailureCode: ptr(string(core.CodeUnknownOutcome)), FailureMessage: ptr(msg), NextPollAt: ptr(h.now().Add(h.cfg.Poll.First))})

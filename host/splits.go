@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/payhost/payhost/core"
@@ -142,6 +143,9 @@ func (h *Host) CreateSplit(ctx context.Context, in CreateSplitInput) (*Split, er
 				shares = append(shares, core.Share{Receiver: p.Receiver, Amount: p.Amount})
 			}
 			if len(shares) == 0 {
+				if err := h.decisionSplitAllowed(ctx, pay); err != nil {
+					return 0, nil, err
+				}
 				d, err := decisionOf(pay)
 				if err != nil {
 					return 0, nil, err
@@ -162,6 +166,30 @@ func (h *Host) CreateSplit(ctx context.Context, in CreateSplitInput) (*Split, er
 		return nil, core.WrapError(core.CodeInternal, err, "decode stored response")
 	}
 	return &out, nil
+}
+
+// decisionSplitAllowed refuses a split by the decision's shares when the
+// rules' split is still to be made by the engine or a split of the payment
+// is made or in flight: the receivers would be paid twice. (Parts named
+// explicitly are the caller's to judge.)
+func (h *Host) decisionSplitAllowed(ctx context.Context, pay *store.Payment) error {
+	if !pay.SplitDueAt.IsZero() {
+		return &core.Error{Code: core.CodeConflict, Message: "the engine makes the rules' split of payment " + pay.ID +
+			" after splits.delay; name the parts to split anything else"}
+	}
+	splits, err := h.store.ListSplits(ctx, pay.ID)
+	if err != nil {
+		return core.WrapError(core.CodeInternal, err, "list splits")
+	}
+	for _, sp := range splits {
+		if sp.Status != string(core.SplitFailed) || slices.ContainsFunc(sp.Records, func(r store.SplitRecord) bool {
+			return r.Status == string(core.SplitSucceeded)
+		}) {
+			return &core.Error{Code: core.CodeConflict, Message: "payment " + pay.ID + " is split already (" + sp.ID +
+				", " + sp.Status + "); name the parts to split more"}
+		}
+	}
+	return nil
 }
 
 func decisionOf(sp *store.Payment) (core.Decision, error) {
@@ -277,7 +305,7 @@ func (h *Host) submitSplit(ctx context.Context, pay *store.Payment, sp *store.Sp
 	}
 	if err != nil {
 		ce := core.AsError(err)
-		if classify(ce.Code) == outcomeUnknown {
+		if classifyOnce(ce.Code) == outcomeUnknown {
 			msg := unknownOutcomeText(ce)
 			return h.moveSplit(ctx, sp, core.SplitProcessing, "provider_response", msg, store.SplitUpdate{
 				FailureCode: ptr(string(core.CodeUnknownOutcome)), FailureMessage: ptr(msg), NextPollAt: ptr(h.now().Add(h.cfg.Poll.First))})

@@ -58,6 +58,10 @@ func (*Plugin) QueryTerminal(ctx context.Context, h pdk.Host, req *core.QueryTer
 
 // posPay is a device payment (设备支付): a barcode payment tied to a device.
 func posPay(ctx context.Context, h pdk.Host, req *core.CreatePaymentRequest) (*core.CreatePaymentResponse, error) {
+	mode, err := divisionMode(req.Split)
+	if err != nil {
+		return nil, err
+	}
 	subject := firstOf(req.Subject, req.Description, req.PaymentID)
 	data, err := call(ctx, h, "/api/pos/pay", pdk.Pairs(
 		"deviceNo", req.Terminal.ID,
@@ -69,6 +73,7 @@ func posPay(ctx context.Context, h pdk.Host, req *core.CreatePaymentRequest) (*c
 		"body", firstOf(req.Description, subject),
 		"clientIp", req.Payer.ClientIP,
 		"notifyUrl", req.NotifyURL,
+		"divisionMode", mode,
 		"extParam", req.Extra["extParam"],
 	), true)
 	if err != nil {
@@ -80,7 +85,7 @@ func posPay(ctx context.Context, h pdk.Host, req *core.CreatePaymentRequest) (*c
 		Amount: req.Amount, Currency: req.Currency, Method: req.Method,
 		FailureCode: data.Get("errCode"), FailureMessage: data.Get("errMsg"),
 		PayInfo:      &core.PayInfo{Kind: core.PayInfoNone},
-		ProviderData: map[string]string{"wayCode": data.Get("wayCode"), "deviceNo": req.Terminal.ID},
+		ProviderData: map[string]string{"wayCode": data.Get("wayCode"), "deviceNo": req.Terminal.ID, "divisionMode": mode},
 	}
 	if ms := atoi(data.Get("successTime")); ms > 0 {
 		pay.PaidAt = time.UnixMilli(ms).UTC()

@@ -101,18 +101,23 @@ func handlePosPay(s *Server, c *call) (fields, error) {
 	if amount < 1 {
 		return nil, bizErr("支付金额不能为空")
 	}
+	mode, err := parseSmallInt(c.get("divisionMode"), 0)
+	if err != nil || mode > 2 {
+		return nil, bizErr("分账模式设置值有误")
+	}
 	o, err := s.createPayOrderLocked(c, payInput{
-		mchOrderNo: c.get("mchOrderNo"),
-		wayCode:    "AUTO_BAR",
-		amount:     amount,
-		currency:   c.get("currency"),
-		subject:    c.get("subject"),
-		body:       c.get("body"),
-		clientIP:   c.get("clientIp"),
-		notifyURL:  c.get("notifyUrl"),
-		extParam:   c.get("extParam"),
-		authCode:   c.get("authCode"),
-		deviceNo:   d.DeviceNo,
+		mchOrderNo:   c.get("mchOrderNo"),
+		wayCode:      "AUTO_BAR",
+		amount:       amount,
+		currency:     c.get("currency"),
+		subject:      c.get("subject"),
+		body:         c.get("body"),
+		clientIP:     c.get("clientIp"),
+		notifyURL:    c.get("notifyUrl"),
+		extParam:     c.get("extParam"),
+		authCode:     c.get("authCode"),
+		deviceNo:     d.DeviceNo,
+		divisionMode: mode,
 	})
 	if err != nil {
 		return nil, err
