@@ -28,7 +28,7 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 	key := fs.String("api-key", "", "the sandbox's API `KEY` (its ready line prints it)")
 	wait := fs.Duration("wait", 30*time.Second, "how long to wait for a simulated payer or refund")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err, 2)
 	}
 	if fs.NArg() > 0 || (*url == "") != (*key == "") {
 		fmt.Fprintln(env.stderr, "usage: payhost demo", commands["demo"].usage)

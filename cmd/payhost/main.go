@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -73,4 +75,13 @@ func usage(w io.Writer) {
 		c := commands[p]
 		fmt.Fprintf(w, "  %-40s %s\n", strings.TrimSpace(c.path+" "+c.usage), c.summary)
 	}
+}
+
+// flagExit is a command's exit code after its flags failed to parse: 0
+// when the user asked for --help (the usage was printed), else code.
+func flagExit(err error, code int) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return code
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -32,4 +33,18 @@ func TestVersionAndUsage(t *testing.T) {
 	code, _, errOut := runCmd(t, "frobnicate")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "unknown command")
+}
+
+// TestHelpExitsZero: --help prints a command's flags and succeeds; a bad
+// flag is a usage error.
+func TestHelpExitsZero(t *testing.T) {
+	for _, cmd := range [][]string{{"rules", "check"}, {"rules", "test"}, {"rules", "simulate"}, {"reconcile"}, {"sandbox"}, {"demo"}, {"serve"}} {
+		t.Run(strings.Join(cmd, " "), func(t *testing.T) {
+			code, _, errOut := runCmd(t, append(cmd, "--help")...)
+			assert.Equal(t, 0, code, errOut)
+			assert.Contains(t, errOut, "Usage of payhost "+strings.Join(cmd, " "))
+			code, _, _ = runCmd(t, append(cmd, "--no-such-flag")...)
+			assert.Equal(t, 2, code)
+		})
+	}
 }

@@ -43,7 +43,7 @@ func runReconcile(ctx context.Context, env *cmdEnv, args []string) int {
 	date := fs.String("date", "", "the `DAY`, YYYY-MM-DD in the account's time zone")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
-		return reconcileUsage
+		return flagExit(err, reconcileUsage)
 	}
 	usage := "usage: payhost reconcile --config FILE --account A --date YYYY-MM-DD [--json]"
 	if *path == "" || *account == "" || *date == "" || fs.NArg() > 0 {

@@ -91,24 +91,25 @@ func printErr(env *cmdEnv, err error) {
 	fmt.Fprintln(env.stderr, err)
 }
 
-// oneFile parses flags and requires exactly one rule file.
-func oneFile(env *cmdEnv, f *rulesFlags, args []string) (string, bool) {
+// oneFile parses flags and requires exactly one rule file; without one
+// it returns the exit code (0 after --help, else 2).
+func oneFile(env *cmdEnv, f *rulesFlags, args []string) (string, int) {
 	pos, err := parseInterspersed(f.fs, args)
 	if err != nil {
-		return "", false
+		return "", flagExit(err, 2)
 	}
 	if len(pos) != 1 {
 		fmt.Fprintf(env.stderr, "%s: want one rule FILE, got %d arguments\n", f.fs.Name(), len(pos))
-		return "", false
+		return "", 2
 	}
-	return pos[0], true
+	return pos[0], -1
 }
 
 func runRulesCheck(_ context.Context, env *cmdEnv, args []string) int {
 	f := newRulesFlags(env, "rules check")
-	file, ok := oneFile(env, f, args)
-	if !ok {
-		return 2
+	file, code := oneFile(env, f, args)
+	if code >= 0 {
+		return code
 	}
 	cat, ok := loadCatalogue(env, f.catalogue, file)
 	if !ok {
@@ -131,9 +132,9 @@ func runRulesCheck(_ context.Context, env *cmdEnv, args []string) int {
 
 func runRulesTest(ctx context.Context, env *cmdEnv, args []string) int {
 	f := newRulesFlags(env, "rules test")
-	file, ok := oneFile(env, f, args)
-	if !ok {
-		return 2
+	file, code := oneFile(env, f, args)
+	if code >= 0 {
+		return code
 	}
 	cat, ok := loadCatalogue(env, f.catalogue, file)
 	if !ok {
@@ -184,9 +185,9 @@ func runRulesSimulate(ctx context.Context, env *cmdEnv, args []string) int {
 	f.fs.StringVar(&txPath, "tx", "", "decide one transaction from a JSON `FILE` and print the explanation")
 	f.fs.StringVar(&replayPath, "replay", "", "decide every transaction of an NDJSON `FILE` and print the route distribution")
 	f.fs.StringVar(&againstPath, "against", "", "with --replay: also decide with the rule `FILE` OLD.yaml and count changed decisions")
-	file, ok := oneFile(env, f, args)
-	if !ok {
-		return 2
+	file, code := oneFile(env, f, args)
+	if code >= 0 {
+		return code
 	}
 	if (txPath == "") == (replayPath == "") {
 		fmt.Fprintln(env.stderr, "payhost rules simulate: give exactly one of --tx or --replay")

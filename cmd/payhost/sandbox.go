@@ -72,7 +72,7 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.BoolVar(&o.Keep, "keep", false, "keep the database of an earlier run instead of starting empty")
 	fs.BoolVar(&o.Fast, "fast", false, "simulated payers pay after 1s and refunds settle after 0.5s (default 5s and 2s)")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err, 2)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintln(env.stderr, "usage: payhost sandbox", commands["sandbox"].usage)

@@ -36,7 +36,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.SetOutput(env.stderr)
 	path := fs.String("config", "", "configuration `FILE` (YAML, see docs/configuration.md)")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err, 2)
 	}
 	if *path == "" || fs.NArg() > 0 {
 		fmt.Fprintln(env.stderr, "usage: payhost serve --config FILE")
@@ -182,7 +182,7 @@ func startServerWith(ctx context.Context, cfg *config.Config, env *cmdEnv, so st
 	go func() { s.served <- s.http.Serve(ln) }()
 
 	s.log.Info("payhost serving", "url", s.url, "public_url", hc.PublicURL, "store", cfg.Store.Driver,
-		"plugins", len(cfg.Plugins), "accounts", len(cfg.Accounts), "tenants", len(cfg.Tenants), "ruleset", s.holder.Current().ShortHash())
+		"plugins", len(hc.Plugins), "accounts", len(hc.Accounts), "tenants", len(cfg.Tenants), "ruleset", s.holder.Current().ShortHash())
 	if so.announce != nil {
 		so.announce(env.stdout, s.url, hc.PublicURL)
 		return s, nil
