@@ -98,14 +98,7 @@ func (s *Store) GetMerchant(ctx context.Context, id string) (*store.Merchant, er
 }
 
 func (s *Store) getMerchant(ctx context.Context, q querier, id string) (*store.Merchant, error) {
-	m, err := scanMerchant(q.QueryRowContext(ctx, s.d.q(`SELECT `+merchantCols+` FROM merchants WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: merchant %s", store.ErrNotFound, id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: get merchant: %w", err)
-	}
-	return m, nil
+	return getByID(ctx, s, q, "merchants", merchantCols, scanMerchant, "merchant", id, "")
 }
 
 // UpdateMerchant applies u with one conditional UPDATE .. RETURNING: when
@@ -411,12 +404,9 @@ func (s *Store) GetMerchantRequest(ctx context.Context, id string) (*store.Merch
 }
 
 func (s *Store) getRequest(ctx context.Context, q querier, id string) (*store.MerchantRequest, error) {
-	r, err := scanRequest(q.QueryRowContext(ctx, s.d.q(`SELECT `+requestCols+` FROM merchant_requests WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: merchant request %s", store.ErrNotFound, id)
-	}
+	r, err := getByID(ctx, s, q, "merchant_requests", requestCols, scanRequest, "merchant request", id, "")
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: get merchant request: %w", err)
+		return nil, err
 	}
 	if err := s.loadItems(ctx, q, []*store.MerchantRequest{r},
 		`SELECT `+itemCols+` FROM merchant_request_items WHERE request_id = ? ORDER BY seq, name`, id); err != nil {
@@ -468,33 +458,18 @@ func (s *Store) ListMerchantRequests(ctx context.Context, merchantID string) ([]
 // when the status differs, ErrNotFound when there is no such request.
 func (s *Store) UpdateMerchantRequest(ctx context.Context, u store.MerchantRequestUpdate) (*store.MerchantRequest, error) {
 	var c textChecker
-	c.str("To", u.To)
+	var l setList
+	if err := (statusSet{To: u.To, FailureCode: u.FailureCode, FailureMessage: u.FailureMessage, ProviderCode: u.ProviderCode,
+		ProviderData: u.ProviderData, NextPollAt: u.NextPollAt, PollAttempts: u.PollAttempts, Now: u.Now}).add(&c, &l); err != nil {
+		return nil, err
+	}
 	c.ptr("AccountID", u.AccountID)
 	c.ptr("Message", u.Message)
-	c.ptr("FailureCode", u.FailureCode)
-	c.ptr("FailureMessage", u.FailureMessage)
-	c.ptr("ProviderCode", u.ProviderCode)
-	c.dict("ProviderData", u.ProviderData)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	var l setList
-	if u.To != "" {
-		l.add("status", u.To)
-	}
 	l.str("account_id", u.AccountID)
 	l.str("message", u.Message)
-	l.str("failure_code", u.FailureCode)
-	l.str("failure_message", u.FailureMessage)
-	l.str("provider_code", u.ProviderCode)
-	if err := l.dict("provider_data", u.ProviderData); err != nil {
-		return nil, err
-	}
-	l.time("next_poll_at", u.NextPollAt)
-	l.int("poll_attempts", u.PollAttempts)
-	if !u.Now.IsZero() {
-		l.add("updated_at", micros(u.Now))
-	}
 	query := `UPDATE merchant_requests SET ` + l.sql() + ` WHERE id = ?`
 	args := append(l.args, u.ID)
 	if u.From != "" {

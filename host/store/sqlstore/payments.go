@@ -109,14 +109,7 @@ func (s *Store) GetPayment(ctx context.Context, id string) (*store.Payment, erro
 }
 
 func (s *Store) getPayment(ctx context.Context, q querier, id, lock string) (*store.Payment, error) {
-	p, err := scanPayment(q.QueryRowContext(ctx, s.d.q(`SELECT `+paymentCols+` FROM payments WHERE id = ?`+lock), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: payment %s", store.ErrNotFound, id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: get payment: %w", err)
-	}
-	return p, nil
+	return getByID(ctx, s, q, "payments", paymentCols, scanPayment, "payment", id, lock)
 }
 
 // setList builds the SET clause of a partial update.
@@ -179,46 +172,30 @@ func (l *setList) sql() string {
 // does not exist. A zero u.Now leaves UpdatedAt unchanged.
 func (s *Store) UpdatePayment(ctx context.Context, u store.PaymentUpdate) (*store.Payment, error) {
 	var c textChecker
-	c.str("To", u.To)
+	var l setList
+	if err := (statusSet{To: u.To, ProviderID: u.ProviderID, FailureCode: u.FailureCode, FailureMessage: u.FailureMessage,
+		ProviderCode: u.ProviderCode, ProviderData: u.ProviderData, NextPollAt: u.NextPollAt, PollAttempts: u.PollAttempts,
+		Now: u.Now}).add(&c, &l); err != nil {
+		return nil, err
+	}
 	c.ptr("Plugin", u.Plugin)
 	c.ptr("Account", u.Account)
-	c.ptr("ProviderID", u.ProviderID)
 	c.ptr("ChannelTradeNo", u.ChannelTradeNo)
 	c.bytes("PayInfo", u.PayInfo)
-	c.ptr("FailureCode", u.FailureCode)
-	c.ptr("FailureMessage", u.FailureMessage)
-	c.ptr("ProviderCode", u.ProviderCode)
 	c.ptr("ChannelMethod", u.ChannelMethod)
-	c.dict("ProviderData", u.ProviderData)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	var l setList
-	if u.To != "" {
-		l.add("status", u.To)
-	}
 	l.str("plugin", u.Plugin)
 	l.str("account", u.Account)
-	l.str("provider_id", u.ProviderID)
 	l.str("channel_trade_no", u.ChannelTradeNo)
 	if u.PayInfo != nil {
 		l.add("pay_info", string(u.PayInfo))
 	}
 	l.i64("fee_amount", u.FeeAmount)
-	l.str("failure_code", u.FailureCode)
-	l.str("failure_message", u.FailureMessage)
-	l.str("provider_code", u.ProviderCode)
 	l.str("channel_method", u.ChannelMethod)
-	if err := l.dict("provider_data", u.ProviderData); err != nil {
-		return nil, err
-	}
 	l.time("paid_at", u.PaidAt)
-	l.time("next_poll_at", u.NextPollAt)
-	l.int("poll_attempts", u.PollAttempts)
 	l.time("split_due_at", u.SplitDueAt)
-	if !u.Now.IsZero() {
-		l.add("updated_at", micros(u.Now))
-	}
 	query := `UPDATE payments SET ` + l.sql() + ` WHERE id = ?`
 	args := append(l.args, u.ID)
 	if u.From != "" {

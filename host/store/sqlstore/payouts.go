@@ -73,47 +73,24 @@ func (s *Store) InsertPayout(ctx context.Context, p *store.Payout) error {
 
 // GetPayout reads a payout; ErrNotFound when it does not exist.
 func (s *Store) GetPayout(ctx context.Context, id string) (*store.Payout, error) {
-	p, err := scanPayout(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+payoutCols+` FROM payouts WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: payout %s", store.ErrNotFound, id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: get payout: %w", err)
-	}
-	return p, nil
+	return getByID(ctx, s, s.r, "payouts", payoutCols, scanPayout, "payout", id, "")
 }
 
 // UpdatePayout changes a payout; with From set, only when its status is From
 // (ErrConflict otherwise).
 func (s *Store) UpdatePayout(ctx context.Context, u store.PayoutUpdate) (*store.Payout, error) {
 	var c textChecker
-	c.str("To", u.To)
-	c.ptr("ProviderID", u.ProviderID)
-	c.ptr("FailureCode", u.FailureCode)
-	c.ptr("FailureMessage", u.FailureMessage)
-	c.ptr("ProviderCode", u.ProviderCode)
-	c.dict("ProviderData", u.ProviderData)
+	var l setList
+	if err := (statusSet{To: u.To, ProviderID: u.ProviderID, FailureCode: u.FailureCode, FailureMessage: u.FailureMessage,
+		ProviderCode: u.ProviderCode, ProviderData: u.ProviderData, NextPollAt: u.NextPollAt, PollAttempts: u.PollAttempts,
+		Now: u.Now}).add(&c, &l); err != nil {
+		return nil, err
+	}
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	var l setList
-	if u.To != "" {
-		l.add("status", u.To)
-	}
-	l.str("provider_id", u.ProviderID)
 	l.i64("fee_amount", u.FeeAmount)
-	l.str("failure_code", u.FailureCode)
-	l.str("failure_message", u.FailureMessage)
-	l.str("provider_code", u.ProviderCode)
-	if err := l.dict("provider_data", u.ProviderData); err != nil {
-		return nil, err
-	}
 	l.time("completed_at", u.CompletedAt)
-	l.time("next_poll_at", u.NextPollAt)
-	l.int("poll_attempts", u.PollAttempts)
-	if !u.Now.IsZero() {
-		l.add("updated_at", micros(u.Now))
-	}
 	query := `UPDATE payouts SET ` + l.sql() + ` WHERE id = ?`
 	args := append(l.args, u.ID)
 	if u.From != "" {
@@ -242,14 +219,7 @@ func (s *Store) FindTerminal(ctx context.Context, account, deviceNo string) (*st
 
 // GetTerminal reads a terminal by id.
 func (s *Store) GetTerminal(ctx context.Context, id string) (*store.Terminal, error) {
-	t, err := scanTerminal(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+terminalCols+` FROM terminals WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: terminal %s", store.ErrNotFound, id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: get terminal: %w", err)
-	}
-	return t, nil
+	return getByID(ctx, s, s.r, "terminals", terminalCols, scanTerminal, "terminal", id, "")
 }
 
 // ListTerminals lists a tenant's terminals, oldest first.

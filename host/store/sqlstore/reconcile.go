@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -55,14 +54,7 @@ func (s *Store) InsertReconciliation(ctx context.Context, r *store.Reconciliatio
 
 // GetReconciliation reads a report; ErrNotFound when it does not exist.
 func (s *Store) GetReconciliation(ctx context.Context, id string) (*store.Reconciliation, error) {
-	r, err := scanReconciliation(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+reconciliationCols+` FROM reconciliations WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: reconciliation %s", store.ErrNotFound, id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: get reconciliation: %w", err)
-	}
-	return r, nil
+	return getByID(ctx, s, s.r, "reconciliations", reconciliationCols, scanReconciliation, "reconciliation", id, "")
 }
 
 // ListReconciliations lists an account's reports (of one day when date is

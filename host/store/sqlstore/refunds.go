@@ -129,14 +129,7 @@ func (s *Store) whyNoReserve(ctx context.Context, tx *sql.Tx, r *store.Refund) e
 
 // GetRefund reads a refund; ErrNotFound when it does not exist.
 func (s *Store) GetRefund(ctx context.Context, id string) (*store.Refund, error) {
-	r, err := scanRefund(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+refundCols+` FROM refunds WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: refund %s", store.ErrNotFound, id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: get refund: %w", err)
-	}
-	return r, nil
+	return getByID(ctx, s, s.r, "refunds", refundCols, scanRefund, "refund", id, "")
 }
 
 // ListRefunds lists a payment's refunds, oldest first (by CreatedAt, then
@@ -158,56 +151,24 @@ func (s *Store) ListRefunds(ctx context.Context, paymentID string) ([]*store.Ref
 // its amount again, or fails with ErrInsufficient.
 func (s *Store) UpdateRefund(ctx context.Context, u store.RefundUpdate) (*store.Refund, error) {
 	var c textChecker
-	c.str("To", u.To)
-	c.ptr("ProviderID", u.ProviderID)
-	c.ptr("FailureCode", u.FailureCode)
-	c.ptr("FailureMessage", u.FailureMessage)
-	c.ptr("ProviderCode", u.ProviderCode)
-	c.dict("ProviderData", u.ProviderData)
+	var l setList
+	if err := (statusSet{To: u.To, ProviderID: u.ProviderID, FailureCode: u.FailureCode, FailureMessage: u.FailureMessage,
+		ProviderCode: u.ProviderCode, ProviderData: u.ProviderData, NextPollAt: u.NextPollAt, PollAttempts: u.PollAttempts,
+		Now: u.Now}).add(&c, &l); err != nil {
+		return nil, err
+	}
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	var l setList
-	if u.To != "" {
-		l.add("status", u.To)
-	}
-	l.str("provider_id", u.ProviderID)
-	l.str("failure_code", u.FailureCode)
-	l.str("failure_message", u.FailureMessage)
-	l.str("provider_code", u.ProviderCode)
-	if err := l.dict("provider_data", u.ProviderData); err != nil {
-		return nil, err
-	}
 	l.time("succeeded_at", u.SucceededAt)
-	l.time("next_poll_at", u.NextPollAt)
-	l.int("poll_attempts", u.PollAttempts)
-	if !u.Now.IsZero() {
-		l.add("updated_at", micros(u.Now))
-	}
 	var out *store.Refund
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var paymentID, old string
-		var amount int64
-		err := tx.QueryRowContext(ctx, s.d.q(`SELECT payment_id, status, amount FROM refunds WHERE id = ?`+s.d.forUpdate), u.ID).
-			Scan(&paymentID, &old, &amount)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: refund %s", store.ErrNotFound, u.ID)
-		}
+		old, r, err := updateLocked(ctx, s, tx, "refunds", refundCols, "refund", scanRefund,
+			func(r *store.Refund) string { return r.Status }, u.ID, u.From, l)
 		if err != nil {
-			return fmt.Errorf("sqlstore: update refund: %w", err)
+			return err
 		}
-		if u.From != "" && old != u.From {
-			return fmt.Errorf("%w: refund %s is %s, not %s", store.ErrConflict, u.ID, old, u.From)
-		}
-		r, err := scanRefund(tx.QueryRowContext(ctx, s.d.q(`UPDATE refunds SET `+l.sql()+` WHERE id = ? AND status = ? RETURNING `+refundCols),
-			append(l.args, u.ID, old)...))
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: refund %s changed meanwhile", store.ErrConflict, u.ID)
-		}
-		if err != nil {
-			return fmt.Errorf("sqlstore: update refund: %w", err)
-		}
-		if err := s.moveRefundAmount(ctx, tx, paymentID, amount, old, r.Status); err != nil {
+		if err := s.moveRefundAmount(ctx, tx, r.PaymentID, r.Amount, old.Status, r.Status); err != nil {
 			return err
 		}
 		if err := s.insertEvent(ctx, tx, u.Event, eventObject{"refund", r.ID, r.Tenant, r}); err != nil {

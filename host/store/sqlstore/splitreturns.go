@@ -110,14 +110,7 @@ func (s *Store) InsertSplitReturn(ctx context.Context, r *store.SplitReturn) err
 
 // GetSplitReturn reads a split return; ErrNotFound when it does not exist.
 func (s *Store) GetSplitReturn(ctx context.Context, id string) (*store.SplitReturn, error) {
-	r, err := scanSplitReturn(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+splitReturnCols+` FROM split_returns WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: split return %s", store.ErrNotFound, id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: get split return: %w", err)
-	}
-	return r, nil
+	return getByID(ctx, s, s.r, "split_returns", splitReturnCols, scanSplitReturn, "split return", id, "")
 }
 
 // ListSplitReturns lists the returns of a payment's splits, oldest first.
@@ -133,59 +126,30 @@ func (s *Store) ListSplitReturns(ctx context.Context, paymentID string) ([]*stor
 // amount off the payment's split totals.
 func (s *Store) UpdateSplitReturn(ctx context.Context, u store.SplitReturnUpdate) (*store.SplitReturn, error) {
 	var c textChecker
-	c.str("To", u.To)
-	c.ptr("ProviderID", u.ProviderID)
-	c.ptr("FailureCode", u.FailureCode)
-	c.ptr("FailureMessage", u.FailureMessage)
-	c.ptr("ProviderCode", u.ProviderCode)
-	c.dict("ProviderData", u.ProviderData)
+	var l setList
+	if err := (statusSet{To: u.To, ProviderID: u.ProviderID, FailureCode: u.FailureCode, FailureMessage: u.FailureMessage,
+		ProviderCode: u.ProviderCode, ProviderData: u.ProviderData, NextPollAt: u.NextPollAt, PollAttempts: u.PollAttempts,
+		Now: u.Now}).add(&c, &l); err != nil {
+		return nil, err
+	}
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	var l setList
-	if u.To != "" {
-		l.add("status", u.To)
-	}
-	l.str("provider_id", u.ProviderID)
-	l.str("failure_code", u.FailureCode)
-	l.str("failure_message", u.FailureMessage)
-	l.str("provider_code", u.ProviderCode)
-	if err := l.dict("provider_data", u.ProviderData); err != nil {
-		return nil, err
-	}
-	l.time("next_poll_at", u.NextPollAt)
-	l.int("poll_attempts", u.PollAttempts)
-	if !u.Now.IsZero() {
-		l.add("updated_at", micros(u.Now))
-	}
 	var out *store.SplitReturn
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		old, err := scanSplitReturn(tx.QueryRowContext(ctx, s.d.q(`SELECT `+splitReturnCols+` FROM split_returns WHERE id = ?`+s.d.forUpdate), u.ID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: split return %s", store.ErrNotFound, u.ID)
-		}
+		old, r, err := updateLocked(ctx, s, tx, "split_returns", splitReturnCols, "split return", scanSplitReturn,
+			func(r *store.SplitReturn) string { return r.Status }, u.ID, u.From, l)
 		if err != nil {
-			return fmt.Errorf("sqlstore: update split return: %w", err)
+			return err
 		}
-		if u.From != "" && old.Status != u.From {
-			return fmt.Errorf("%w: split return %s is %s, not %s", store.ErrConflict, u.ID, old.Status, u.From)
-		}
-		r, err := scanSplitReturn(tx.QueryRowContext(ctx, s.d.q(`UPDATE split_returns SET `+l.sql()+` WHERE id = ? AND status = ? RETURNING `+splitReturnCols),
-			append(l.args, u.ID, old.Status)...))
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: split return %s changed meanwhile", store.ErrConflict, u.ID)
-		}
-		if err != nil {
-			return fmt.Errorf("sqlstore: update split return: %w", err)
-		}
+		// a return's success gives its amount back to the merchant, for good
 		wasDone, done := old.Status == string(core.SplitReturnSucceeded), r.Status == string(core.SplitReturnSucceeded)
-		if wasDone != done {
-			delta := r.Amount
-			if wasDone { // the machine has no way out of succeeded; kept symmetrical all the same
-				delta = -delta
-			}
+		if wasDone && !done {
+			return fmt.Errorf("%w: split return %s succeeded; it cannot become %s", store.ErrConflict, r.ID, r.Status)
+		}
+		if done && !wasDone {
 			res, err := tx.ExecContext(ctx, s.d.q(`UPDATE payments SET split_amount = split_amount - ?, split_reserved = split_reserved - ?
-				WHERE id = ? AND split_amount >= ? AND split_reserved >= ?`), delta, delta, r.PaymentID, delta, delta)
+				WHERE id = ? AND split_amount >= ? AND split_reserved >= ?`), r.Amount, r.Amount, r.PaymentID, r.Amount, r.Amount)
 			if err != nil {
 				return fmt.Errorf("sqlstore: update split return: payment totals: %w", err)
 			}
@@ -193,7 +157,7 @@ func (s *Store) UpdateSplitReturn(ctx context.Context, u store.SplitReturnUpdate
 				return fmt.Errorf("sqlstore: update split return: payment totals: %w", err)
 			} else if n == 0 {
 				return fmt.Errorf("%w: payment %s has less split than the %d split return %s gives back", store.ErrInsufficient,
-					r.PaymentID, delta, r.ID)
+					r.PaymentID, r.Amount, r.ID)
 			}
 		}
 		if err := s.insertEvent(ctx, tx, u.Event, eventObject{"split_return", r.ID, r.Tenant, r}); err != nil {

@@ -107,14 +107,7 @@ func (s *Store) ReplaceReceiver(ctx context.Context, r *store.Receiver, from str
 
 // GetReceiver reads a receiver; ErrNotFound when it does not exist.
 func (s *Store) GetReceiver(ctx context.Context, id string) (*store.Receiver, error) {
-	r, err := scanReceiver(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: receiver %s", store.ErrNotFound, id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: get receiver: %w", err)
-	}
-	return r, nil
+	return getByID(ctx, s, s.r, "split_receivers", receiverCols, scanReceiver, "receiver", id, "")
 }
 
 // FindReceiver reads a tenant's receiver by account, name and channel.
@@ -301,14 +294,7 @@ func (s *Store) whyNoSplit(ctx context.Context, tx *sql.Tx, sp *store.Split) err
 
 // GetSplit reads a split; ErrNotFound when it does not exist.
 func (s *Store) GetSplit(ctx context.Context, id string) (*store.Split, error) {
-	sp, err := scanSplit(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+splitCols+` FROM splits WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: split %s", store.ErrNotFound, id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: get split: %w", err)
-	}
-	return sp, nil
+	return getByID(ctx, s, s.r, "splits", splitCols, scanSplit, "split", id, "")
 }
 
 // ListSplits lists a payment's splits, oldest first.
@@ -324,20 +310,15 @@ func (s *Store) ListSplits(ctx context.Context, paymentID string) ([]*store.Spli
 // split_reserved and split_amount as its status requires.
 func (s *Store) UpdateSplit(ctx context.Context, u store.SplitUpdate) (*store.Split, error) {
 	var c textChecker
-	c.str("To", u.To)
-	c.ptr("ProviderID", u.ProviderID)
-	c.ptr("FailureCode", u.FailureCode)
-	c.ptr("FailureMessage", u.FailureMessage)
-	c.ptr("ProviderCode", u.ProviderCode)
-	c.dict("ProviderData", u.ProviderData)
+	var l setList
+	if err := (statusSet{To: u.To, ProviderID: u.ProviderID, FailureCode: u.FailureCode, FailureMessage: u.FailureMessage,
+		ProviderCode: u.ProviderCode, ProviderData: u.ProviderData, NextPollAt: u.NextPollAt, PollAttempts: u.PollAttempts,
+		Now: u.Now}).add(&c, &l); err != nil {
+		return nil, err
+	}
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	var l setList
-	if u.To != "" {
-		l.add("status", u.To)
-	}
-	l.str("provider_id", u.ProviderID)
 	if u.Records != nil {
 		records, err := encodeRecords(u.Records)
 		if err != nil {
@@ -345,36 +326,12 @@ func (s *Store) UpdateSplit(ctx context.Context, u store.SplitUpdate) (*store.Sp
 		}
 		l.add("records", records)
 	}
-	l.str("failure_code", u.FailureCode)
-	l.str("failure_message", u.FailureMessage)
-	l.str("provider_code", u.ProviderCode)
-	if err := l.dict("provider_data", u.ProviderData); err != nil {
-		return nil, err
-	}
-	l.time("next_poll_at", u.NextPollAt)
-	l.int("poll_attempts", u.PollAttempts)
-	if !u.Now.IsZero() {
-		l.add("updated_at", micros(u.Now))
-	}
 	var out *store.Split
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		old, err := scanSplit(tx.QueryRowContext(ctx, s.d.q(`SELECT `+splitCols+` FROM splits WHERE id = ?`+s.d.forUpdate), u.ID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: split %s", store.ErrNotFound, u.ID)
-		}
+		old, sp, err := updateLocked(ctx, s, tx, "splits", splitCols, "split", scanSplit,
+			func(sp *store.Split) string { return sp.Status }, u.ID, u.From, l)
 		if err != nil {
-			return fmt.Errorf("sqlstore: update split: %w", err)
-		}
-		if u.From != "" && old.Status != u.From {
-			return fmt.Errorf("%w: split %s is %s, not %s", store.ErrConflict, u.ID, old.Status, u.From)
-		}
-		sp, err := scanSplit(tx.QueryRowContext(ctx, s.d.q(`UPDATE splits SET `+l.sql()+` WHERE id = ? AND status = ? RETURNING `+splitCols),
-			append(l.args, u.ID, old.Status)...))
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: split %s changed meanwhile", store.ErrConflict, u.ID)
-		}
-		if err != nil {
-			return fmt.Errorf("sqlstore: update split: %w", err)
+			return err
 		}
 		r0, s0 := splitReserves(old.Status, old.Amount, old.Records)
 		r1, s1 := splitReserves(sp.Status, sp.Amount, sp.Records)

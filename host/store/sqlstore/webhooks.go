@@ -171,14 +171,7 @@ func (s *Store) InsertWebhookEndpoint(ctx context.Context, e *store.WebhookEndpo
 // GetWebhookEndpoint reads an endpoint, deleted or not; ErrNotFound when
 // there is none.
 func (s *Store) GetWebhookEndpoint(ctx context.Context, id string) (*store.WebhookEndpoint, error) {
-	e, err := scanEndpoint(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+endpointCols+` FROM webhook_endpoints WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: webhook endpoint %s", store.ErrNotFound, id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: get webhook endpoint: %w", err)
-	}
-	return e, nil
+	return getByID(ctx, s, s.r, "webhook_endpoints", endpointCols, scanEndpoint, "webhook endpoint", id, "")
 }
 
 // ListWebhookEndpoints lists the tenant's enabled endpoints, oldest first.
@@ -232,14 +225,7 @@ func scanEvent(row interface{ Scan(...any) error }) (*store.Event, error) {
 
 // GetEvent reads an event; ErrNotFound when there is none.
 func (s *Store) GetEvent(ctx context.Context, id string) (*store.Event, error) {
-	e, err := scanEvent(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+eventCols+` FROM events WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: event %s", store.ErrNotFound, id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: get event: %w", err)
-	}
-	return e, nil
+	return getByID(ctx, s, s.r, "events", eventCols, scanEvent, "event", id, "")
 }
 
 // ListEvents lists the events q selects, newest (highest Seq) first.
