@@ -13,7 +13,8 @@
 // registration, real-name with a QR code, settlement card change) and send
 // the seed's events as signed form notifications, retried until HTTP 200.
 //
-// The simulator depends on the standard library only and implements
+// The simulator depends on the standard library only (and the fault
+// switches all simulators share, internal/simfault) and implements
 // signing itself, so the adapay plugin and the simulator cannot share a
 // signing bug. Magic values, fault switches and Go methods (Pay, Fail,
 // Advance, SetFaults, snapshots, the request log) let tests drive every

@@ -1,9 +1,6 @@
 package sim
 
-import (
-	"strings"
-	"time"
-)
+import "github.com/payhost/payhost/internal/simfault"
 
 // FaultKind names a fault switch.
 type FaultKind int
@@ -56,20 +53,9 @@ func (k FaultKind) String() string {
 	return "unknown"
 }
 
-// Fault is one fault switch.
-type Fault struct {
-	Kind FaultKind
-	// PathPrefix limits the fault to matching request paths (or notification
-	// types); "" matches everything.
-	PathPrefix string
-	// Count limits the fault to the next Count matching requests (or
-	// notifications); 0 keeps it on until the faults are changed.
-	Count int
-	// Latency is the delay of FaultLatency.
-	Latency time.Duration
-	// Status is the HTTP status of the 5xx faults.
-	Status int
-}
+// Fault is one fault switch: its Kind, the requests or notifications it
+// applies to, how many times, and its latency or HTTP status. PathPrefix matches request paths, and for notification faults the notification type ("payment.", "resident."); 5xx before processing answers 503 and after it 502 unless Status is set.
+type Fault = simfault.Fault[FaultKind]
 
 // SetFaults replaces every fault switch with faults; no argument clears them.
 func (s *Server) SetFaults(faults ...Fault) {
@@ -85,7 +71,8 @@ func (s *Server) AddFault(f Fault) {
 	s.faults = append(s.faults, f)
 }
 
-// Faults returns the fault switches still active, with their remaining counts.
+// Faults returns the fault switches still active, with their remaining
+// counts.
 func (s *Server) Faults() []Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -95,24 +82,5 @@ func (s *Server) Faults() []Fault {
 // takeFaultLocked returns the first active fault of kind matching key and
 // uses one of its count.
 func (s *Server) takeFaultLocked(kind FaultKind, key string) (Fault, bool) {
-	for i, f := range s.faults {
-		if f.Kind != kind || !strings.HasPrefix(key, f.PathPrefix) {
-			continue
-		}
-		if f.Count > 0 {
-			s.faults[i].Count--
-			if s.faults[i].Count == 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			}
-		}
-		return f, true
-	}
-	return Fault{}, false
-}
-
-func (f Fault) status(def int) int {
-	if f.Status >= 100 && f.Status <= 999 {
-		return f.Status
-	}
-	return def
+	return simfault.Take(&s.faults, kind, key)
 }

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -62,7 +63,7 @@ func (s *Server) notifyLocked(notifyURL, typ, object, appID string, data obj) {
 	}
 	chain := []*Notification{first}
 	if _, dup := s.takeFaultLocked(FaultDuplicateNotify, typ); dup {
-		n := s.newNoteLocked(typ, notifyURL, copyMap(first.Form), now)
+		n := s.newNoteLocked(typ, notifyURL, maps.Clone(first.Form), now)
 		n.Duplicate, n.BadSign = true, first.BadSign
 		chain = append(chain, n)
 	}
@@ -143,7 +144,7 @@ func (s *Server) Notifications() []Notification {
 	out := make([]Notification, len(s.notes))
 	for i, n := range s.notes {
 		c := *n
-		c.Form = copyMap(n.Form)
+		c.Form = maps.Clone(n.Form)
 		out[i] = c
 	}
 	return out

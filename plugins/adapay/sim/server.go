@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -398,7 +399,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if id != "" {
 		c.params["payment_id_path"] = id
 	}
-	rec.Params = copyMap(c.params)
+	rec.Params = maps.Clone(c.params)
 	delete(rec.Params, "payment_id_path")
 
 	s.mu.Lock()
@@ -413,7 +414,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if hasBefore {
 		rec.Faults = append(rec.Faults, FaultHTTP5xxBefore.String())
-		rec.HTTPStatus = before.status(http.StatusServiceUnavailable)
+		rec.HTTPStatus = before.StatusOr(http.StatusServiceUnavailable)
 		http.Error(w, http.StatusText(rec.HTTPStatus), rec.HTTPStatus)
 		return
 	}
@@ -456,7 +457,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if hasAfter {
 		rec.Faults = append(rec.Faults, FaultHTTP5xxAfter.String())
-		rec.HTTPStatus = after.status(http.StatusBadGateway)
+		rec.HTTPStatus = after.StatusOr(http.StatusBadGateway)
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(rec.HTTPStatus)
 		_, _ = io.WriteString(w, "<html><body><h1>502 Bad Gateway</h1></body></html>")
@@ -587,7 +588,7 @@ func withoutPathID(p map[string]string) map[string]string {
 	if _, ok := p["payment_id_path"]; !ok {
 		return p
 	}
-	out := copyMap(p)
+	out := maps.Clone(p)
 	delete(out, "payment_id_path")
 	return out
 }
@@ -646,20 +647,9 @@ func (s *Server) Requests() []RequestRecord {
 	defer s.mu.Unlock()
 	out := make([]RequestRecord, len(s.requests))
 	for i, r := range s.requests {
-		r.Params = copyMap(r.Params)
+		r.Params = maps.Clone(r.Params)
 		r.Faults = slices.Clone(r.Faults)
 		out[i] = r
-	}
-	return out
-}
-
-func copyMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
 	}
 	return out
 }

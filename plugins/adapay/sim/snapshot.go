@@ -1,5 +1,7 @@
 package sim
 
+import "maps"
+
 // Entry returns a snapshot of entry requestID.
 func (s *Server) Entry(requestID string) (Entry, bool) {
 	s.mu.Lock()
@@ -9,7 +11,7 @@ func (s *Server) Entry(requestID string) (Entry, bool) {
 		return Entry{}, false
 	}
 	c := e.Entry
-	c.Params = copyMap(e.Params)
+	c.Params = maps.Clone(e.Params)
 	return c, true
 }
 
@@ -23,7 +25,7 @@ func (s *Server) SubMerchant(apiKey string) (SubMerchant, bool) {
 	}
 	c := *a.sub
 	c.Apps = append([]App(nil), a.sub.Apps...)
-	c.Audit = copyMap(a.sub.Audit)
+	c.Audit = maps.Clone(a.sub.Audit)
 	return c, true
 }
 
@@ -51,7 +53,7 @@ func (s *Server) Resident(requestID string) (Resident, bool) {
 	for k, v := range r.Channels {
 		c.Channels[k] = v
 	}
-	c.Params = copyMap(r.Params)
+	c.Params = maps.Clone(r.Params)
 	return c, true
 }
 
@@ -64,7 +66,7 @@ func (s *Server) ResidentModify(requestID string) (ResidentModify, bool) {
 		return ResidentModify{}, false
 	}
 	c := *m
-	c.Params = copyMap(m.Params)
+	c.Params = maps.Clone(m.Params)
 	return c, true
 }
 
@@ -78,7 +80,7 @@ func (s *Server) RealName(requestID string) (RealName, bool) {
 	}
 	c := rn.RealName
 	c.Wallets = append([]RealNameWallet(nil), rn.Wallets...)
-	c.Params = copyMap(rn.Params)
+	c.Params = maps.Clone(rn.Params)
 	return c, true
 }
 
@@ -103,7 +105,7 @@ func (s *Server) Payment(id string) (Payment, bool) {
 	}
 	s.expireLocked(p)
 	c := p.Payment
-	c.Expend = copyMap(p.Expend)
+	c.Expend = maps.Clone(p.Expend)
 	return c, true
 }
 

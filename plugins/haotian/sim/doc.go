@@ -11,7 +11,8 @@
 // the benchmarks run it so that a plugin that passes against it really speaks
 // the protocol.
 //
-// The simulator deliberately depends on the standard library only and
+// The simulator deliberately depends on the standard library only (and
+// the fault switches all simulators share, internal/simfault) and
 // implements signing itself, so the haotian plugin and the simulator cannot
 // share a signing bug. Magic amounts, fault switches and Go methods (Pay,
 // Fail, SetFaults, snapshots, the request log) let tests drive every path;

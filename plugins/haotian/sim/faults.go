@@ -1,9 +1,6 @@
 package sim
 
-import (
-	"strings"
-	"time"
-)
+import "github.com/payhost/payhost/internal/simfault"
 
 // FaultKind names a fault switch.
 type FaultKind int
@@ -57,19 +54,9 @@ func (k FaultKind) String() string {
 	return "unknown"
 }
 
-// Fault is one fault switch.
-type Fault struct {
-	Kind FaultKind
-	// PathPrefix limits the fault to matching paths; "" matches every path.
-	PathPrefix string
-	// Count limits the fault to the next Count matching requests (or
-	// notifications); 0 keeps it on until the faults are changed.
-	Count int
-	// Latency is the delay of FaultLatency.
-	Latency time.Duration
-	// Status is the HTTP status of the 5xx faults; 0 means 503.
-	Status int
-}
+// Fault is one fault switch: its Kind, the requests or notifications it
+// applies to, how many times, and its latency or HTTP status. PathPrefix matches request paths, and for notification faults the notified object's path ("/api/pay", "/api/refund", "/api/transfer"); the 5xx faults answer 503 unless Status is set.
+type Fault = simfault.Fault[FaultKind]
 
 // SetFaults replaces every fault switch with faults; no argument clears them.
 func (s *Server) SetFaults(faults ...Fault) {
@@ -93,27 +80,8 @@ func (s *Server) Faults() []Fault {
 	return append([]Fault(nil), s.faults...)
 }
 
-// takeFaultLocked returns the first active fault of kind matching path and
+// takeFaultLocked returns the first active fault of kind matching key and
 // uses one of its count.
-func (s *Server) takeFaultLocked(kind FaultKind, path string) (Fault, bool) {
-	for i, f := range s.faults {
-		if f.Kind != kind || !strings.HasPrefix(path, f.PathPrefix) {
-			continue
-		}
-		if f.Count > 0 {
-			s.faults[i].Count--
-			if s.faults[i].Count == 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			}
-		}
-		return f, true
-	}
-	return Fault{}, false
-}
-
-func (f Fault) status() int {
-	if f.Status >= 100 && f.Status <= 999 {
-		return f.Status
-	}
-	return 503
+func (s *Server) takeFaultLocked(kind FaultKind, key string) (Fault, bool) {
+	return simfault.Take(&s.faults, kind, key)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -175,7 +176,7 @@ func decodeEnvelope(t *testing.T, raw []byte) resp {
 }
 
 func withSign(data map[string]string, sign string) map[string]string {
-	p := copyMap(data)
+	p := maps.Clone(data)
 	if p == nil {
 		p = map[string]string{}
 	}

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -29,7 +30,7 @@ func (s *Server) notifyLocked(kind, orderID, notifyURL, mchNo string, cur, prev 
 	now := s.now()
 	chain := []*Notification{s.newNoteLocked(kind, orderID, notifyURL, signNotification(cur, m.Secret, now), now)}
 	if _, dup := s.takeFaultLocked(FaultDuplicateNotify, objPath); dup {
-		n := s.newNoteLocked(kind, orderID, notifyURL, copyMap(chain[0].Params), now)
+		n := s.newNoteLocked(kind, orderID, notifyURL, maps.Clone(chain[0].Params), now)
 		n.Duplicate = true
 		chain = append(chain, n)
 	}
@@ -134,7 +135,7 @@ func (s *Server) Notifications() []Notification {
 	out := make([]Notification, len(s.notes))
 	for i, n := range s.notes {
 		c := *n
-		c.Params = copyMap(n.Params)
+		c.Params = maps.Clone(n.Params)
 		out[i] = c
 	}
 	return out

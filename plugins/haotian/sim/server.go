@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -347,8 +348,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if hasBefore {
 		rec.Faults = append(rec.Faults, FaultHTTP5xxBefore.String())
-		rec.HTTPStatus = before.status()
-		http.Error(w, http.StatusText(before.status()), before.status())
+		rec.HTTPStatus = before.StatusOr(http.StatusServiceUnavailable)
+		http.Error(w, http.StatusText(before.StatusOr(http.StatusServiceUnavailable)), before.StatusOr(http.StatusServiceUnavailable))
 		return
 	}
 
@@ -379,9 +380,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if hasAfter {
 		rec.Faults = append(rec.Faults, FaultHTTP5xxAfter.String())
-		rec.HTTPStatus = after.status()
+		rec.HTTPStatus = after.StatusOr(http.StatusServiceUnavailable)
 		rec.Code = -1
-		http.Error(w, http.StatusText(after.status()), after.status())
+		http.Error(w, http.StatusText(after.StatusOr(http.StatusServiceUnavailable)), after.StatusOr(http.StatusServiceUnavailable))
 		return
 	}
 	if hasBadSign {
@@ -522,20 +523,9 @@ func (s *Server) Requests() []RequestRecord {
 	defer s.mu.Unlock()
 	out := make([]RequestRecord, len(s.requests))
 	for i, r := range s.requests {
-		r.Params = copyMap(r.Params)
+		r.Params = maps.Clone(r.Params)
 		r.Faults = slices.Clone(r.Faults)
 		out[i] = r
-	}
-	return out
-}
-
-func copyMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
 	}
 	return out
 }

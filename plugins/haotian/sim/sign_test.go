@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"maps"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -29,13 +30,13 @@ func TestSignVector(t *testing.T) {
 	require.Equal(t, "732608933837D19D1CBEA5D0871C075E", Sign(params, secret))
 
 	t.Run("sign and empty values are left out", func(t *testing.T) {
-		p := copyMap(params)
+		p := maps.Clone(params)
 		p["sign"] = "anything"
 		p["extParam"] = ""
 		assert.Equal(t, "732608933837D19D1CBEA5D0871C075E", Sign(p, secret))
 	})
 	t.Run("verify ignores case", func(t *testing.T) {
-		p := copyMap(params)
+		p := maps.Clone(params)
 		p["sign"] = "732608933837d19d1cbea5d0871c075e"
 		assert.True(t, Verify(p, secret))
 		p["sign"] = "732608933837D19D1CBEA5D0871C075F"
