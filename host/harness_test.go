@@ -19,7 +19,6 @@ import (
 	"github.com/payhost/payhost/host/store"
 	"github.com/payhost/payhost/host/store/sqlstore"
 	"github.com/payhost/payhost/internal/testwasm"
-	"github.com/payhost/payhost/pdk"
 	"github.com/payhost/payhost/plugins/haotian"
 	"github.com/payhost/payhost/plugins/haotian/sim"
 	"github.com/payhost/payhost/rules"
@@ -44,7 +43,6 @@ type worldOpts struct {
 	simConfig func(*sim.Config)
 	extra     func(*host.Config)
 	wrapStore func(store.Store) store.Store // wraps the store the engine uses (not w.store)
-	native    pdk.Plugin                    // the plugin named haotian instead of plugins/haotian (native only)
 }
 
 const defaultRules = "version: 1\ndefault_route:\n  channel: haotian/main/*\n"
@@ -99,9 +97,6 @@ func newWorld(t *testing.T, o worldOpts) *world {
 func (w *world) newEngine(st store.Store) *host.Host {
 	t, o := w.t, w.opts
 	pc := host.PluginConfig{Native: haotian.New()}
-	if o.native != nil {
-		pc.Native = o.native
-	}
 	if o.wasm {
 		pc = host.PluginConfig{Path: testwasm.Build(t, "plugins/haotian/wasm")}
 	}

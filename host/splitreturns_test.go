@@ -93,7 +93,7 @@ func TestSplitReturns(t *testing.T) { testSplitReturns(t, nil) }
 
 func testSplitReturns(t *testing.T, st func(t *testing.T) store.Store) {
 	prov := newReturningProvider()
-	w := newWorld(t, worldOpts{rules: splitRules("auto"), native: prov, store: openStore(t, st)})
+	w := newWorld(t, worldOpts{rules: splitRules("auto"), extra: withPlugin(prov), store: openStore(t, st)})
 	ctx := context.Background()
 	bindPlatform(t, w)
 	p := barcodePayment(t, w, "sr", 10000)
