@@ -82,14 +82,21 @@ const (
 
 // special8 reports whether the 8 bytes of s may hold a byte a JSON string
 // cannot carry as it is: '"', '\\', a control character or a non-ASCII
-// byte (the classic "has zero byte" and "has byte less than" tests, which
-// never miss one and may flag a byte after a real one).
+// byte.
 func special8(s string) bool {
 	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	return escapedWord(w) || w&highs8 != 0
+}
+
+// escapedWord reports whether the 8 bytes of w (little-endian) may hold
+// '"', '\\' or a byte below 0x20 (the classic "has zero byte" and "has byte
+// less than" tests, which never miss one and may flag a byte after a real
+// one).
+func escapedWord(w uint64) bool {
 	q := w ^ ('"' * ones8)
 	bs := w ^ ('\\' * ones8)
-	return ((q-ones8)&^q|(bs-ones8)&^bs|(w-0x20*ones8)&^w|w)&highs8 != 0
+	return ((q-ones8)&^q|(bs-ones8)&^bs|(w-0x20*ones8)&^w)&highs8 != 0
 }
 
 // MarshalStrings encodes a flat string map as a compact JSON object with
@@ -147,17 +154,11 @@ func (s *jsonScanner) skipWS() {
 // are (no quote, backslash or control character), eight at a time where it
 // can, and reports whether the run is all ASCII.
 func (s *jsonScanner) plain() (ascii bool) {
-	const ones, highs = ones8, highs8
 	b, i := s.b, s.i
 	var high uint64
 	for ; i+8 <= len(b); i += 8 {
 		w := binary.LittleEndian.Uint64(b[i : i+8])
-		q := w ^ ('"' * ones)
-		bs := w ^ ('\\' * ones)
-		// a byte is special when it is '"', '\\' or below 0x20 (the
-		// classic "has zero byte" / "has byte less than" tests; they may
-		// flag a byte after a real hit, never miss one)
-		if ((q-ones)&^q|(bs-ones)&^bs|(w-0x20*ones)&^w)&highs != 0 {
+		if escapedWord(w) {
 			break
 		}
 		high |= w
@@ -170,7 +171,7 @@ func (s *jsonScanner) plain() (ascii bool) {
 		high |= uint64(c)
 	}
 	s.i = i
-	return high&highs == 0
+	return high&highs8 == 0
 }
 
 // str reads a string literal and returns its value.
