@@ -18,6 +18,14 @@ type trap string
 
 func (t trap) Error() string { return "payhost host function: " + string(t) }
 
+// maxOutput is the most bytes the guest may hand back in this call.
+func (st *callState) maxOutput() uint32 {
+	if st.limits != nil {
+		return uint32(st.limits.MaxOutputBytes)
+	}
+	return abi.MaxMessage
+}
+
 func stateOf(ctx context.Context) *callState {
 	st, _ := ctx.Value(stateKey{}).(*callState)
 	return st
@@ -53,13 +61,17 @@ func hostOutput(ctx context.Context, mod api.Module, stack []uint64) {
 	if st == nil {
 		panic(trap("output outside a call"))
 	}
+	if n, limit := uint32(stack[1]), st.maxOutput(); n > limit {
+		st.fault = fmt.Errorf("output of %d bytes is over the %d-byte limit", n, limit)
+		panic(trap(st.fault.Error()))
+	}
 	st.output = read(mod, uint32(stack[0]), uint32(stack[1]), "output")
 	st.hasOut = true
 }
 
 func hostCapability(ctx context.Context, mod api.Module, stack []uint64) {
 	st := stateOf(ctx)
-	if st == nil || st.host == nil {
+	if st == nil || st.host == nil || st.host.Host == nil {
 		panic(trap("capability outside a call"))
 	}
 	req := read(mod, uint32(stack[1]), uint32(stack[2]), "capability request")
@@ -84,16 +96,21 @@ func hostResult(ctx context.Context, mod api.Module, stack []uint64) {
 
 func hostNow(ctx context.Context, _ api.Module, stack []uint64) {
 	now := time.Now()
-	if st := stateOf(ctx); st != nil && st.host != nil {
+	if st := stateOf(ctx); st != nil && st.host != nil && st.host.Host != nil {
 		now = st.host.Now()
 	}
 	stack[0] = uint64(now.UnixNano())
 }
 
-// hostYield is reached every wasmguard.Quantum loop iterations of guest
-// code. Being Go, it is also where the garbage collector can stop the
-// goroutine; it traps the guest once the call's context is done.
+// hostYield is reached whenever the guest has spent wasmguard.Quantum of
+// fuel. Being Go, it is also where the garbage collector can stop the
+// goroutine; it traps the guest once the context of the guest code running
+// is done — a call's, or an instance's start (start section, _initialize),
+// which has no call state.
 func hostYield(ctx context.Context, _ api.Module, stack []uint64) {
+	if ctx.Err() != nil {
+		panic(trap("call deadline exceeded"))
+	}
 	if st := stateOf(ctx); st != nil && st.ctx.Err() != nil {
 		panic(trap("call deadline exceeded"))
 	}

@@ -7,6 +7,7 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/payhost/payhost/core"
@@ -47,7 +48,9 @@ type Stats struct {
 	Idle           int              `json:"idle"`
 	MaxInstances   int              `json:"max_instances,omitempty"`
 	Instantiations int64            `json:"instantiations,omitempty"`
-	Discards       map[string]int64 `json:"discards,omitempty"` // by reason: trap, timeout, calls, memory
+	Discards       map[string]int64 `json:"discards,omitempty"`    // by reason: trap, timeout, stack, calls, memory, account
+	LogDropped     int64            `json:"log_dropped,omitempty"` // plugin log lines dropped over the per-call budget
+	Refused        int64            `json:"refused,omitempty"`     // responses refused by the output limits
 }
 
 // Call invokes op on p and returns the typed response.
@@ -96,26 +99,77 @@ func afterSend(name string, info core.OpInfo, sent bool, err error) error {
 	return ce
 }
 
-// trackingHost notes whether an HTTP request of a call may have left the host.
-type trackingHost struct {
+// callHost is the pdk.Host one call sees: it notes whether an HTTP request
+// of the call may have left the host, and holds the call's log budget.
+type callHost struct {
 	pdk.Host
-	sent *atomic.Bool
+	sent   atomic.Bool
+	limits *Limits
+
+	mu           sync.Mutex
+	logLines     int
+	logBytes     int
+	droppedLines int // log lines over the budget
+	droppedBytes int // and their bytes
 }
 
-func (t trackingHost) HTTP(ctx context.Context, req *core.HTTPRequest) (*core.HTTPResponse, error) {
-	resp, err := t.Host.HTTP(ctx, req)
+func newCallHost(h pdk.Host, l *Limits) *callHost { return &callHost{Host: h, limits: l} }
+
+func (c *callHost) HTTP(ctx context.Context, req *core.HTTPRequest) (*core.HTTPResponse, error) {
+	if c.Host == nil {
+		return nil, core.Errorf(core.CodeUnsupported, "no HTTP capability in this call")
+	}
+	resp, err := c.Host.HTTP(ctx, req)
 	if err == nil || core.CodeOf(err) == core.CodeUnknownOutcome {
-		t.sent.Store(true)
+		c.sent.Store(true)
 	}
 	return resp, err
 }
 
+// Log passes a line on while the call's budget of lines and bytes lasts;
+// the rest is dropped and counted (report says how much).
+func (c *callHost) Log(ctx context.Context, level core.LogLevel, msg string, attrs ...string) {
+	n := len(msg)
+	for _, a := range attrs {
+		n += len(a)
+	}
+	c.mu.Lock()
+	over := c.logLines >= c.limits.MaxLogLines || c.logBytes+n > c.limits.MaxLogBytes
+	if over {
+		c.droppedLines++
+		c.droppedBytes += n
+	} else {
+		c.logLines++
+		c.logBytes += n
+	}
+	c.mu.Unlock()
+	if !over && c.Host != nil {
+		c.Host.Log(ctx, level, msg, attrs...)
+	}
+}
+
+// logDropped returns the lines and bytes of log dropped in the call.
+func (c *callHost) logDropped() (lines, bytes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.droppedLines, c.droppedBytes
+}
+
 // ConfigValues passes through the account configuration of the host it wraps.
-func (t trackingHost) ConfigValues() map[string]string {
-	if cv, ok := t.Host.(interface{ ConfigValues() map[string]string }); ok {
+func (c *callHost) ConfigValues() map[string]string {
+	if cv, ok := c.Host.(interface{ ConfigValues() map[string]string }); ok {
 		return cv.ConfigValues()
 	}
 	return nil
+}
+
+// accountOf names the account a host serves ("" when it does not say), so
+// that guest memory is never shared between accounts.
+func accountOf(h pdk.Host) string {
+	if a, ok := h.(interface{ Account() string }); ok {
+		return a.Account()
+	}
+	return ""
 }
 
 // pluginError normalises an error from a plugin: *core.Error passes

@@ -38,8 +38,10 @@ const (
 	// InterruptFuel meters loops with a fuel counter that calls the host's
 	// yield every wasmguard.Quantum iterations (default; a few per cent).
 	InterruptFuel InterruptMode = "fuel"
-	// InterruptClose uses wazero's WithCloseOnContextDone, which calls into
-	// Go at every loop header (kept to measure the difference).
+	// InterruptClose uses wazero's WithCloseOnContextDone on the module as
+	// it is, kept only to measure the difference: it bounds time but not
+	// the host stack a deep recursion takes (up to 400 MB an instance), so
+	// never use it for modules you do not trust.
 	InterruptClose InterruptMode = "close"
 )
 
@@ -51,8 +53,10 @@ type WasmConfig struct {
 	MemoryLimit         uint64        // hard memory cap per instance in bytes; default 128 MiB
 	RecycleMemory       uint64        // recycle an instance whose memory grew beyond this; default 64 MiB
 	CallTimeout         time.Duration // deadline of a call whose context has none; default 30 s
+	LoadTimeout         time.Duration // validating, compiling and starting the module; default 2 min
 	MaxModuleBytes      int           // largest module accepted; default 64 MiB
-	Interrupt           InterruptMode // default InterruptEpoch
+	Interrupt           InterruptMode // default InterruptFuel
+	Limits              Limits        // per-call caps on output and logs
 	ExpectSHA256        string        // if set, the module's SHA-256 (hex) must match
 	PublicKey           ed25519.PublicKey
 	Signature           []byte // ed25519 signature of the module; required when PublicKey is set
@@ -75,6 +79,10 @@ func (c *WasmConfig) defaults() {
 	if c.CallTimeout <= 0 {
 		c.CallTimeout = DefaultCallTimeout
 	}
+	if c.LoadTimeout <= 0 {
+		c.LoadTimeout = 2 * time.Minute
+	}
+	c.Limits.defaults()
 	if c.MaxModuleBytes <= 0 {
 		c.MaxModuleBytes = 64 << 20
 	}
@@ -243,20 +251,46 @@ type wasmPlugin struct {
 	manifest core.Manifest
 	log      *slog.Logger
 
-	sem  chan struct{}
-	idle chan *instance
+	sem chan struct{} // one token per call in progress: at most MaxInstances
+
+	mu   sync.Mutex
+	idle []*instance // least recently used first
+	live int         // instances alive, idle or serving a call
 
 	calls, errors, instantiations atomic.Int64
+	logDropped, refused           atomic.Int64
 	discardMu                     sync.Mutex
 	discards                      map[string]int64
 	wg                            sync.WaitGroup
 	closed                        atomic.Bool
 }
 
-// LoadWasm compiles (through the on-disk cache), checks and instantiates a
-// plugin module: ABI marker and exports, imports limited to the WASI subset
-// and the host module, a valid manifest. A module that fails any check is
-// refused and nothing of it keeps running.
+// validated remembers which modules passed wazero's validation in this
+// process (by SHA-256 and memory limit): a Go guest takes ~0.2 s to
+// validate, and loading the same file again should not pay twice.
+var validated sync.Map
+
+// validate checks the module as it was written, before Prepare rewrites
+// it, so that rewriting cannot turn an invalid module into a valid one.
+func validate(ctx context.Context, bin []byte, limitPages uint32) error {
+	key := fmt.Sprintf("%x/%d", sha256.Sum256(bin), limitPages)
+	if _, ok := validated.Load(key); ok {
+		return nil
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter().WithMemoryLimitPages(limitPages))
+	defer func() { _ = rt.Close(context.WithoutCancel(ctx)) }()
+	if _, err := rt.CompileModule(ctx, bin); err != nil {
+		return err
+	}
+	validated.Store(key, true)
+	return nil
+}
+
+// LoadWasm validates, instruments, compiles (through the on-disk cache),
+// checks and instantiates a plugin module: ABI marker and exports, imports
+// limited to the WASI subset and the host module, a valid manifest. A
+// module that fails any check, or does not finish loading within
+// cfg.LoadTimeout, is refused and nothing of it keeps running.
 func LoadWasm(ctx context.Context, bin []byte, cfg WasmConfig) (Plugin, error) {
 	cfg.defaults()
 	if len(bin) > cfg.MaxModuleBytes {
@@ -264,6 +298,71 @@ func LoadWasm(ctx context.Context, bin []byte, cfg WasmConfig) (Plugin, error) {
 	}
 	if err := VerifyModule(bin, &cfg); err != nil {
 		return nil, err
+	}
+	if len(bin) < 8 || !bytes.Equal(bin[:8], []byte{0, 'a', 's', 'm', 1, 0, 0, 0}) {
+		return nil, errors.New("module refused: not a WebAssembly 1.0 binary module")
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.LoadTimeout)
+	defer cancel()
+	// Validation and compilation run no guest code but cannot be
+	// interrupted: they run aside, and a load that outlasts its deadline
+	// is refused while they finish (and are released) in the background.
+	type compiled struct {
+		w   *wasmPlugin
+		err error
+	}
+	done := make(chan compiled, 1)
+	go func() {
+		w, err := compileWasm(context.WithoutCancel(ctx), bin, cfg)
+		done <- compiled{w, err}
+	}()
+	var w *wasmPlugin
+	select {
+	case c := <-done:
+		if c.err != nil {
+			return nil, c.err
+		}
+		w = c.w
+	case <-ctx.Done():
+		go func() {
+			if c := <-done; c.w != nil {
+				_ = c.w.rt.Close(context.Background())
+			}
+		}()
+		return nil, fmt.Errorf("module refused: loading exceeded %s (validation and compilation)", cfg.LoadTimeout)
+	}
+	fail := func(err error) (Plugin, error) {
+		_ = w.rt.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	// Starting the instance and describe run guest code, metered: they end
+	// by the deadline whatever the module does.
+	inst, err := w.newInstance(ctx)
+	if err != nil {
+		return fail(fmt.Errorf("module refused: start: %w", w.explain(ctx, inst, nil, err)))
+	}
+	m, err := w.describe(ctx, inst)
+	if err != nil {
+		inst.close()
+		return fail(fmt.Errorf("module refused: %w", err))
+	}
+	if err := m.Validate(); err != nil {
+		inst.close()
+		return fail(err)
+	}
+	w.manifest = m
+	w.log = cfg.Logger.With("plugin", m.Name, "version", m.Version)
+	w.live = 1
+	w.idle = append(w.idle, inst)
+	return w, nil
+}
+
+// compileWasm validates, meters and compiles a module and registers the
+// host modules; no guest code runs.
+func compileWasm(ctx context.Context, bin []byte, cfg WasmConfig) (*wasmPlugin, error) {
+	limitPages := uint32(cfg.MemoryLimit / 65536)
+	if err := validate(ctx, bin, limitPages); err != nil {
+		return nil, fmt.Errorf("module refused: invalid module: %w", err)
 	}
 	prepared, err := wasmguard.Prepare(bin, wasmguard.Yield{Module: abi.HostModule, Name: abi.ImportYield})
 	if err != nil {
@@ -281,16 +380,15 @@ func LoadWasm(ctx context.Context, bin []byte, cfg WasmConfig) (Plugin, error) {
 		return nil, err
 	}
 	rc := wazero.NewRuntimeConfig().
-		WithMemoryLimitPages(uint32(cfg.MemoryLimit / 65536)).
+		WithMemoryLimitPages(limitPages).
 		WithCloseOnContextDone(cfg.Interrupt == InterruptClose)
 	if cache != nil {
 		rc = rc.WithCompilationCache(cache)
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
-	w := &wasmPlugin{cfg: cfg, rt: rt, log: cfg.Logger, sem: make(chan struct{}, cfg.MaxInstances),
-		idle: make(chan *instance, cfg.MaxInstances), discards: map[string]int64{}}
-	fail := func(err error) (Plugin, error) {
-		_ = rt.Close(context.WithoutCancel(ctx))
+	w := &wasmPlugin{cfg: cfg, rt: rt, log: cfg.Logger, sem: make(chan struct{}, cfg.MaxInstances), discards: map[string]int64{}}
+	fail := func(err error) (*wasmPlugin, error) {
+		_ = rt.Close(ctx)
 		return nil, err
 	}
 	if w.compiled, err = rt.CompileModule(ctx, code); err != nil {
@@ -305,43 +403,38 @@ func LoadWasm(ctx context.Context, bin []byte, cfg WasmConfig) (Plugin, error) {
 	if err := w.registerHostModule(ctx); err != nil {
 		return fail(fmt.Errorf("host module: %w", err))
 	}
-	callCtx, cancel := context.WithTimeout(ctx, cfg.CallTimeout)
-	defer cancel()
-	inst, err := w.newInstance(callCtx)
-	if err != nil {
-		return fail(fmt.Errorf("instantiate: %w", err))
-	}
-	m, err := w.describe(callCtx, inst)
-	if err != nil {
-		inst.close()
-		return fail(err)
-	}
-	if err := m.Validate(); err != nil {
-		inst.close()
-		return fail(err)
-	}
-	w.manifest = m
-	w.log = cfg.Logger.With("plugin", m.Name, "version", m.Version)
-	w.idle <- inst
 	return w, nil
 }
 
 func (w *wasmPlugin) Manifest() core.Manifest { return w.manifest }
 func (w *wasmPlugin) Transport() Transport    { return TransportWasm }
 
-// instance is one module instance; it serves one call at a time.
+// instance is one module instance; it serves one call at a time, and only
+// calls of the account it first served.
 type instance struct {
 	mod      api.Module
 	mem      api.Memory
 	alloc    api.Function
 	call     api.Function
 	describe api.Function
+	stack    api.Global // the stack budget (nil without the meter)
 	calls    int
+	used     bool         // it has served a call of account
+	account  string       // the account whose data its memory may hold
 	deadline atomic.Int64 // Unix nanoseconds of the running call's deadline; 0 = none
 	stderr   *tailBuffer
 }
 
-func (i *instance) close() { _ = i.mod.Close(context.Background()) }
+func (i *instance) close() {
+	if i != nil && i.mod != nil {
+		_ = i.mod.Close(context.Background())
+	}
+}
+
+// overdrawn reports whether the guest ran out of stack budget.
+func (i *instance) overdrawn() bool {
+	return i != nil && i.stack != nil && int32(uint32(i.stack.Get())) < 0
+}
 
 // sleep is the instance's nanosleep: it never sleeps past the call deadline,
 // so a sleeping guest wakes up, runs into a fuel check and traps.
@@ -355,14 +448,32 @@ func (i *instance) sleep(ns int64) {
 	}
 }
 
+// randReader is the guest's random source: it ends at the call deadline,
+// so a guest asking for gigabytes of randomness is stopped in time.
+type randReader struct{ inst *instance }
+
+func (r randReader) Read(p []byte) (int, error) {
+	if dl := r.inst.deadline.Load(); dl != 0 && time.Now().UnixNano() > dl {
+		return 0, errors.New("call deadline exceeded")
+	}
+	return rand.Read(p[:min(len(p), 64<<10)])
+}
+
+// newInstance starts an instance under ctx's deadline: the start section,
+// _initialize (the Go runtime and package init) and the ABI marker are
+// guest code, metered like any call.
 func (w *wasmPlugin) newInstance(ctx context.Context) (*instance, error) {
 	inst := &instance{stderr: &tailBuffer{max: 4096}}
+	if dl, ok := ctx.Deadline(); ok {
+		inst.deadline.Store(dl.UnixNano())
+		defer inst.deadline.Store(0)
+	}
 	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions().
-		WithSysWalltime().WithSysNanotime().WithNanosleep(inst.sleep).WithRandSource(rand.Reader).
+		WithSysWalltime().WithSysNanotime().WithNanosleep(inst.sleep).WithRandSource(randReader{inst}).
 		WithStdout(io.Discard).WithStderr(inst.stderr)
 	mod, err := w.rt.InstantiateModule(ctx, w.compiled, mc)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("start section: %w", err)
 	}
 	w.instantiations.Add(1)
 	inst.mod = mod
@@ -370,23 +481,30 @@ func (w *wasmPlugin) newInstance(ctx context.Context) (*instance, error) {
 	inst.alloc = mod.ExportedFunction(abi.ExportAlloc)
 	inst.call = mod.ExportedFunction(abi.ExportCall)
 	inst.describe = mod.ExportedFunction(abi.ExportDescribe)
-	// _initialize runs the Go runtime and package init: guest code, so it
-	// runs under the deadline like any call.
+	inst.stack = mod.ExportedGlobal(wasmguard.ExportStack)
 	st := &callState{ctx: ctx}
 	if _, err := w.guarded(ctx, inst, st, func(ctx context.Context) (uint32, error) {
 		_, err := mod.ExportedFunction(abi.ExportInitialize).Call(ctx)
 		return 0, err
 	}); err != nil {
+		err = w.explain(ctx, inst, st, err)
 		inst.close()
 		return nil, fmt.Errorf("_initialize: %w", err)
 	}
-	version := mod.ExportedFunction(abi.ExportVersion)
-	res, err := version.Call(ctx)
-	if err != nil || uint32(res[0]) != abi.Version {
-		inst.close()
-		if err == nil {
-			err = fmt.Errorf("plugin speaks ABI v%d, this host v%d", uint32(res[0]), abi.Version)
+	version, err := w.guarded(ctx, inst, st, func(ctx context.Context) (uint32, error) {
+		res, err := mod.ExportedFunction(abi.ExportVersion).Call(ctx)
+		if err != nil {
+			return 0, err
 		}
+		return uint32(res[0]), nil
+	})
+	if err == nil && version != abi.Version {
+		err = fmt.Errorf("plugin speaks ABI v%d, this host v%d", version, abi.Version)
+	} else if err != nil {
+		err = fmt.Errorf("%s: %w", abi.ExportVersion, w.explain(ctx, inst, st, err))
+	}
+	if err != nil {
+		inst.close()
 		return nil, err
 	}
 	return inst, nil
@@ -395,11 +513,12 @@ func (w *wasmPlugin) newInstance(ctx context.Context) (*instance, error) {
 // callState is what the host functions of one call see.
 type callState struct {
 	ctx     context.Context
-	host    pdk.Host
+	host    *callHost
 	output  []byte
 	hasOut  bool
 	pending []byte
-	sent    atomic.Bool // an HTTP request may have left the host
+	fault   error   // why a host function stopped the guest, when it did
+	limits  *Limits // nil outside calls (start, describe)
 }
 
 type stateKey struct{}
@@ -415,6 +534,20 @@ func (w *wasmPlugin) guarded(ctx context.Context, inst *instance, st *callState,
 	return fn(context.WithValue(ctx, stateKey{}, st))
 }
 
+// explain turns a failure of guest code into its reason: the deadline, the
+// stack budget, a limit a host function enforced, or the trap itself.
+func (w *wasmPlugin) explain(ctx context.Context, inst *instance, st *callState, err error) error {
+	switch {
+	case st != nil && st.fault != nil:
+		return st.fault
+	case inst.overdrawn():
+		return fmt.Errorf("call stack over its budget (deep recursion): %w", err)
+	case ctx.Err() != nil:
+		return fmt.Errorf("deadline exceeded: %w", err)
+	}
+	return err
+}
+
 func (w *wasmPlugin) describe(ctx context.Context, inst *instance) (core.Manifest, error) {
 	st := &callState{ctx: ctx}
 	status, err := w.guarded(ctx, inst, st, func(ctx context.Context) (uint32, error) {
@@ -425,7 +558,7 @@ func (w *wasmPlugin) describe(ctx context.Context, inst *instance) (core.Manifes
 		return uint32(res[0]), nil
 	})
 	if err != nil {
-		return core.Manifest{}, fmt.Errorf("describe: %w", errors.Join(err, ctx.Err()))
+		return core.Manifest{}, fmt.Errorf("describe: %w", w.explain(ctx, inst, st, err))
 	}
 	if status != abi.StatusOK {
 		return core.Manifest{}, fmt.Errorf("describe: %w", abi.DecodeError(st.output))
@@ -435,6 +568,48 @@ func (w *wasmPlugin) describe(ctx context.Context, inst *instance) (core.Manifes
 		return core.Manifest{}, fmt.Errorf("describe: manifest is not JSON: %w", err)
 	}
 	return m, nil
+}
+
+// acquire returns an instance for a call of account: an idle one that
+// served the same account, or a fresh one. When the pool is full, the
+// least recently used idle instance of another account is closed to make
+// room: guest memory never carries one account's data into another's call.
+func (w *wasmPlugin) acquire(ctx context.Context, account string) (*instance, error) {
+	w.mu.Lock()
+	for i := len(w.idle) - 1; i >= 0; i-- {
+		if inst := w.idle[i]; !inst.used || inst.account == account {
+			w.idle = append(w.idle[:i], w.idle[i+1:]...)
+			w.mu.Unlock()
+			inst.used, inst.account = true, account
+			return inst, nil
+		}
+	}
+	var evict *instance
+	if w.live >= w.cfg.MaxInstances && len(w.idle) > 0 {
+		evict = w.idle[0]
+		w.idle = w.idle[1:]
+		w.live--
+	}
+	w.live++
+	w.mu.Unlock()
+	if evict != nil {
+		w.discard(evict, "account", nil)
+	}
+	inst, err := w.newInstance(ctx)
+	if err != nil {
+		w.mu.Lock()
+		w.live--
+		w.mu.Unlock()
+		return nil, err
+	}
+	inst.used, inst.account = true, account
+	return inst, nil
+}
+
+func (w *wasmPlugin) release(inst *instance) {
+	w.mu.Lock()
+	w.idle = append(w.idle, inst)
+	w.mu.Unlock()
 }
 
 func (w *wasmPlugin) Invoke(ctx context.Context, h pdk.Host, op core.Op, req any) (any, error) {
@@ -471,17 +646,15 @@ func (w *wasmPlugin) Invoke(ctx context.Context, h pdk.Host, op core.Op, req any
 	}
 	defer func() { <-w.sem }()
 
-	var inst *instance
-	select {
-	case inst = <-w.idle:
-	default:
-		if inst, err = w.newInstance(ctx); err != nil {
-			w.errors.Add(1)
-			return nil, &core.Error{Code: core.CodePluginFailure, Provider: w.manifest.Name, Message: "instantiate plugin", Err: err}
-		}
+	inst, err := w.acquire(ctx, accountOf(h))
+	if err != nil {
+		w.errors.Add(1)
+		return nil, &core.Error{Code: core.CodePluginFailure, Provider: w.manifest.Name, Message: "instantiate plugin: " + firstLine(err.Error()), Err: err}
 	}
-	st := &callState{ctx: ctx}
-	st.host = trackingHost{Host: h, sent: &st.sent}
+	st := &callState{ctx: ctx, limits: &w.cfg.Limits}
+	if h != nil {
+		st.host = newCallHost(h, &w.cfg.Limits)
+	}
 	status, callErr := w.guarded(ctx, inst, st, func(ctx context.Context) (uint32, error) {
 		res, err := inst.alloc.Call(ctx, uint64(len(in)))
 		if err != nil {
@@ -499,6 +672,10 @@ func (w *wasmPlugin) Invoke(ctx context.Context, h pdk.Host, op core.Op, req any
 	})
 	inst.calls++
 	switch {
+	case callErr != nil && st.fault != nil:
+		w.discard(inst, "limit", callErr)
+	case callErr != nil && inst.overdrawn():
+		w.discard(inst, "stack", callErr)
 	case callErr != nil && ctx.Err() != nil:
 		w.discard(inst, "timeout", callErr)
 	case callErr != nil:
@@ -508,13 +685,21 @@ func (w *wasmPlugin) Invoke(ctx context.Context, h pdk.Host, op core.Op, req any
 	case uint64(inst.mem.Size()) > w.cfg.RecycleMemory:
 		w.discard(inst, "memory", nil)
 	default:
-		w.idle <- inst
+		w.release(inst)
+	}
+	sent := false
+	if st.host != nil {
+		sent = st.host.sent.Load()
+		if lines, n := st.host.logDropped(); lines > 0 {
+			w.logDropped.Add(int64(lines))
+			w.log.Warn("plugin log over the call's budget: lines dropped", "op", string(op), "account", accountOf(h),
+				"dropped_lines", lines, "dropped_bytes", n, "max_lines", w.cfg.Limits.MaxLogLines, "max_bytes", w.cfg.Limits.MaxLogBytes)
+		}
 	}
 	if callErr != nil {
 		w.errors.Add(1)
-		return nil, w.failure(ctx, info, st, callErr)
+		return nil, w.failure(ctx, info, inst, st, sent, callErr)
 	}
-	sent := st.sent.Load()
 	if !st.hasOut {
 		w.errors.Add(1)
 		return nil, afterSend(w.manifest.Name, info, sent, &core.Error{Code: core.CodePluginFailure, Provider: w.manifest.Name, Message: fmt.Sprintf("%s returned without output", op)})
@@ -528,17 +713,33 @@ func (w *wasmPlugin) Invoke(ctx context.Context, h pdk.Host, op core.Op, req any
 		w.errors.Add(1)
 		return nil, afterSend(w.manifest.Name, info, sent, &core.Error{Code: core.CodePluginFailure, Provider: w.manifest.Name, Message: fmt.Sprintf("%s: undecodable response", op), Err: err})
 	}
+	if err := w.cfg.Limits.checkResponse(resp); err != nil {
+		w.errors.Add(1)
+		w.refused.Add(1)
+		return nil, afterSend(w.manifest.Name, info, sent, refusedOutput(w.manifest.Name, op, err))
+	}
 	return resp, nil
+}
+
+// refusedOutput is the error for a response over the output limits.
+func refusedOutput(name string, op core.Op, err error) error {
+	return &core.Error{Code: core.CodePluginFailure, Provider: name, Err: err,
+		Message: fmt.Sprintf("%s: plugin output refused: %s", op, err)}
 }
 
 // failure turns a trap or timeout into the canonical error. Once a mutating
 // call may have sent a request, the outcome is unknown: never a false failure.
-func (w *wasmPlugin) failure(ctx context.Context, info core.OpInfo, st *callState, err error) error {
+func (w *wasmPlugin) failure(ctx context.Context, info core.OpInfo, inst *instance, st *callState, sent bool, err error) error {
 	what := "plugin trapped"
-	if ctx.Err() != nil {
+	switch {
+	case st.fault != nil:
+		what = "plugin stopped: " + st.fault.Error()
+	case inst.overdrawn():
+		what = "plugin trapped: call stack over its budget (deep recursion)"
+	case ctx.Err() != nil:
 		what = "plugin call exceeded its deadline"
 	}
-	if info.Mutating && st.sent.Load() {
+	if info.Mutating && sent {
 		return &core.Error{Code: core.CodeUnknownOutcome, Provider: w.manifest.Name, Err: err,
 			Message: fmt.Sprintf("%s after sending a request in %s; query the provider for the outcome", what, info.Op)}
 	}
@@ -551,12 +752,18 @@ func firstLine(s string) string {
 	return s
 }
 
+// discard closes an instance for good; reason is counted in Stats.
 func (w *wasmPlugin) discard(inst *instance, reason string, err error) {
 	w.discardMu.Lock()
 	w.discards[reason]++
 	w.discardMu.Unlock()
+	if reason != "account" {
+		w.mu.Lock()
+		w.live--
+		w.mu.Unlock()
+	}
 	if err != nil {
-		w.log.Warn("plugin instance discarded", "reason", reason, "err", err, "stderr", inst.stderr.String())
+		w.log.Warn("plugin instance discarded", "reason", reason, "err", firstLine(err.Error()), "stderr", inst.stderr.String())
 	}
 	inst.close()
 }
@@ -568,8 +775,12 @@ func (w *wasmPlugin) Stats() Stats {
 		d[k] = v
 	}
 	w.discardMu.Unlock()
-	return Stats{Calls: w.calls.Load(), Errors: w.errors.Load(), InUse: len(w.sem), Idle: len(w.idle),
-		MaxInstances: w.cfg.MaxInstances, Instantiations: w.instantiations.Load(), Discards: d}
+	w.mu.Lock()
+	idle := len(w.idle)
+	w.mu.Unlock()
+	return Stats{Calls: w.calls.Load(), Errors: w.errors.Load(), InUse: len(w.sem), Idle: idle,
+		MaxInstances: w.cfg.MaxInstances, Instantiations: w.instantiations.Load(), Discards: d,
+		LogDropped: w.logDropped.Load(), Refused: w.refused.Load()}
 }
 
 func (w *wasmPlugin) Close(ctx context.Context) error {
@@ -582,14 +793,14 @@ func (w *wasmPlugin) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
-	for {
-		select {
-		case inst := <-w.idle:
-			inst.close()
-		default:
-			return errors.Join(err, w.rt.Close(context.WithoutCancel(ctx)))
-		}
+	w.mu.Lock()
+	idle := w.idle
+	w.idle = nil
+	w.mu.Unlock()
+	for _, inst := range idle {
+		inst.close()
 	}
+	return errors.Join(err, w.rt.Close(context.WithoutCancel(ctx)))
 }
 
 // tailBuffer keeps the last max bytes written (a guest's stderr).

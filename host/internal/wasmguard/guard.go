@@ -1,19 +1,40 @@
 // Package wasmguard prepares an untrusted WebAssembly module for the
-// sandbox. It parses the module's sections, lists its imports and exports,
-// and meters the module with fuel: an added mutable global is decremented at
-// every loop header, and when it reaches zero the guest calls the host's
-// yield import, which checks the call's deadline (trapping the guest when it
-// has passed) and returns the next quantum of fuel. Go guests compile every
-// function into a loop, so no code runs long without reaching a check.
+// sandbox: it lists the module's imports and exports and rewrites its code
+// so that every path by which guest code runs is bounded.
 //
-// Calling into Go at the yield is what makes this safe: compiled wasm cannot
-// be preempted, so a guest that never leaves it would block the Go garbage
-// collector's stop-the-world, and with it every goroutine of the host,
-// including any timer meant to interrupt it. wazero's own
-// WithCloseOnContextDone calls into Go at every loop header instead, which
-// made Go guests 4–30× slower in our measurements (docs/benchmarks.md); the
-// fuel check costs a few instructions per loop and one call every Quantum
-// iterations.
+// Time. A fuel counter (an added mutable i32 global) is charged at every
+// function entry with the number of instructions of the function outside
+// its loops, and after every loop header with the number of instructions
+// directly inside that loop; bulk memory and table instructions are charged
+// by their length. Each instruction of an activation or a loop iteration
+// runs at most once per charge (branches go forward, except to a loop
+// header, which charges again), so fuel bounds the instructions run. When
+// the fuel is spent the guest calls the host's yield import, which traps
+// the guest once the call's deadline has passed and hands back the next
+// Quantum. Recursion without loops and tail calls pay at the callee's
+// entry; the start section and every export run the same code.
+//
+// Calling into Go at the yield is what keeps the host alive: compiled wasm
+// cannot be preempted, so a guest that never leaves it would block the Go
+// garbage collector's stop-the-world, and with it every goroutine of the
+// host, including any timer meant to interrupt it.
+//
+// Stack. wazero grows a guest's call stack on the host's heap up to 400 MB,
+// outside the memory limit. A second added global, the stack budget, is
+// charged at function entry with an estimate of the frame's size (its
+// parameters, locals and operand stack, see frameSlots) and given back on
+// every way out; a call that would overdraw it traps.
+//
+// The meter's state is out of the guest's reach: the module is validated
+// before it is rewritten (by the caller) and Prepare refuses any index that
+// the original module does not define, so no instruction can read or write
+// the added globals or call the added function; the globals are exported
+// under reserved names that a module may not use itself (the host reads
+// them, a guest cannot import its own exports).
+//
+// Also refused: SIMD (not needed by ABI v1 plugins), table.grow (a single
+// instruction could ask the host for gigabytes) and tables declared larger
+// than MaxTableElements.
 package wasmguard
 
 import (
@@ -21,11 +42,36 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 )
 
-// Quantum is the fuel the yield import hands back: loop iterations between
-// two calls into the host.
-const Quantum = 1 << 14
+// Limits of the rewritten module.
+const (
+	// Quantum is the fuel the yield import hands back: weighted
+	// instructions between two calls into the host (a few milliseconds of
+	// guest code at most).
+	Quantum = 1 << 22
+	// StackBudget is the stack budget of an instance, in estimated 8-byte
+	// slots (16 MiB).
+	StackBudget = 1 << 21
+	// BulkShift sets what bulk instructions cost: one unit of fuel per
+	// 1<<BulkShift bytes or elements.
+	BulkShift = 5
+	// MaxLocals is the most locals a function may declare.
+	MaxLocals = 1 << 16
+	// MaxTableElements is the largest table a module may declare.
+	MaxTableElements = 1 << 20
+	// frameBase is the fixed part of a frame's estimate, in slots.
+	frameBase = 8
+)
+
+// Names of the exports that expose the meter to the host. A module that
+// exports anything under ReservedPrefix is refused.
+const (
+	ReservedPrefix = "payhost:"
+	ExportFuel     = ReservedPrefix + "fuel"
+	ExportStack    = ReservedPrefix + "stack"
+)
 
 // Kind of an import or export.
 const (
@@ -95,20 +141,6 @@ func (r *reader) u32() (uint32, error) {
 	return 0, errors.New("u32 too long")
 }
 
-// sleb skips a signed LEB128 of at most bits bits.
-func (r *reader) sleb(bits int) error {
-	for i := 0; i < (bits+6)/7; i++ {
-		c, err := r.byte()
-		if err != nil {
-			return err
-		}
-		if c&0x80 == 0 {
-			return nil
-		}
-	}
-	return errors.New("signed integer too long")
-}
-
 func (r *reader) skip(n uint32) error {
 	if uint64(r.pos)+uint64(n) > uint64(len(r.b)) {
 		return errTruncated
@@ -148,9 +180,13 @@ type section struct {
 	body []byte
 }
 
-// Prepare parses a module and meters it with fuel. The module must import
-// the yield function (the pdk glue always does), so instrumenting it shifts
-// no function index.
+// Prepare parses a module and meters it. The module must import the yield
+// function (the pdk glue always does). Instrumenting it adds globals, one
+// function and possibly types at the end of their index spaces, so no
+// index of the original module moves.
+//
+// Prepare checks indices but is not a full validator: the caller validates
+// the original module first, and the runtime validates the result.
 func Prepare(wasm []byte, yield Yield) (*Module, error) {
 	if len(wasm) < 8 || !bytes.Equal(wasm[:8], []byte{0, 'a', 's', 'm', 1, 0, 0, 0}) {
 		return nil, errors.New("not a WebAssembly 1.0 binary module")
@@ -181,13 +217,22 @@ func Prepare(wasm []byte, yield Yield) (*Module, error) {
 		secs = append(secs, section{id, r.b[start:r.pos]})
 	}
 	m := &Module{}
+	info := &modInfo{}
 	var importedGlobals, globals uint32
-	yieldIdx := int64(-1)
+	var funcImportTypes, definedTypes []uint32
+	body := map[byte][]byte{}
 	for _, s := range secs {
 		var err error
+		body[s.id] = s.body
 		switch s.id {
+		case 1:
+			info.types, err = parseTypes(s.body)
 		case 2:
-			m.Imports, importedGlobals, err = parseImports(s.body)
+			m.Imports, funcImportTypes, importedGlobals, err = parseImports(s.body)
+		case 3:
+			definedTypes, err = parseFunctions(s.body)
+		case 4:
+			err = checkTables(s.body)
 		case 6:
 			globals, err = (&reader{b: s.body}).u32()
 		case 7:
@@ -197,85 +242,310 @@ func Prepare(wasm []byte, yield Yield) (*Module, error) {
 			return nil, fmt.Errorf("section %d: %w", s.id, err)
 		}
 	}
-	funcImports := int64(0)
+	for _, name := range m.Exports {
+		if strings.HasPrefix(name, ReservedPrefix) {
+			return nil, fmt.Errorf("export %q uses the reserved prefix %q", name, ReservedPrefix)
+		}
+	}
+	yieldIdx := int64(-1)
+	funcImports := uint32(0)
 	for _, im := range m.Imports {
 		if im.Kind != KindFunc {
 			continue
 		}
 		if im.Module == yield.Module && im.Name == yield.Name {
-			yieldIdx = funcImports
+			yieldIdx = int64(funcImports)
 		}
 		funcImports++
 	}
 	if yieldIdx < 0 {
 		return nil, fmt.Errorf("module does not import %s.%s (build it with the pdk)", yield.Module, yield.Name)
 	}
-	gidx := uint64(importedGlobals + globals)
-	g := func(op byte) []byte { return binary.AppendUvarint([]byte{op}, gidx) }
-	// fuel -= 1; if fuel == 0 { fuel = yield() }
-	var check []byte
-	check = append(check, g(0x23)...)       // global.get $fuel
-	check = append(check, 0x41, 0x01, 0x6B) // i32.const 1; i32.sub
-	check = append(check, g(0x24)...)       // global.set $fuel
-	check = append(check, g(0x23)...)       // global.get $fuel
-	check = append(check, 0x45, 0x04, 0x40) // i32.eqz; if (empty)
-	check = binary.AppendUvarint(append(check, 0x10), uint64(yieldIdx))
-	check = append(check, g(0x24)...) //   call $yield; global.set $fuel
-	check = append(check, 0x0B)       // end
+	for _, t := range append(append([]uint32(nil), funcImportTypes...), definedTypes...) {
+		if t >= uint32(len(info.types)) {
+			return nil, fmt.Errorf("type index %d out of range", t)
+		}
+	}
+	if yt := info.types[funcImportTypes[yieldIdx]]; len(yt.params) != 0 || !bytes.Equal(yt.results, []byte{0x7F}) {
+		return nil, fmt.Errorf("%s.%s must have type () -> i32", yield.Module, yield.Name)
+	}
+	info.funcTypes = append(funcImportTypes, definedTypes...)
+	info.globals = importedGlobals + globals
+	info.fuel = info.globals
+	info.stack = info.globals + 1
+	info.yield = uint32(yieldIdx)
+	info.charge = uint32(len(info.funcTypes))
 
-	newGlobal := append([]byte{0x7F, 0x01, 0x41}, appendSleb32(nil, Quantum)...)
-	newGlobal = append(newGlobal, 0x0B) // mut i32 = Quantum
+	// Types the rewrite needs: the charge function's, and () -> results for
+	// the block that wraps a function with several results.
+	origTypes := len(info.types)
+	var newTypes []funcType
+	typeIndex := func(t funcType) uint32 {
+		for i, have := range info.types {
+			if bytes.Equal(have.params, t.params) && bytes.Equal(have.results, t.results) {
+				return uint32(i)
+			}
+		}
+		info.types = append(info.types, t)
+		newTypes = append(newTypes, t)
+		return uint32(len(info.types) - 1)
+	}
+	chargeType := typeIndex(funcType{params: []byte{0x7F}, results: []byte{0x7F}})
+	blockTypes := map[string][]byte{}
+	for _, t := range definedTypes {
+		res := info.types[t].results
+		if len(res) > 1 {
+			if _, ok := blockTypes[string(res)]; !ok {
+				blockTypes[string(res)] = appendSleb32(nil, int32(typeIndex(funcType{results: res})))
+			}
+		}
+	}
+	info.blockType = func(results []byte) []byte {
+		switch len(results) {
+		case 0:
+			return []byte{0x40}
+		case 1:
+			return results
+		}
+		return blockTypes[string(results)]
+	}
+	// Only the original types may be named by the original code.
+	allTypes := info.types
+	info.types = allTypes[:origTypes]
 
-	out := make([]byte, 0, len(wasm)+len(wasm)/16)
+	if len(definedTypes) > 0 && body[10] == nil {
+		return nil, errors.New("function section without a code section")
+	}
+	code, loops, err := instrumentCode(body[10], definedTypes, allTypes, info)
+	if err != nil {
+		return nil, fmt.Errorf("code section: %w", err)
+	}
+	m.Loops = loops
+	info.types = allTypes
+
+	fuelGlobal := append([]byte{0x7F, 0x01, 0x41}, appendSleb32(nil, Quantum)...)
+	fuelGlobal = append(fuelGlobal, opEnd) // mut i32 = Quantum
+	stackGlobal := append([]byte{0x7F, 0x01, 0x41}, appendSleb32(nil, StackBudget)...)
+	stackGlobal = append(stackGlobal, opEnd) // mut i32 = StackBudget
+	var newExports []byte
+	newExports = appendName(newExports, ExportFuel)
+	newExports = binary.AppendUvarint(append(newExports, KindGlobal), uint64(info.fuel))
+	newExports = appendName(newExports, ExportStack)
+	newExports = binary.AppendUvarint(append(newExports, KindGlobal), uint64(info.stack))
+	var newTypeBytes []byte
+	for _, t := range newTypes {
+		newTypeBytes = appendFuncType(newTypeBytes, t)
+	}
+
+	// The sections the rewrite extends, each with the entries it appends.
+	extend := map[byte]struct {
+		count int
+		add   []byte
+	}{
+		1:  {len(newTypes), newTypeBytes},
+		3:  {1, binary.AppendUvarint(nil, uint64(chargeType))},
+		6:  {2, append(fuelGlobal, stackGlobal...)},
+		7:  {2, newExports},
+		10: {1, appendSized(nil, chargeBody(info))},
+	}
+	replaced := map[byte][]byte{10: code}
+	out := make([]byte, 0, len(wasm)+len(wasm)/8)
 	out = append(out, wasm[:8]...)
 	emit := func(id byte, body []byte) {
 		out = append(out, id)
 		out = binary.AppendUvarint(out, uint64(len(body)))
 		out = append(out, body...)
 	}
-	appendEntry := func(body []byte, entry []byte) ([]byte, error) {
-		rr := &reader{b: body}
-		n, err := rr.u32()
-		if err != nil {
-			return nil, err
-		}
-		nb := binary.AppendUvarint(nil, uint64(n)+1)
-		nb = append(nb, body[rr.pos:]...)
-		return append(nb, entry...), nil
-	}
-	doneGlobal := false
-	flush := func(beforeRank int) {
-		if !doneGlobal && beforeRank > sectionRank[6] {
-			emit(6, append([]byte{1}, newGlobal...))
-			doneGlobal = true
+	done := map[byte]bool{}
+	// flush emits, before a section of rank below, the extended sections
+	// the module does not have.
+	flush := func(below int) {
+		for _, id := range []byte{1, 3, 6, 7, 10} {
+			if !done[id] && body[id] == nil && sectionRank[id] < below {
+				e := extend[id]
+				if e.count > 0 {
+					emit(id, append(binary.AppendUvarint(nil, uint64(e.count)), e.add...))
+				}
+				done[id] = true
+			}
 		}
 	}
 	for _, s := range secs {
 		if s.id != 0 {
 			flush(sectionRank[s.id])
 		}
-		switch s.id {
-		case 6:
-			body, err := appendEntry(s.body, newGlobal)
-			if err != nil {
-				return nil, fmt.Errorf("global section: %w", err)
-			}
-			emit(6, body)
-			doneGlobal = true
-		case 10:
-			body, loops, err := instrumentCode(s.body, check)
-			if err != nil {
-				return nil, fmt.Errorf("code section: %w", err)
-			}
-			m.Loops = loops
-			emit(10, body)
-		default:
-			emit(s.id, s.body)
+		b := s.body
+		if rb, ok := replaced[s.id]; ok {
+			b = rb
 		}
+		if e, ok := extend[s.id]; ok && e.count > 0 {
+			var err error
+			if b, err = appendEntries(b, e.count, e.add); err != nil {
+				return nil, fmt.Errorf("section %d: %w", s.id, err)
+			}
+		}
+		done[s.id] = true
+		emit(s.id, b)
 	}
 	flush(1 << 30)
 	m.Binary = out
 	return m, nil
+}
+
+// appendEntries adds count entries to a vector section's body.
+func appendEntries(body []byte, count int, entries []byte) ([]byte, error) {
+	r := &reader{b: body}
+	n, err := r.u32()
+	if err != nil {
+		return nil, err
+	}
+	nb := binary.AppendUvarint(nil, uint64(n)+uint64(count))
+	nb = append(nb, body[r.pos:]...)
+	return append(nb, entries...), nil
+}
+
+func appendName(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+func appendSized(b, body []byte) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(body))), body...)
+}
+
+func appendFuncType(b []byte, t funcType) []byte {
+	b = append(b, 0x60)
+	b = append(binary.AppendUvarint(b, uint64(len(t.params))), t.params...)
+	return append(binary.AppendUvarint(b, uint64(len(t.results))), t.results...)
+}
+
+func parseTypes(body []byte) ([]funcType, error) {
+	r := &reader{b: body}
+	n, err := r.u32()
+	if err != nil {
+		return nil, err
+	}
+	if n > uint32(len(body)) {
+		return nil, errTruncated
+	}
+	types := make([]funcType, 0, n)
+	vec := func() ([]byte, error) {
+		k, err := r.u32()
+		if err != nil {
+			return nil, err
+		}
+		start := r.pos
+		if err := r.skip(k); err != nil {
+			return nil, err
+		}
+		v := r.b[start:r.pos]
+		if bytes.IndexByte(v, 0x7B) >= 0 {
+			return nil, errors.New("SIMD values are not allowed in ABI v1 plugins")
+		}
+		return v, nil
+	}
+	for i := uint32(0); i < n; i++ {
+		form, err := r.byte()
+		if err != nil {
+			return nil, err
+		}
+		if form != 0x60 {
+			return nil, fmt.Errorf("type %d: unsupported form 0x%02x", i, form)
+		}
+		var t funcType
+		if t.params, err = vec(); err != nil {
+			return nil, err
+		}
+		if t.results, err = vec(); err != nil {
+			return nil, err
+		}
+		types = append(types, t)
+	}
+	return types, nil
+}
+
+func parseFunctions(body []byte) ([]uint32, error) {
+	r := &reader{b: body}
+	n, err := r.u32()
+	if err != nil {
+		return nil, err
+	}
+	if n > uint32(len(body)) {
+		return nil, errTruncated
+	}
+	types := make([]uint32, n)
+	for i := range types {
+		if types[i], err = r.u32(); err != nil {
+			return nil, err
+		}
+	}
+	return types, nil
+}
+
+// checkTables refuses tables larger than MaxTableElements.
+func checkTables(body []byte) error {
+	r := &reader{b: body}
+	n, err := r.u32()
+	if err != nil {
+		return err
+	}
+	for i := uint32(0); i < n; i++ {
+		if _, err := r.byte(); err != nil { // reference type
+			return err
+		}
+		flag, err := r.byte()
+		if err != nil {
+			return err
+		}
+		lo, err := r.u32()
+		if err != nil {
+			return err
+		}
+		if lo > MaxTableElements {
+			return fmt.Errorf("table of %d elements exceeds %d", lo, MaxTableElements)
+		}
+		if flag&1 == 1 {
+			if _, err := r.u32(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func instrumentCode(body []byte, definedTypes []uint32, types []funcType, info *modInfo) ([]byte, int, error) {
+	if body == nil {
+		return nil, 0, nil
+	}
+	r := &reader{b: body}
+	n, err := r.u32()
+	if err != nil {
+		return nil, 0, err
+	}
+	if n != uint32(len(definedTypes)) {
+		return nil, 0, fmt.Errorf("%d bodies for %d functions", n, len(definedTypes))
+	}
+	out := binary.AppendUvarint(make([]byte, 0, len(body)+len(body)/8), uint64(n))
+	loops := 0
+	for i := uint32(0); i < n; i++ {
+		size, err := r.u32()
+		if err != nil {
+			return nil, 0, err
+		}
+		start := r.pos
+		if err := r.skip(size); err != nil {
+			return nil, 0, err
+		}
+		fn, l, err := instrumentFunc(r.b[start:r.pos], types[definedTypes[i]], info)
+		if err != nil {
+			return nil, 0, fmt.Errorf("function %d: %w", i, err)
+		}
+		loops += l
+		out = appendSized(out, fn)
+	}
+	if r.pos != len(r.b) {
+		return nil, 0, errors.New("trailing bytes")
+	}
+	return out, loops, nil
 }
 
 // appendSleb32 appends v as a signed LEB128.
@@ -290,33 +560,36 @@ func appendSleb32(b []byte, v int32) []byte {
 	}
 }
 
-func parseImports(body []byte) ([]Import, uint32, error) {
+func parseImports(body []byte) ([]Import, []uint32, uint32, error) {
 	r := &reader{b: body}
 	n, err := r.u32()
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	if n > uint32(len(body)) {
-		return nil, 0, errTruncated
+		return nil, nil, 0, errTruncated
 	}
 	var imports []Import
+	var funcTypes []uint32
 	var globals uint32
 	for i := uint32(0); i < n; i++ {
 		mod, err := r.name()
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, 0, err
 		}
 		name, err := r.name()
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, 0, err
 		}
 		kind, err := r.byte()
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, 0, err
 		}
 		switch kind {
 		case KindFunc:
-			_, err = r.u32()
+			var t uint32
+			t, err = r.u32()
+			funcTypes = append(funcTypes, t)
 		case KindTable:
 			if _, err = r.byte(); err == nil {
 				err = r.limits()
@@ -336,11 +609,11 @@ func parseImports(body []byte) ([]Import, uint32, error) {
 			err = fmt.Errorf("unknown import kind %d", kind)
 		}
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, 0, err
 		}
 		imports = append(imports, Import{Module: mod, Name: name, Kind: kind})
 	}
-	return imports, globals, nil
+	return imports, funcTypes, globals, nil
 }
 
 func parseExports(body []byte) ([]string, error) {
@@ -367,163 +640,4 @@ func parseExports(body []byte) ([]string, error) {
 		names = append(names, name)
 	}
 	return names, nil
-}
-
-func instrumentCode(body, check []byte) ([]byte, int, error) {
-	r := &reader{b: body}
-	n, err := r.u32()
-	if err != nil {
-		return nil, 0, err
-	}
-	if n > uint32(len(body)) {
-		return nil, 0, errTruncated
-	}
-	out := binary.AppendUvarint(make([]byte, 0, len(body)+len(body)/16), uint64(n))
-	loops := 0
-	for i := uint32(0); i < n; i++ {
-		size, err := r.u32()
-		if err != nil {
-			return nil, 0, err
-		}
-		start := r.pos
-		if err := r.skip(size); err != nil {
-			return nil, 0, err
-		}
-		fn, l, err := instrumentFunc(r.b[start:r.pos], check)
-		if err != nil {
-			return nil, 0, fmt.Errorf("function %d: %w", i, err)
-		}
-		loops += l
-		out = binary.AppendUvarint(out, uint64(len(fn)))
-		out = append(out, fn...)
-	}
-	if r.pos != len(r.b) {
-		return nil, 0, errors.New("trailing bytes")
-	}
-	return out, loops, nil
-}
-
-func instrumentFunc(b, check []byte) ([]byte, int, error) {
-	r := &reader{b: b}
-	groups, err := r.u32()
-	if err != nil {
-		return nil, 0, err
-	}
-	for i := uint32(0); i < groups; i++ {
-		if _, err := r.u32(); err != nil {
-			return nil, 0, err
-		}
-		if _, err := r.byte(); err != nil {
-			return nil, 0, err
-		}
-	}
-	out := make([]byte, 0, len(b)+32)
-	last, loops := 0, 0
-	for r.pos < len(r.b) {
-		op, _ := r.byte()
-		var err error
-		switch {
-		case op == 0x02 || op == 0x03 || op == 0x04: // block, loop, if
-			err = blockType(r)
-			if err == nil && op == 0x03 {
-				out = append(out, r.b[last:r.pos]...)
-				out = append(out, check...)
-				last = r.pos
-				loops++
-			}
-		case op == 0x0C || op == 0x0D || op == 0x10 || op == 0x12 || (op >= 0x20 && op <= 0x26) || op == 0xD2 || op == 0x3F || op == 0x40:
-			_, err = r.u32()
-		case op == 0x0E: // br_table
-			var k uint32
-			if k, err = r.u32(); err == nil {
-				if k > uint32(len(r.b)) {
-					return nil, 0, errTruncated
-				}
-				for j := uint32(0); j <= k && err == nil; j++ {
-					_, err = r.u32()
-				}
-			}
-		case op == 0x11 || op == 0x13: // call_indirect, return_call_indirect
-			if _, err = r.u32(); err == nil {
-				_, err = r.u32()
-			}
-		case op == 0x1C: // select t*
-			var k uint32
-			if k, err = r.u32(); err == nil {
-				err = r.skip(k)
-			}
-		case op >= 0x28 && op <= 0x3E: // loads and stores: memarg
-			if _, err = r.u32(); err == nil {
-				_, err = r.u32()
-			}
-		case op == 0x41:
-			err = r.sleb(32)
-		case op == 0x42:
-			err = r.sleb(64)
-		case op == 0x43:
-			err = r.skip(4)
-		case op == 0x44:
-			err = r.skip(8)
-		case op == 0xD0:
-			_, err = r.byte()
-		case op == 0xFC:
-			err = prefixFC(r)
-		case op <= 0x01 || op == 0x05 || op == 0x0B || op == 0x0F || op == 0x1A || op == 0x1B ||
-			(op >= 0x45 && op <= 0xC4) || op == 0xD1:
-		case op == 0xFD:
-			return nil, 0, errors.New("SIMD instructions are not allowed in ABI v1 plugins")
-		default:
-			return nil, 0, fmt.Errorf("unsupported opcode 0x%02x", op)
-		}
-		if err != nil {
-			return nil, 0, err
-		}
-	}
-	out = append(out, r.b[last:]...)
-	return out, loops, nil
-}
-
-func blockType(r *reader) error {
-	if r.pos >= len(r.b) {
-		return errTruncated
-	}
-	c := r.b[r.pos]
-	if c == 0x40 || (c >= 0x6F && c <= 0x7F) {
-		r.pos++
-		return nil
-	}
-	return r.sleb(33)
-}
-
-func prefixFC(r *reader) error {
-	sub, err := r.u32()
-	if err != nil {
-		return err
-	}
-	switch {
-	case sub <= 7: // saturating truncation
-		return nil
-	case sub == 8: // memory.init
-		if _, err := r.u32(); err != nil {
-			return err
-		}
-		_, err = r.byte()
-	case sub == 9 || sub == 13 || (sub >= 15 && sub <= 17): // data.drop, elem.drop, table.grow/size/fill
-		_, err = r.u32()
-	case sub == 10: // memory.copy
-		if _, err := r.byte(); err != nil {
-			return err
-		}
-		_, err = r.byte()
-	case sub == 11: // memory.fill
-		_, err = r.byte()
-	case sub == 12 || sub == 14: // table.init, table.copy
-		if _, err := r.u32(); err != nil {
-			return err
-		}
-		_, err = r.u32()
-	default:
-		return fmt.Errorf("unsupported opcode 0xfc %d", sub)
-	}
-	return err
 }

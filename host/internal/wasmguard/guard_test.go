@@ -119,7 +119,7 @@ func TestPrepareRefuses(t *testing.T) {
 }
 
 func TestAppendSleb32(t *testing.T) {
-	for v, want := range map[int32][]byte{0: {0}, 1: {1}, 63: {0x3f}, 64: {0xc0, 0x00}, Quantum: {0x80, 0x80, 0x01}, -1: {0x7f}} {
+	for v, want := range map[int32][]byte{0: {0}, 1: {1}, 63: {0x3f}, 64: {0xc0, 0x00}, 1 << 14: {0x80, 0x80, 0x01}, -1: {0x7f}} {
 		assert.Equal(t, want, appendSleb32(nil, v), v)
 	}
 }
