@@ -5,7 +5,7 @@ PLUGINS := haotian adapay
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build payhost plugins test test-race test-postgres check fmt vet lint bench run generate clean
+.PHONY: all build payhost plugins test test-race test-postgres check fmt vet lint bench run generate hostile-wasm clean
 
 all: build
 
@@ -62,6 +62,16 @@ bench:
 ## generate: the ABI codec from the core types
 generate:
 	$(GO) generate ./pdk/abi
+
+## hostile-wasm: rebuild the hand-written hostile modules (WAT → wasm; needs wabt's wat2wasm,
+## installed with apt-get when missing). The .wasm files are committed, so `make test` needs only Go.
+WAT_DIR := host/plugin/testdata/wat
+hostile-wasm:
+	@command -v wat2wasm >/dev/null || { apt-get update -qq && apt-get install -y -qq wabt; }
+	@for f in $(WAT_DIR)/*.wat; do \
+		flags="--no-check"; case $$f in *tail_call.wat) flags="$$flags --enable-tail-call";; esac; \
+		echo "wat2wasm $$flags $$f"; wat2wasm $$flags $$f -o $${f%.wat}.wasm || exit 1; \
+	done
 
 clean:
 	rm -rf $(BIN)

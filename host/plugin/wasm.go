@@ -336,12 +336,14 @@ func LoadWasm(ctx context.Context, bin []byte, cfg WasmConfig) (Plugin, error) {
 		return nil, err
 	}
 	// Starting the instance and describe run guest code, metered: they end
-	// by the deadline whatever the module does.
-	inst, err := w.newInstance(ctx)
+	// by the call deadline whatever the module does.
+	callCtx, cancelCall := context.WithTimeout(ctx, cfg.CallTimeout)
+	defer cancelCall()
+	inst, err := w.newInstance(callCtx)
 	if err != nil {
-		return fail(fmt.Errorf("module refused: start: %w", w.explain(ctx, inst, nil, err)))
+		return fail(fmt.Errorf("module refused: %w", err))
 	}
-	m, err := w.describe(ctx, inst)
+	m, err := w.describe(callCtx, inst)
 	if err != nil {
 		inst.close()
 		return fail(fmt.Errorf("module refused: %w", err))
@@ -473,7 +475,10 @@ func (w *wasmPlugin) newInstance(ctx context.Context) (*instance, error) {
 		WithStdout(io.Discard).WithStderr(inst.stderr)
 	mod, err := w.rt.InstantiateModule(ctx, w.compiled, mc)
 	if err != nil {
-		return nil, fmt.Errorf("start section: %w", err)
+		if ctx.Err() != nil {
+			err = fmt.Errorf("deadline exceeded: %w", err)
+		}
+		return nil, fmt.Errorf("instantiate (start section): %w", err)
 	}
 	w.instantiations.Add(1)
 	inst.mod = mod

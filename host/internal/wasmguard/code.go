@@ -21,6 +21,8 @@ type modInfo struct {
 	stack     uint32   // index of the stack-budget global
 	yield     uint32   // function index of the yield import
 	charge    uint32   // function index of the added bulk-charge function
+	grow      uint32   // function index of the added memory.grow charge (when the module has a memory)
+	hasMemory bool
 	blockType func(results []byte) []byte
 }
 
@@ -51,6 +53,7 @@ const (
 	opRetCallInd  = 0x13
 	opGlobalGet   = 0x23
 	opGlobalSet   = 0x24
+	opMemoryGrow  = 0x40
 	opRefFunc     = 0xD2
 	opPrefixFC    = 0xFC
 )
@@ -451,6 +454,31 @@ func chargeBody(m *modInfo) []byte {
 	return out
 }
 
+// growBody is the body of the added function that charges memory.grow by
+// the memory it makes the host copy and clear (the runtime reallocates the
+// whole memory when it grows): fuel -= (memory.size + min(delta, 65536))
+// << (16-BulkShift); if fuel <= 0 { fuel = yield() }; delta.
+func growBody(m *modInfo) []byte {
+	var out []byte
+	out = append(out, 0x00) // no locals
+	out = globalOp(out, opGlobalGet, m.fuel)
+	out = append(out, 0x3F, 0x00) // memory.size
+	out = append(out, 0x20, 0x00) // local.get 0
+	out = i32Const(out, 65536)
+	out = append(out, 0x20, 0x00) // local.get 0
+	out = i32Const(out, 65536)
+	out = append(out, 0x49, 0x1B)                     // i32.lt_u; select: min(delta, 65536)
+	out = append(out, 0x6A)                           // i32.add
+	out = append(out, 0x41, 16-BulkShift, 0x74, 0x6B) // i32.const; i32.shl; i32.sub
+	out = globalOp(out, opGlobalSet, m.fuel)
+	out = globalOp(out, opGlobalGet, m.fuel)
+	out = append(out, 0x41, 0x00, 0x4C, opIf, 0x40) // i32.const 0; i32.le_s; if
+	out = binary.AppendUvarint(append(out, opCall), uint64(m.yield))
+	out = globalOp(out, opGlobalSet, m.fuel)
+	out = append(out, opEnd, 0x20, 0x00, opEnd) // end; local.get 0; end
+	return out
+}
+
 // instrumentFunc rewrites one function body:
 //
 //	locals…
@@ -460,6 +488,7 @@ func chargeBody(m *modInfo) []byte {
 //	  …original code, with
 //	  a fuel check after every loop header   ;; bounds loops
 //	  call $charge before bulk instructions  ;; bounds memory.fill/copy/init
+//	  call $grow before memory.grow          ;; bounds the host's copying
 //	  stack give before return and tail calls
 //	end
 //	stack give
@@ -495,6 +524,8 @@ func instrumentFunc(b []byte, t funcType, m *modInfo) (out []byte, loops int, er
 			out = stackGive(out, m, w)
 		case in.bulk():
 			out = binary.AppendUvarint(append(out, opCall), uint64(m.charge))
+		case in.op == opMemoryGrow:
+			out = binary.AppendUvarint(append(out, opCall), uint64(m.grow))
 		}
 		out = append(out, b[in.pos:in.end]...)
 		if in.op == opLoop {

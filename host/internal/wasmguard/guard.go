@@ -275,6 +275,11 @@ func Prepare(wasm []byte, yield Yield) (*Module, error) {
 	info.stack = info.globals + 1
 	info.yield = uint32(yieldIdx)
 	info.charge = uint32(len(info.funcTypes))
+	info.grow = info.charge + 1
+	info.hasMemory = body[5] != nil
+	for _, im := range m.Imports {
+		info.hasMemory = info.hasMemory || im.Kind == KindMemory
+	}
 
 	// Types the rewrite needs: the charge function's, and () -> results for
 	// the block that wraps a function with several results.
@@ -338,15 +343,16 @@ func Prepare(wasm []byte, yield Yield) (*Module, error) {
 	}
 
 	// The sections the rewrite extends, each with the entries it appends.
-	extend := map[byte]struct {
-		count int
-		add   []byte
-	}{
+	extend := map[byte]extendBy{
 		1:  {len(newTypes), newTypeBytes},
 		3:  {1, binary.AppendUvarint(nil, uint64(chargeType))},
 		6:  {2, append(fuelGlobal, stackGlobal...)},
 		7:  {2, newExports},
 		10: {1, appendSized(nil, chargeBody(info))},
+	}
+	if info.hasMemory {
+		extend[3] = extendBy{2, binary.AppendUvarint(binary.AppendUvarint(nil, uint64(chargeType)), uint64(chargeType))}
+		extend[10] = extendBy{2, appendSized(appendSized(nil, chargeBody(info)), growBody(info))}
 	}
 	replaced := map[byte][]byte{10: code}
 	out := make([]byte, 0, len(wasm)+len(wasm)/8)
@@ -390,6 +396,12 @@ func Prepare(wasm []byte, yield Yield) (*Module, error) {
 	flush(1 << 30)
 	m.Binary = out
 	return m, nil
+}
+
+// extendBy is what the rewrite appends to a vector section.
+type extendBy struct {
+	count int
+	add   []byte
 }
 
 // appendEntries adds count entries to a vector section's body.

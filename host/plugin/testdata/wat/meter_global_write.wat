@@ -1,0 +1,16 @@
+;; Writes the fuel counter: global 1 does not exist in this module (it has
+;; one global, index 0), but is where the meter's global is appended. The
+;; original module is invalid and must be refused before it is rewritten.
+(module
+  (import "payhost" "yield" (func $yield (result i32)))
+  (import "payhost" "output" (func $output (param i32 i32)))
+  (memory (export "memory") 1)
+  (global $mine (mut i32) (i32.const 0))
+  (data (i32.const 0) "{\"name\":\"wathostile\",\"version\":\"0.0.1\",\"abi_version\":1,\"operations\":[\"payment.create\",\"notification.parse\"],\"methods\":[\"alipay.qr\"],\"currencies\":[\"CNY\"]}")
+  (func (export "_initialize") )
+  (func (export "payhost_abi_version") (result i32) (i32.const 1))
+  (func (export "payhost_alloc") (param i32) (result i32) (i32.const 4096))
+  (func (export "payhost_describe") (result i32) (call $output (i32.const 0) (i32.const 153)) (i32.const 0))
+  (func (export "payhost_call") (param i32 i32) (result i32)
+    (loop $l (global.set 1 (i32.const 1000000)) (br $l)) (i32.const 0))
+)
