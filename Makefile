@@ -65,11 +65,11 @@ generate:
 
 ## hostile-wasm: rebuild the hand-written hostile modules (WAT → wasm; needs wabt's wat2wasm,
 ## installed with apt-get when missing). The .wasm files are committed, so `make test` needs only Go.
-WAT_DIR := host/plugin/testdata/wat
+WAT_FILES := $(wildcard host/plugin/testdata/wat/*.wat host/internal/wasmguard/testdata/*.wat)
 hostile-wasm:
 	@command -v wat2wasm >/dev/null || { apt-get update -qq && apt-get install -y -qq wabt; }
-	@for f in $(WAT_DIR)/*.wat; do \
-		flags="--no-check"; case $$f in *tail_call.wat) flags="$$flags --enable-tail-call";; esac; \
+	@for f in $(WAT_FILES); do \
+		flags="--no-check"; case $$f in *tail_call.wat|*exits.wat) flags="$$flags --enable-tail-call";; esac; \
 		echo "wat2wasm $$flags $$f"; wat2wasm $$flags $$f -o $${f%.wat}.wasm || exit 1; \
 	done
 

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 )
 
 var testYield = Yield{Module: "payhost", Name: "yield"}
@@ -124,11 +126,105 @@ func TestAppendSleb32(t *testing.T) {
 	}
 }
 
-// FuzzPrepare: untrusted modules must produce errors, never panics.
+// FuzzPrepare: untrusted modules produce errors, never panics; and a
+// module that validates stays valid once instrumented (the rewrite never
+// breaks a good module, and never needs the runtime to catch it).
 func FuzzPrepare(f *testing.F) {
 	f.Add(spinModule(true, true, true))
 	f.Add(spinModule(false, false, false))
+	if bin, err := os.ReadFile("testdata/exits.wasm"); err == nil {
+		f.Add(bin)
+	}
+	ctx := context.Background()
+	cfg := wazero.NewRuntimeConfigInterpreter().WithCoreFeatures(api.CoreFeaturesV2 | experimental.CoreFeaturesTailCall)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = Prepare(b, testYield)
+		m, err := Prepare(b, testYield)
+		if err != nil {
+			return
+		}
+		r := wazero.NewRuntimeWithConfig(ctx, cfg)
+		defer r.Close(ctx)
+		if _, err := r.CompileModule(ctx, b); err != nil {
+			return // not a valid module to begin with
+		}
+		_, err = r.CompileModule(ctx, m.Binary)
+		require.NoError(t, err, "a valid module became invalid once instrumented")
 	})
+}
+
+// exitsRuntime instantiates testdata/exits.wasm, instrumented or not, with
+// tail calls enabled and a yield that traps after maxYields calls.
+func exitsRuntime(t *testing.T, instrument bool, maxYields int) (api.Module, *int) {
+	t.Helper()
+	bin, err := os.ReadFile("testdata/exits.wasm")
+	require.NoError(t, err)
+	if instrument {
+		m, err := Prepare(bin, testYield)
+		require.NoError(t, err)
+		bin = m.Binary
+	}
+	ctx := context.Background()
+	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCoreFeatures(api.CoreFeaturesV2|experimental.CoreFeaturesTailCall))
+	t.Cleanup(func() { _ = r.Close(ctx) })
+	yields := new(int)
+	_, err = r.NewHostModuleBuilder("payhost").NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, _ api.Module, stack []uint64) {
+		*yields++
+		if *yields > maxYields {
+			panic(errors.New("deadline passed"))
+		}
+		stack[0] = Quantum
+	}), nil, []api.ValueType{api.ValueTypeI32}).Export("yield").Instantiate(ctx)
+	require.NoError(t, err)
+	mod, err := r.Instantiate(ctx, bin)
+	require.NoError(t, err, "the instrumented module must validate")
+	return mod, yields
+}
+
+// TestEveryExitGivesBack: fall-through, return, a branch and a br_table to
+// the function's label, several results out of a loop — a million calls
+// leave the stack budget whole and compute what the original computes.
+func TestEveryExitGivesBack(t *testing.T) {
+	ctx := context.Background()
+	plain, _ := exitsRuntime(t, false, 0)
+	want, err := plain.ExportedFunction("run").Call(ctx, 200000)
+	require.NoError(t, err)
+
+	mod, yields := exitsRuntime(t, true, 1<<30)
+	got, err := mod.ExportedFunction("run").Call(ctx, 200000)
+	require.NoError(t, err)
+	assert.Equal(t, want, got, "instrumentation changed what the code computes")
+	assert.Equal(t, uint64(StackBudget), mod.ExportedGlobal(ExportStack).Get(), "a frame was not given back")
+	assert.Positive(t, *yields, "a million calls spend more than one quantum of fuel")
+}
+
+// TestTailCallsAreMetered: a loop made only of tail calls pays at every
+// entry, so the yield is reached and can stop it.
+func TestTailCallsAreMetered(t *testing.T) {
+	mod, yields := exitsRuntime(t, true, 3)
+	_, err := mod.ExportedFunction("tail").Call(context.Background())
+	require.ErrorContains(t, err, "deadline passed")
+	assert.Equal(t, 4, *yields)
+	assert.Equal(t, uint64(StackBudget), mod.ExportedGlobal(ExportStack).Get(), "a tail call replaces the frame, it does not stack it")
+}
+
+// TestRecursionOverdrawsTheStackBudget: an endless recursion traps on the
+// budget, leaving it negative (how the host tells the reason).
+func TestRecursionOverdrawsTheStackBudget(t *testing.T) {
+	mod, _ := exitsRuntime(t, true, 1<<30)
+	_, err := mod.ExportedFunction("deep").Call(context.Background(), 1)
+	require.ErrorContains(t, err, "unreachable")
+	assert.Negative(t, int32(uint32(mod.ExportedGlobal(ExportStack).Get())))
+}
+
+// TestGrowIsChargedByTheMemoryCopied: memory.grow costs fuel by the size
+// of the memory after it.
+func TestGrowIsChargedByTheMemoryCopied(t *testing.T) {
+	mod, _ := exitsRuntime(t, true, 1<<30)
+	fuel := mod.ExportedGlobal(ExportFuel)
+	before := int32(uint32(fuel.Get()))
+	_, err := mod.ExportedFunction("grow").Call(context.Background(), 3)
+	require.NoError(t, err)
+	spent := before - int32(uint32(fuel.Get()))
+	assert.GreaterOrEqual(t, spent, int32((1+3)<<(16-BulkShift)), "four pages after the grow")
+	assert.Less(t, spent, int32((1+3)<<(16-BulkShift))+16)
 }
