@@ -108,6 +108,9 @@ func TestWatchRace(t *testing.T) {
 		want := hashOf([]byte(content))
 		waitFor(t, fmt.Sprintf("version %d", n), func() bool { return h.Current().Hash() == want })
 	}
+	// The deciders may not have run since the last swap on a busy machine:
+	// wait for one of them to decide with the last version.
+	waitFor(t, "a decision with the last version", func() bool { return maxSeen.Load() == versions })
 	stop.Store(true)
 	wg.Wait()
 

@@ -210,8 +210,11 @@ func (b *Binding) Digest(_ context.Context, alg core.DigestAlg, data []byte) ([]
 // Now implements pdk.Host.
 func (b *Binding) Now() time.Time { return b.deps.Now() }
 
-// Log implements pdk.Host: message and attributes are capped, the level is
-// clamped to a known one, and the logger's redactor hides secrets.
+// Log implements pdk.Host: secrets are redacted first, then the message
+// and attributes are capped (so a secret cut by the cap cannot leave its
+// prefix behind), and the level is clamped to a known one. The plugin's
+// attributes are grouped under "attrs": they can never stand in for the
+// host's own (plugin, account, source).
 func (b *Binding) Log(ctx context.Context, level core.LogLevel, msg string, attrs ...string) {
 	var l slog.Level
 	switch level {
@@ -227,12 +230,20 @@ func (b *Binding) Log(ctx context.Context, level core.LogLevel, msg string, attr
 	if !b.log.Enabled(ctx, l) {
 		return
 	}
-	out := make([]slog.Attr, 0, min(len(attrs)/2, maxLogAttrs)+1)
-	for i := 0; i+1 < len(attrs) && len(out) < maxLogAttrs; i += 2 {
-		out = append(out, slog.String(clip(attrs[i], 64), clip(attrs[i+1], maxLogValue)))
+	red := b.deps.Keys.Redact
+	group := make([]any, 0, min(len(attrs)/2, maxLogAttrs))
+	for i := 0; i+1 < len(attrs) && len(group) < maxLogAttrs; i += 2 {
+		k, v := clip(red(attrs[i]), 64), red(attrs[i+1])
+		if SensitiveKey(k) {
+			v = Redacted
+		}
+		group = append(group, slog.String(k, clip(v, maxLogValue)))
 	}
-	out = append(out, slog.String("source", "plugin"))
-	b.log.LogAttrs(ctx, l, clip(msg, maxLogMessage), out...)
+	out := []slog.Attr{slog.String("source", "plugin")}
+	if len(group) > 0 {
+		out = append(out, slog.Group("attrs", group...))
+	}
+	b.log.LogAttrs(ctx, l, clip(red(msg), maxLogMessage), out...)
 }
 
 func clip(s string, n int) string {

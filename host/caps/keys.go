@@ -277,3 +277,12 @@ func Digest(alg core.DigestAlg, data []byte) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("unknown digest algorithm %q", alg)
 }
+
+// Redact replaces in s every secret the store has loaded (s unchanged
+// without a redactor).
+func (ks *KeyStore) Redact(s string) string {
+	if ks == nil || ks.redactor == nil {
+		return s
+	}
+	return ks.redactor.String(s)
+}

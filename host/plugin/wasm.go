@@ -738,7 +738,8 @@ func (w *wasmPlugin) failure(ctx context.Context, info core.OpInfo, inst *instan
 	what := "plugin trapped"
 	switch {
 	case st.fault != nil:
-		what = "plugin stopped: " + st.fault.Error()
+		what = "plugin stopped"
+		err = st.fault
 	case inst.overdrawn():
 		what = "plugin trapped: call stack over its budget (deep recursion)"
 	case ctx.Err() != nil:

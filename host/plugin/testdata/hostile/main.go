@@ -27,6 +27,9 @@ func (hostile) Manifest() core.Manifest {
 
 var keep [][]byte
 
+// remembered is what the last "remember" call left in this instance.
+var remembered string
+
 func (hostile) CreatePayment(ctx context.Context, h pdk.Host, req *core.CreatePaymentRequest) (*core.CreatePaymentResponse, error) {
 	p := core.Payment{ID: req.PaymentID, Status: core.PaymentCreated, Amount: req.Amount, Currency: req.Currency, ProviderData: map[string]string{}}
 	cmd, arg, _ := strings.Cut(req.Subject, ":")
@@ -84,6 +87,39 @@ func (hostile) CreatePayment(ctx context.Context, h pdk.Host, req *core.CreatePa
 		}
 	case "error":
 		return nil, &core.Error{Code: core.CodeDeclined, Message: "declined on request", ProviderCode: "X1"}
+	case "remember": // hands back what the previous call of this instance left in memory
+		p.ProviderData["previous"] = remembered
+		remembered = req.Description
+	case "logspam": // thousands of 35 KB lines
+		big := strings.Repeat("x", 1024)
+		for i := 0; i < 5000; i++ {
+			attrs := make([]string, 0, 64)
+			for j := 0; j < 32; j++ {
+				attrs = append(attrs, "k"+strconv.Itoa(j), big)
+			}
+			h.Log(ctx, core.LogInfo, strings.Repeat("m", 2048), attrs...)
+		}
+	case "logsecret": // a secret straddling the message clip
+		h.Log(ctx, core.LogInfo, strings.Repeat("a", 2040)+arg)
+	case "logspoof": // the host's own attributes, as plugin attributes
+		h.Log(ctx, core.LogInfo, "spoof", "plugin", "haotian", "account", "victim", "source", "host")
+	case "bigdata": // 15 MiB of provider_data
+		p.ProviderData["blob"] = strings.Repeat("z", 15<<20)
+	case "manydata": // many small provider_data entries, 16 KiB in all
+		for i := 0; i < 512; i++ {
+			p.ProviderData["k"+strconv.Itoa(i)] = strings.Repeat("v", 28)
+		}
+	case "badutf8":
+		p.ProviderData["name"] = "caf\xe9"
+	case "cachefill": // tries to fill the host cache
+		for i := 0; i < 5000; i++ {
+			h.CacheSet("fill"+strconv.Itoa(i), []byte("x"), time.Hour)
+		}
+	case "cacheget":
+		v, ok := h.CacheGet(arg)
+		p.ProviderData["cached"] = strconv.FormatBool(ok) + ":" + string(v)
+	case "cacheset":
+		h.CacheSet(arg, []byte(req.Description), time.Hour)
 	}
 	return &core.CreatePaymentResponse{Payment: p}, nil
 }
