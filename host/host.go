@@ -189,7 +189,7 @@ func (h *Host) load(ctx context.Context) error {
 		var err error
 		switch {
 		case pc.Native != nil:
-			p, err = plugin.NewNative(pc.Native)
+			p, err = plugin.NewNativeWithLimits(pc.Native, h.cfg.Wasm.Limits)
 		case pc.Path != "":
 			wc := h.cfg.Wasm
 			wc.ExpectSHA256 = pc.SHA256

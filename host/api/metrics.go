@@ -26,6 +26,8 @@ const (
 	MetricPluginDiscards       = "payhost_plugin_discards_total"
 	MetricPluginCalls          = "payhost_plugin_calls_total"
 	MetricPluginErrors         = "payhost_plugin_errors_total"
+	MetricPluginLogDropped     = "payhost_plugin_log_dropped_total"
+	MetricPluginRefused        = "payhost_plugin_refused_total"
 	MetricRuleReloads          = "payhost_rule_reloads_total"
 	MetricRulesActive          = "payhost_rules_active_info"
 	MetricRulesActivatedAt     = "payhost_rules_activated_timestamp_seconds"
@@ -33,7 +35,7 @@ const (
 
 // discardReasons are the plugin pool's discard reasons, always exported
 // (at 0 until they happen) so rates work from the start.
-var discardReasons = []string{"trap", "timeout", "calls", "memory"}
+var discardReasons = []string{"trap", "timeout", "stack", "limit", "account", "calls", "memory"}
 
 // Metrics are the server's Prometheus metrics. It is the engine's
 // Observer (host.Config.Observer) for provider calls.
@@ -140,6 +142,8 @@ var (
 	descInstances = prometheus.NewDesc(MetricPluginInstances, "Plugin instances by state (in_use, idle).",
 		[]string{"plugin", "state"}, nil)
 	descMaxInstances   = prometheus.NewDesc(MetricPluginMaxInstances, "Most instances a plugin's pool holds.", []string{"plugin"}, nil)
+	descLogDropped     = prometheus.NewDesc(MetricPluginLogDropped, "Plugin log lines dropped over a call's log budget.", []string{"plugin"}, nil)
+	descRefused        = prometheus.NewDesc(MetricPluginRefused, "Plugin responses refused by the output limits.", []string{"plugin"}, nil)
 	descInstantiations = prometheus.NewDesc(MetricPluginInstantiations, "Plugin instances created.", []string{"plugin"}, nil)
 	descDiscards       = prometheus.NewDesc(MetricPluginDiscards, "Plugin instances discarded, by reason (trap, timeout, calls, memory).",
 		[]string{"plugin", "reason"}, nil)
@@ -154,7 +158,7 @@ var (
 // Describe implements prometheus.Collector.
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descInstances, descMaxInstances, descInstantiations, descDiscards, descPluginCalls,
-		descPluginErrors, descReloads, descRulesActive, descRulesAt} {
+		descPluginErrors, descLogDropped, descRefused, descReloads, descRulesActive, descRulesAt} {
 		ch <- d
 	}
 }
@@ -175,6 +179,8 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descInstantiations, prometheus.CounterValue, float64(st.Instantiations), name)
 		ch <- prometheus.MustNewConstMetric(descPluginCalls, prometheus.CounterValue, float64(st.Calls), name)
 		ch <- prometheus.MustNewConstMetric(descPluginErrors, prometheus.CounterValue, float64(st.Errors), name)
+		ch <- prometheus.MustNewConstMetric(descLogDropped, prometheus.CounterValue, float64(st.LogDropped), name)
+		ch <- prometheus.MustNewConstMetric(descRefused, prometheus.CounterValue, float64(st.Refused), name)
 		reasons := append([]string(nil), discardReasons...)
 		for reason := range st.Discards {
 			if !contains(reasons, reason) {

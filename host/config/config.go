@@ -140,12 +140,19 @@ type Rules struct {
 	Catalogue string `koanf:"catalogue"` // channels the rules may name that no account here serves
 }
 
-// Wasm tunes the plugin sandbox.
+// Wasm tunes the plugin sandbox and the per-call limits of every plugin
+// (plugin.Limits; zero values take the defaults).
 type Wasm struct {
-	CacheDir     string        `koanf:"cache_dir"`
-	MaxInstances int           `koanf:"max_instances"`
-	MemoryLimit  ByteSize      `koanf:"memory_limit"`
-	CallTimeout  time.Duration `koanf:"call_timeout"`
+	CacheDir        string        `koanf:"cache_dir"`
+	MaxInstances    int           `koanf:"max_instances"`
+	MemoryLimit     ByteSize      `koanf:"memory_limit"`
+	CallTimeout     time.Duration `koanf:"call_timeout"`
+	LoadTimeout     time.Duration `koanf:"load_timeout"`      // validating, compiling and starting a module
+	MaxOutput       ByteSize      `koanf:"max_output"`        // a call's encoded response
+	MaxProviderData ByteSize      `koanf:"max_provider_data"` // one provider_data map, keys and values
+	MaxField        ByteSize      `koanf:"max_field"`         // any other string of a response
+	MaxLogLines     int           `koanf:"max_log_lines"`     // log lines a call may write
+	MaxLogBytes     ByteSize      `koanf:"max_log_bytes"`     // log bytes a call may write
 }
 
 // Splits tunes split execution.
@@ -660,7 +667,7 @@ func (c *Config) Validate() error {
 		c.Server.PublicURL = strings.TrimRight(c.Server.PublicURL, "/")
 	}
 	for key, d := range map[string]time.Duration{"server.read_timeout": c.Server.ReadTimeout, "server.write_timeout": c.Server.WriteTimeout,
-		"server.shutdown_timeout": c.Server.ShutdownTimeout, "wasm.call_timeout": c.Wasm.CallTimeout, "poll.interval": c.Poll.Interval,
+		"server.shutdown_timeout": c.Server.ShutdownTimeout, "wasm.call_timeout": c.Wasm.CallTimeout, "wasm.load_timeout": c.Wasm.LoadTimeout, "poll.interval": c.Poll.Interval,
 		"poll.first": c.Poll.First, "poll.max": c.Poll.Max, "poll.max_age": c.Poll.MaxAge, "poll.lease": c.Poll.Lease, "splits.delay": c.Splits.Delay} {
 		if d < 0 {
 			bad(key, "must not be negative")
@@ -785,6 +792,15 @@ func (c *Config) Validate() error {
 	if c.Wasm.MaxInstances < 0 {
 		bad("wasm.max_instances", "must not be negative")
 	}
+	if c.Wasm.MaxLogLines < 0 {
+		bad("wasm.max_log_lines", "must not be negative")
+	}
+	for key, v := range map[string]ByteSize{"wasm.max_output": c.Wasm.MaxOutput, "wasm.max_provider_data": c.Wasm.MaxProviderData,
+		"wasm.max_field": c.Wasm.MaxField, "wasm.max_log_bytes": c.Wasm.MaxLogBytes} {
+		if v > 1<<30 {
+			bad(key, "must be at most 1GiB")
+		}
+	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		bad("log.level", "want debug, info, warn or error, got %q", c.Log.Level)
 	}
@@ -833,7 +849,9 @@ func (c *Config) Host() host.Config {
 	hc := host.Config{
 		PublicURL: c.Server.PublicURL,
 		Wasm: plugin.WasmConfig{CacheDir: c.Wasm.CacheDir, MaxInstances: c.Wasm.MaxInstances,
-			MemoryLimit: uint64(c.Wasm.MemoryLimit), CallTimeout: c.Wasm.CallTimeout},
+			MemoryLimit: uint64(c.Wasm.MemoryLimit), CallTimeout: c.Wasm.CallTimeout, LoadTimeout: c.Wasm.LoadTimeout,
+			Limits: plugin.Limits{MaxOutputBytes: int(c.Wasm.MaxOutput), MaxProviderData: int(c.Wasm.MaxProviderData),
+				MaxField: int(c.Wasm.MaxField), MaxLogLines: c.Wasm.MaxLogLines, MaxLogBytes: int(c.Wasm.MaxLogBytes)}},
 		Poll:       host.PollConfig{Interval: c.Poll.Interval, First: c.Poll.First, Max: c.Poll.Max, MaxAge: c.Poll.MaxAge, Lease: c.Poll.Lease},
 		SplitDelay: c.Splits.Delay,
 		Webhooks: host.WebhookConfig{Disabled: c.Webhooks.Disabled, AllowPrivate: c.Webhooks.AllowPrivate,
