@@ -52,8 +52,8 @@ const (
 	// guest code at most).
 	Quantum = 1 << 22
 	// StackBudget is the stack budget of an instance, in estimated 8-byte
-	// slots (16 MiB).
-	StackBudget = 1 << 21
+	// slots (8 MiB).
+	StackBudget = 1 << 20
 	// BulkShift sets what bulk instructions cost: one unit of fuel per
 	// 1<<BulkShift bytes or elements.
 	BulkShift = 5
