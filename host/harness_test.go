@@ -92,6 +92,15 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	return w
 }
 
+// newEngineWith is newEngine with another configuration hook than the
+// world's (a node configured differently).
+func (w *world) newEngineWith(st store.Store, extra func(*host.Config)) *host.Host {
+	o := w.opts
+	defer func() { w.opts = o }()
+	w.opts.extra = extra
+	return w.newEngine(st)
+}
+
 // newEngine builds an engine on st wired to the world's simulator and
 // notification endpoint, with the world's rules (a second node, for instance).
 func (w *world) newEngine(st store.Store) *host.Host {
