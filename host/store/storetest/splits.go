@@ -112,6 +112,47 @@ func splitCases() []testCase {
 				t.Fatalf("bound receivers (limit 1): %v", bound)
 			}
 		}},
+		{"Receiver/OneBindingAmongConcurrentClaims", func(t *testing.T, s store.Store) {
+			// 20 tenants' pending claims of one provider id are bound at once: one wins
+			ctx := t.Context()
+			const n = 20
+			for i := range n {
+				r := newReceiver(fmt.Sprintf("rcv_%d", i), fmt.Sprintf("t%d", i), "main", "platform")
+				r.Status = "pending"
+				must(t, s.InsertReceiver(ctx, r))
+			}
+			var wg sync.WaitGroup
+			var won, dup atomic.Int32
+			errs := make(chan error, n)
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r := newReceiver(fmt.Sprintf("rcv_%d", i), fmt.Sprintf("t%d", i), "main", "platform")
+					switch err := s.ReplaceReceiver(ctx, r, "pending"); {
+					case err == nil:
+						won.Add(1)
+					case errors.Is(err, store.ErrDuplicate):
+						dup.Add(1)
+					default:
+						errs <- err
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			if won.Load() != 1 || dup.Load() != n-1 {
+				t.Fatalf("%d bindings won, %d refused as duplicates; want 1 and %d", won.Load(), dup.Load(), n-1)
+			}
+			bound, err := s.ListReceiversByStatus(ctx, "bound", n)
+			must(t, err)
+			if len(bound) != 1 {
+				t.Fatalf("%d receivers bound to one provider id", len(bound))
+			}
+		}},
 		{"Receiver/ReplaceOnlyFromStatus", func(t *testing.T, s store.Store) {
 			ctx := t.Context()
 			r := newReceiver("rcv_1", "t1", "main", "platform")
