@@ -63,10 +63,11 @@ type Config struct {
 	Store    store.Store
 	Plugins  []PluginConfig
 	Accounts []AccountConfig
-	// Tenants grants each tenant its accounts (see TenantConfig). Every
-	// call made for a tenant not listed here is refused (forbidden): an
-	// engine configured without tenants serves no tenant at all, rather
-	// than letting any tenant name any account.
+	// Tenants grants each tenant its accounts (see TenantConfig). A tenant
+	// not listed here may name no account: its payments, payouts,
+	// balances, receivers, terminals and merchant applications are refused
+	// (forbidden). An engine configured without tenants serves no
+	// tenant, rather than letting any tenant name any account.
 	Tenants   []TenantConfig
 	Decider   Decider // may be set later with SetDecider
 	PublicURL string  // base of notification URLs: {PublicURL}/v1/notify/{account}

@@ -39,15 +39,13 @@ func tenancyTenants() []host.TenantConfig {
 
 // tenancyWorld is a world with accounts main and side and the three tenants.
 func tenancyWorld(t *testing.T, st func(t *testing.T) store.Store, more ...func(*host.Config)) *world {
-	var w *world
-	w = newWorld(t, worldOpts{rules: tenancyRules, store: openStore(t, st), extra: func(c *host.Config) {
+	return newWorld(t, worldOpts{rules: tenancyRules, store: openStore(t, st), extra: func(c *host.Config) {
 		c.Accounts = append(c.Accounts, account("side", c.Accounts[0].Endpoints["gateway"].URL))
 		c.Tenants = tenancyTenants()
 		for _, f := range more {
 			f(c)
 		}
 	}})
-	return w
 }
 
 // requests counts the simulator's requests to a path.
