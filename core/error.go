@@ -14,6 +14,7 @@ type Code string
 const (
 	CodeInvalidRequest      Code = "invalid_request"      // the caller's input is wrong; do not retry unchanged
 	CodeAuthFailed          Code = "auth_failed"          // credentials refused (API key, provider merchant auth)
+	CodeForbidden           Code = "forbidden"            // the caller may not use the account (or grant) it named
 	CodeSignatureInvalid    Code = "signature_invalid"    // a signature did not verify
 	CodeDuplicate           Code = "duplicate"            // the object already exists (same order number)
 	CodeNotFound            Code = "not_found"            // no such object
@@ -37,6 +38,7 @@ const (
 var codeHTTP = map[Code]int{
 	CodeInvalidRequest:      400,
 	CodeAuthFailed:          401,
+	CodeForbidden:           403,
 	CodeSignatureInvalid:    400,
 	CodeDuplicate:           409,
 	CodeNotFound:            404,

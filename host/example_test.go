@@ -54,6 +54,8 @@ func Example() {
 			Keys:      map[string]string{"app_secret": "env:HAOTIAN_SECRET"},
 			Config:    map[string]string{"mch_no": sim.DefaultMerchant.MchNo, "app_id": sim.DefaultMerchant.AppID},
 		}}},
+		// Each tenant names the accounts it may use (and pay out of).
+		Tenants:   []host.TenantConfig{{Name: "acme", Accounts: []string{"main"}}},
 		Keys:      keys,
 		PublicURL: "https://payments.example.com", // where providers send notifications
 	})

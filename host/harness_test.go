@@ -92,6 +92,15 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	return w
 }
 
+// newEngineWith is newEngine with another configuration hook than the
+// world's (a node configured differently).
+func (w *world) newEngineWith(st store.Store, extra func(*host.Config)) *host.Host {
+	o := w.opts
+	defer func() { w.opts = o }()
+	w.opts.extra = extra
+	return w.newEngine(st)
+}
+
 // newEngine builds an engine on st wired to the world's simulator and
 // notification endpoint, with the world's rules (a second node, for instance).
 func (w *world) newEngine(st store.Store) *host.Host {
@@ -118,6 +127,9 @@ func (w *world) newEngine(st store.Store) *host.Host {
 	if o.extra != nil {
 		o.extra(&hc)
 	}
+	if hc.Tenants == nil {
+		hc.Tenants = everyAccount(hc)
+	}
 	h, err := host.New(context.Background(), hc)
 	require.NoError(t, err)
 	t.Cleanup(func() { h.Close(context.Background()) })
@@ -129,6 +141,23 @@ func (w *world) newEngine(st store.Store) *host.Host {
 	require.NoError(t, err)
 	h.SetDecider(rs)
 	return h
+}
+
+// everyAccount is the tenants of tests that are not about tenancy: acme
+// may use and pay out of every account of hc, globex may use them all and
+// pay out of none.
+func everyAccount(hc host.Config) []host.TenantConfig {
+	var names, served []string
+	seen := map[string]bool{}
+	for _, a := range hc.Accounts {
+		names, served, seen[a.Name] = append(names, a.Name), append(served, a.Name), true
+	}
+	for _, ci := range hc.UnavailableChannels {
+		if !seen[ci.Channel.Account] {
+			names, seen[ci.Channel.Account] = append(names, ci.Channel.Account), true
+		}
+	}
+	return []host.TenantConfig{{Name: "acme", Accounts: names, Payouts: served}, {Name: "globex", Accounts: names}}
 }
 
 func account(name, url string) host.AccountConfig {

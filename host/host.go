@@ -60,9 +60,15 @@ type PollConfig struct {
 
 // Config configures a Host.
 type Config struct {
-	Store     store.Store
-	Plugins   []PluginConfig
-	Accounts  []AccountConfig
+	Store    store.Store
+	Plugins  []PluginConfig
+	Accounts []AccountConfig
+	// Tenants grants each tenant its accounts (see TenantConfig). A tenant
+	// not listed here may name no account: its payments, payouts,
+	// balances, receivers, terminals and merchant applications are refused
+	// (forbidden). An engine configured without tenants serves no
+	// tenant, rather than letting any tenant name any account.
+	Tenants   []TenantConfig
 	Decider   Decider // may be set later with SetDecider
 	PublicURL string  // base of notification URLs: {PublicURL}/v1/notify/{account}
 	Wasm      plugin.WasmConfig
@@ -103,6 +109,7 @@ type Host struct {
 	accounts map[string]*account
 	channels map[core.Channel]core.ChannelInfo
 	offline  map[core.Channel]bool
+	tenants  map[string]*grant
 
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
@@ -261,7 +268,7 @@ func (h *Host) load(ctx context.Context) error {
 		h.channels[ci.Channel] = ci
 		h.offline[ci.Channel] = true
 	}
-	return nil
+	return h.loadTenants()
 }
 
 // SetDecider installs (or replaces) the decision maker.

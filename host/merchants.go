@@ -45,6 +45,11 @@ func init() {
 // answer was lost leaves it submitted with pending_reason unknown_outcome,
 // settled by query. Requires an IdempotencyKey.
 func (h *Host) CreateMerchant(ctx context.Context, in CreateMerchantInput) (*Merchant, error) {
+	if in.Account != "" {
+		if err := h.useAccount(in.Tenant, in.Account, "account"); err != nil {
+			return nil, err
+		}
+	}
 	a, err := h.onboardingAccount(in.Account)
 	if err != nil {
 		return nil, err

@@ -345,6 +345,7 @@ func (w *onboardingWorld) newEngine(st store.Store) *host.Host {
 		Poll:            host.PollConfig{Disabled: true, First: time.Millisecond, Max: 5 * time.Millisecond},
 		IdempotencyWait: 5 * time.Second,
 	}
+	hc.Tenants = everyAccount(hc)
 	h, err := host.New(context.Background(), hc)
 	require.NoError(t, err)
 	t.Cleanup(func() { h.Close(context.Background()) })

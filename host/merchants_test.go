@@ -506,7 +506,7 @@ func TestMerchantBadInput(t *testing.T) {
 		param   string
 	}{
 		{"no account", "", nil, core.CodeInvalidRequest, "account"},
-		{"unknown account", "nope", nil, core.CodeInvalidRequest, "account"},
+		{"unknown account", "nope", nil, core.CodeForbidden, "account"},
 		{"account that does not onboard", "main", nil, core.CodeUnsupported, "account"},
 		{"no kind", "app", func(a *core.MerchantApplication) { a.Kind = "" }, core.CodeInvalidRequest, "application.kind"},
 		{"unknown kind", "app", func(a *core.MerchantApplication) { a.Kind = "company" }, core.CodeInvalidRequest, "application.kind"},

@@ -261,14 +261,16 @@ func testTransfers(t *testing.T, st func(t *testing.T) store.Store) {
 	bad := []struct {
 		name  string
 		in    host.CreatePayoutInput
+		code  core.Code
 		param string
 	}{
-		{"no kind", host.CreatePayoutInput{Amount: 1, Currency: "CNY", Account: "main"}, "kind"},
-		{"negative", host.CreatePayoutInput{Kind: core.PayoutTransfer, Amount: -1, Currency: "CNY", Account: "main"}, "amount"},
-		{"currency", host.CreatePayoutInput{Kind: core.PayoutTransfer, Amount: 1, Currency: "XXX", Account: "main"}, "currency"},
-		{"account", host.CreatePayoutInput{Kind: core.PayoutTransfer, Amount: 1, Currency: "CNY", Account: "nope"}, "account"},
-		{"cashout without receiver", host.CreatePayoutInput{Kind: core.PayoutCashout, Amount: 1, Currency: "CNY", Account: "main"}, "receiver"},
-		{"unknown receiver", host.CreatePayoutInput{Kind: core.PayoutCashout, Receiver: "ghost", Amount: 1, Currency: "CNY", Account: "main"}, "receiver"},
+		{"no kind", host.CreatePayoutInput{Amount: 1, Currency: "CNY", Account: "main"}, core.CodeInvalidRequest, "kind"},
+		{"negative", host.CreatePayoutInput{Kind: core.PayoutTransfer, Amount: -1, Currency: "CNY", Account: "main"}, core.CodeInvalidRequest, "amount"},
+		{"currency", host.CreatePayoutInput{Kind: core.PayoutTransfer, Amount: 1, Currency: "XXX", Account: "main"}, core.CodeInvalidRequest, "currency"},
+		{"no account", host.CreatePayoutInput{Kind: core.PayoutTransfer, Amount: 1, Currency: "CNY"}, core.CodeInvalidRequest, "account"},
+		{"unknown account", host.CreatePayoutInput{Kind: core.PayoutTransfer, Amount: 1, Currency: "CNY", Account: "nope"}, core.CodeForbidden, "account"},
+		{"cashout without receiver", host.CreatePayoutInput{Kind: core.PayoutCashout, Amount: 1, Currency: "CNY", Account: "main"}, core.CodeInvalidRequest, "receiver"},
+		{"unknown receiver", host.CreatePayoutInput{Kind: core.PayoutCashout, Receiver: "ghost", Amount: 1, Currency: "CNY", Account: "main"}, core.CodeInvalidRequest, "receiver"},
 	}
 	for i, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
@@ -276,7 +278,7 @@ func testTransfers(t *testing.T, st func(t *testing.T) store.Store) {
 			in.Tenant, in.IdempotencyKey = "acme", "bad-"+string(rune('a'+i))
 			_, err := w.host.CreatePayout(ctx, in)
 			ce := core.AsError(err)
-			assert.Equal(t, core.CodeInvalidRequest, ce.Code, ce.Error())
+			assert.Equal(t, tt.code, ce.Code, ce.Error())
 			assert.Equal(t, tt.param, ce.Param)
 		})
 	}

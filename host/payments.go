@@ -88,6 +88,9 @@ func validatePaymentInput(in *CreatePaymentInput) error {
 // answer) with status processing and pending_reason unknown_outcome, to be
 // settled by notification or query.
 func (h *Host) CreatePayment(ctx context.Context, in CreatePaymentInput) (*Payment, error) {
+	if _, err := h.grantOf(in.Tenant); err != nil {
+		return nil, err
+	}
 	if err := validatePaymentInput(&in); err != nil {
 		return nil, err
 	}
@@ -137,9 +140,12 @@ func (h *Host) createPayment(ctx context.Context, in CreatePaymentInput, link fu
 	if err != nil {
 		return nil, err
 	}
-	// A channel takes the payment's own method, or is a provider's hosted
-	// checkout (a rule may fall back to one on purpose: the payer then picks
-	// the wallet there). A channel of another method is never offered.
+	// Only the tenant's accounts take its payments; the decision it keeps
+	// (and sees) names no other account. A channel takes the payment's own
+	// method, or is a provider's hosted checkout (a rule may fall back to
+	// one on purpose: the payer then picks the wallet there). A channel of
+	// another method is never offered.
+	d.Channels = h.tenantChannels(in.Tenant, d.Channels)
 	var channels []core.Channel
 	for _, c := range d.Channels {
 		if c.Method == tx.Method || c.Method == core.MethodCashier {
@@ -149,6 +155,11 @@ func (h *Host) createPayment(ctx context.Context, in CreatePaymentInput, link fu
 	if len(channels) == 0 {
 		return nil, &core.Error{Code: core.CodeUnsupported, Param: "method",
 			Message: fmt.Sprintf("no channel takes %s in %s", in.Method, in.Currency)}
+	}
+	if in.TerminalID != "" {
+		if channels, err = h.terminalChannels(ctx, in.Tenant, in.TerminalID, channels); err != nil {
+			return nil, err
+		}
 	}
 	decision, _ := json.Marshal(d)
 	sp := &store.Payment{ID: id, Tenant: in.Tenant, MerchantOrderID: in.MerchantOrderID, IdempotencyKey: in.IdempotencyKey,

@@ -96,6 +96,23 @@ func (h *Host) CreatePayout(ctx context.Context, in CreatePayoutInput) (*Payout,
 	if in.Receiver != "" && in.Kind != core.PayoutCashout {
 		return nil, bad("receiver", "receiver applies to kind cashout only")
 	}
+	// money leaves an account only on the tenant's payout grant, checked
+	// before anything is stored (a cash-out by rcv_ id is from its account)
+	from := in.Account
+	if from == "" && in.Receiver != "" {
+		if r, err := h.store.GetReceiver(ctx, in.Receiver); err == nil && r.Tenant == in.Tenant {
+			from = r.Account
+		}
+	}
+	if from == "" {
+		if in.Receiver != "" {
+			return nil, bad("account", "name the account of receiver %q", in.Receiver)
+		}
+		return nil, bad("account", "account is required: the account the money leaves")
+	}
+	if err := h.payOutOf(in.Tenant, from, "account"); err != nil {
+		return nil, err
+	}
 	hashed := in
 	hashed.Destination = core.Destination{Kind: d.Kind, ReceiverID: d.ReceiverID, UserID: d.UserID, CardID: d.CardID} // no account numbers in the hash
 	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, string(core.OpPayoutCreate), hashed,

@@ -83,6 +83,15 @@ func TestPostgresTerminals(t *testing.T)            { testTerminals(t, postgresS
 func TestPostgresSplitAndPayoutEvents(t *testing.T) { testSplitAndPayoutEvents(t, postgresStore) }
 func TestPostgresSplitReturns(t *testing.T)         { testSplitReturns(t, postgresStore) }
 
+// The cross-tenant attempts (tenancy_test.go) on PostgreSQL.
+func TestPostgresTenantPayouts(t *testing.T)        { testTenantPayouts(t, postgresStore) }
+func TestPostgresTenantBalances(t *testing.T)       { testTenantBalances(t, postgresStore) }
+func TestPostgresTenantReceiverIDs(t *testing.T)    { testTenantReceiverIDs(t, postgresStore) }
+func TestPostgresTenantReceiverQuery(t *testing.T)  { testTenantReceiverQuery(t, postgresStore) }
+func TestPostgresTenantTerminals(t *testing.T)      { testTenantTerminals(t, postgresStore) }
+func TestPostgresTenantRouting(t *testing.T)        { testTenantRouting(t, postgresStore) }
+func TestPostgresTenantRevokedAccount(t *testing.T) { testTenantRevokedAccount(t, postgresStore) }
+
 // TestPostgresTwoEnginesOneSplit: two engines on one database poll at the
 // same time after a payment whose rules split it: one split, one call to
 // the provider's split.

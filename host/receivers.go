@@ -36,7 +36,10 @@ type Receiver struct {
 
 // CreateReceiverInput registers a split receiver: bound at the provider
 // through the account's plugin, or, with ProviderReceiverID, one that
-// already exists at the provider.
+// already exists at the provider. Such a receiver is bound once the
+// provider confirms it (the plugin's split.receiver.query); a provider that
+// cannot be asked leaves it pending until an operator binds it
+// (Host.ConfirmReceiver, POST /admin/split_receivers/{id}/bind).
 type CreateReceiverInput struct {
 	Tenant             string `json:"-"`
 	Name               string `json:"name"`    // the name the rules use; unique per tenant and account
@@ -58,9 +61,11 @@ var receiverName = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,63}$`)
 // flight) before a new request for the same name may bind it again.
 const bindingLease = 2 * time.Minute
 
-// CreateReceiver registers a split receiver for the tenant at an account.
-// A name already bound is a conflict; a failed binding (or one left
-// pending by a crash) is tried again.
+// CreateReceiver registers a split receiver for the tenant at one of its
+// accounts. A name already bound is a conflict; a failed binding (or one
+// left pending by a crash) is tried again. A provider receiver id that
+// another receiver of the account holds (bound, or pending its
+// confirmation) is a conflict, refused before anything is stored.
 func (h *Host) CreateReceiver(ctx context.Context, in CreateReceiverInput) (*Receiver, error) {
 	if !receiverName.MatchString(in.Name) || in.Name == core.MerchantReceiver {
 		return nil, bad("name", "name must be 1-64 lower-case letters, digits, '_', '.' or '-', starting with a letter, and not %q", core.MerchantReceiver)
@@ -73,9 +78,12 @@ func (h *Host) CreateReceiver(ctx context.Context, in CreateReceiverInput) (*Rec
 	if in.RatioPPM < 0 || in.RatioPPM > core.PPM {
 		return nil, bad("ratio_ppm", "ratio_ppm must be between 0 and %d", core.PPM)
 	}
+	if err := h.useAccount(in.Tenant, in.Account, "account"); err != nil {
+		return nil, err
+	}
 	a, ok := h.accounts[in.Account]
 	if !ok {
-		return nil, bad("account", "no account %q on this host", in.Account)
+		return nil, &core.Error{Code: core.CodeUnsupported, Param: "account", Message: "account " + in.Account + " is not served by a plugin here"}
 	}
 	if in.ProviderReceiverID == "" && !supports(a, core.OpSplitReceiverBind) {
 		return nil, &core.Error{Code: core.CodeUnsupported, Param: "provider_receiver_id",
@@ -83,6 +91,11 @@ func (h *Host) CreateReceiver(ctx context.Context, in CreateReceiverInput) (*Rec
 	}
 	now := h.now()
 	in.Channel = walletOf(in.Channel)
+	if in.ProviderReceiverID != "" {
+		if err := h.receiverIDFree(ctx, in); err != nil {
+			return nil, err
+		}
+	}
 	r := &store.Receiver{ID: newID("rcv_", now), Tenant: in.Tenant, Account: in.Account, Name: in.Name, Plugin: a.plugin.Manifest().Name,
 		Status: string(core.ReceiverPending), Kind: in.Kind, Channel: in.Channel, AccountNo: in.AccountNo, AccountName: in.AccountName,
 		Relation: in.Relation, RelationName: in.RelationName, GroupID: in.GroupID, RatioPPM: in.RatioPPM, CreatedAt: now, UpdatedAt: now}
@@ -106,15 +119,156 @@ func (h *Host) CreateReceiver(ctx context.Context, in CreateReceiverInput) (*Rec
 		return nil, core.WrapError(core.CodeInternal, err, "store receiver")
 	}
 	if in.ProviderReceiverID != "" {
-		r.ProviderID, r.Status = in.ProviderReceiverID, string(core.ReceiverBound)
+		r.ProviderID = in.ProviderReceiverID
+		h.confirmReceiver(ctx, a, r)
 	} else {
 		h.bindReceiver(ctx, a, r)
 	}
 	r.UpdatedAt = h.now()
-	if err := h.store.ReplaceReceiver(context.WithoutCancel(ctx), r, string(core.ReceiverPending)); err != nil {
+	err = h.store.ReplaceReceiver(context.WithoutCancel(ctx), r, string(core.ReceiverPending))
+	if errors.Is(err, store.ErrDuplicate) {
+		// another receiver of the account was bound to this id meanwhile
+		msg := fmt.Sprintf("provider receiver %s is bound to another receiver at account %s", r.ProviderID, r.Account)
+		r.Status, r.FailureCode, r.FailureMessage = string(core.ReceiverFailed), string(core.CodeConflict), msg
+		if err := h.store.ReplaceReceiver(context.WithoutCancel(ctx), r, string(core.ReceiverPending)); err != nil {
+			return nil, core.WrapError(core.CodeInternal, err, "store receiver")
+		}
+		return nil, &core.Error{Code: core.CodeConflict, Param: "provider_receiver_id", Message: msg}
+	}
+	if err != nil {
 		return nil, core.WrapError(core.CodeInternal, err, "store receiver")
 	}
 	return receiverToAPI(r), nil
+}
+
+// receiverIDFree refuses a provider receiver id that another receiver of
+// the account holds: bound, or pending its confirmation. The tenant's own
+// registration of the same name and wallet (a retry) does not count.
+// Another tenant's receiver is not described.
+func (h *Host) receiverIDFree(ctx context.Context, in CreateReceiverInput) error {
+	held, err := h.store.FindReceiversByProvider(ctx, in.Account, in.ProviderReceiverID)
+	if err != nil {
+		return core.WrapError(core.CodeInternal, err, "load receivers")
+	}
+	for _, r := range held {
+		switch {
+		case r.Tenant == in.Tenant && r.Name == in.Name && r.Channel == in.Channel:
+		case r.Status != string(core.ReceiverBound) && r.Status != string(core.ReceiverPending):
+		case r.Tenant == in.Tenant:
+			return &core.Error{Code: core.CodeConflict, Param: "provider_receiver_id", Message: fmt.Sprintf(
+				"provider receiver %s is registered at account %s already, as %s (%s, %s)", in.ProviderReceiverID, in.Account, r.Name, r.ID, r.Status)}
+		default:
+			return &core.Error{Code: core.CodeConflict, Param: "provider_receiver_id", Message: fmt.Sprintf(
+				"provider receiver %s is registered at account %s already", in.ProviderReceiverID, in.Account)}
+		}
+	}
+	return nil
+}
+
+// confirmReceiver asks the provider about a receiver registered by its
+// provider id (r.ProviderID) and records the answer in r: bound when the
+// provider knows it, failed when it does not. A plugin without
+// split.receiver.query leaves it pending, for an operator to bind.
+func (h *Host) confirmReceiver(ctx context.Context, a *account, r *store.Receiver) {
+	if !supports(a, core.OpSplitReceiverQuery) {
+		return
+	}
+	c := core.Channel{Plugin: r.Plugin, Account: r.Account}
+	resp, err := callPlugin[core.QueryReceiverResponse](ctx, h, a, c, core.OpSplitReceiverQuery, r.ID,
+		&core.QueryReceiverRequest{ReceiverID: r.ID, ProviderID: r.ProviderID})
+	if err != nil {
+		ce := core.AsError(err)
+		r.Status, r.FailureCode, r.FailureMessage = string(core.ReceiverFailed), string(ce.Code), failureText(ce)
+		if ce.Code == core.CodeNotFound {
+			r.FailureMessage = fmt.Sprintf("the provider has no receiver %s at account %s", r.ProviderID, r.Account)
+		}
+		return
+	}
+	got := resp.Receiver
+	switch {
+	case got.ProviderID != "" && got.ProviderID != r.ProviderID:
+		r.Status, r.FailureCode = string(core.ReceiverFailed), string(core.CodePluginFailure)
+		r.FailureMessage = fmt.Sprintf("asked about receiver %s, the plugin answered about %s", r.ProviderID, got.ProviderID)
+	case got.Status == core.ReceiverBound || got.Status == "":
+		r.Status, r.ProviderData = string(core.ReceiverBound), got.ProviderData
+	case got.Status == core.ReceiverPending:
+		r.ProviderData = got.ProviderData // the provider is still binding it
+	default:
+		code, provider := canonicalFailure(got.FailureCode)
+		r.Status, r.FailureCode = string(core.ReceiverFailed), string(code)
+		r.FailureMessage = firstNonEmpty(got.FailureMessage, provider, fmt.Sprintf("the provider reports receiver %s as %s", r.ProviderID, got.Status))
+	}
+}
+
+// ConfirmReceiver binds a receiver that was registered by its provider
+// id and waits, pending, because its provider could not confirm it. It is
+// the operator's word (POST /admin/split_receivers/{id}/bind), never a
+// tenant's: check the receiver with the provider first. Binding a bound
+// receiver again answers it unchanged; a provider receiver id bound to
+// another receiver of the account is a conflict.
+func (h *Host) ConfirmReceiver(ctx context.Context, id string) (*TenantReceiver, error) {
+	r, err := h.store.GetReceiver(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &core.Error{Code: core.CodeNotFound, Param: "id", Message: "no split receiver " + id}
+	}
+	if err != nil {
+		return nil, core.WrapError(core.CodeInternal, err, "load receiver")
+	}
+	switch {
+	case r.Status == string(core.ReceiverBound):
+		return &TenantReceiver{Tenant: r.Tenant, Receiver: *receiverToAPI(r)}, nil
+	case r.Status != string(core.ReceiverPending) || r.ProviderID == "":
+		return nil, &core.Error{Code: core.CodeConflict, Param: "id", Message: fmt.Sprintf(
+			"receiver %s is %s: only a pending receiver registered by its provider id is bound by hand", id, r.Status)}
+	}
+	r.Status, r.FailureCode, r.FailureMessage, r.UpdatedAt = string(core.ReceiverBound), "", "", h.now()
+	switch err := h.store.ReplaceReceiver(ctx, r, string(core.ReceiverPending)); {
+	case errors.Is(err, store.ErrDuplicate):
+		holder := ""
+		if held, ferr := h.store.FindReceiversByProvider(ctx, r.Account, r.ProviderID); ferr == nil {
+			for _, o := range held {
+				if o.Status == string(core.ReceiverBound) {
+					holder = fmt.Sprintf(" (%s of tenant %s)", o.ID, o.Tenant)
+				}
+			}
+		}
+		return nil, &core.Error{Code: core.CodeConflict, Param: "id", Message: fmt.Sprintf(
+			"provider receiver %s is bound to another receiver at account %s%s", r.ProviderID, r.Account, holder)}
+	case errors.Is(err, store.ErrConflict):
+		return nil, &core.Error{Code: core.CodeConflict, Param: "id", Message: "receiver " + id + " changed meanwhile; read it again"}
+	case err != nil:
+		return nil, core.WrapError(core.CodeInternal, err, "store receiver")
+	}
+	h.log.Info("split receiver bound by the operator", "receiver", r.ID, "tenant", r.Tenant, "account", r.Account)
+	return &TenantReceiver{Tenant: r.Tenant, Receiver: *receiverToAPI(r)}, nil
+}
+
+// TenantReceiver is a receiver with its tenant: the operator's view.
+type TenantReceiver struct {
+	Tenant string `json:"tenant"`
+	Receiver
+}
+
+// MaxReceiverList bounds ReceiversByStatus.
+const MaxReceiverList = 500
+
+// ReceiversByStatus lists every tenant's receivers in a status (pending:
+// those waiting for an operator), oldest first: an operator's view.
+func (h *Host) ReceiversByStatus(ctx context.Context, status core.ReceiverStatus) ([]TenantReceiver, error) {
+	switch status {
+	case core.ReceiverPending, core.ReceiverBound, core.ReceiverFailed, core.ReceiverDeleted:
+	default:
+		return nil, bad("status", "status is pending, bound, failed or deleted")
+	}
+	rs, err := h.store.ListReceiversByStatus(ctx, string(status), MaxReceiverList)
+	if err != nil {
+		return nil, core.WrapError(core.CodeInternal, err, "list receivers")
+	}
+	out := make([]TenantReceiver, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, TenantReceiver{Tenant: r.Tenant, Receiver: *receiverToAPI(r)})
+	}
+	return out, nil
 }
 
 // bindReceiver binds r at the provider and records the outcome in r.

@@ -84,6 +84,9 @@ func (h *Host) CreateSplitReturn(ctx context.Context, in CreateSplitReturnInput)
 	if err != nil {
 		return nil, core.WrapError(core.CodeInternal, err, "load split")
 	}
+	if err := h.useAccount(in.Tenant, sp.Account, "id"); err != nil {
+		return nil, err
+	}
 	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "split.return:"+in.SplitID, in,
 		func(ctx context.Context, resumeID string, link func(string) error) (int, any, error) {
 			if resumeID != "" {

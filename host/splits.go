@@ -129,6 +129,11 @@ func (h *Host) CreateSplit(ctx context.Context, in CreateSplitInput) (*Split, er
 	if err != nil {
 		return nil, err
 	}
+	if pay.Account != "" {
+		if err := h.useAccount(in.Tenant, pay.Account, "id"); err != nil {
+			return nil, err
+		}
+	}
 	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "split.create:"+in.PaymentID, in,
 		func(ctx context.Context, resumeID string, link func(string) error) (int, any, error) {
 			if resumeID != "" {

@@ -3,7 +3,6 @@ package host
 import (
 	"context"
 	"errors"
-	"sort"
 	"time"
 
 	"github.com/payhost/payhost/core"
@@ -24,9 +23,11 @@ type Balance struct {
 
 // BalancesInput asks for balances: of one account, or of every account
 // whose plugin reports balances; of the merchant, or of a split receiver.
+// A merchant balance (the account's own money) is given only of accounts
+// the tenant may pay out of; a receiver's balance of its accounts.
 type BalancesInput struct {
 	Tenant   string
-	Account  string // "" = every account that reports balances
+	Account  string // "" = every account the tenant may pay out of that reports balances
 	Receiver string // a receiver's name or rcv_ id; "" = the merchant's balance
 	Currency string
 }
@@ -51,12 +52,23 @@ func (h *Host) GetBalances(ctx context.Context, in BalancesInput) (*BalancesResu
 		}
 		cur = c
 	}
+	g, err := h.grantOf(in.Tenant)
+	if err != nil {
+		return nil, err
+	}
 	var accounts []*account
 	switch {
 	case in.Account != "":
+		check := h.payOutOf // the merchant's balance is the payout grant's
+		if in.Receiver != "" {
+			check = h.useAccount // the tenant's receiver at its account
+		}
+		if err := check(in.Tenant, in.Account, "account"); err != nil {
+			return nil, err
+		}
 		a, ok := h.accounts[in.Account]
 		if !ok {
-			return nil, bad("account", "no account %q on this host", in.Account)
+			return nil, &core.Error{Code: core.CodeUnsupported, Param: "account", Message: "account " + in.Account + " is not served by a plugin here"}
 		}
 		if !supports(a, core.OpBalanceQuery) {
 			return nil, &core.Error{Code: core.CodeUnsupported, Param: "account", Message: "plugin " + a.plugin.Manifest().Name + " reports no balances"}
@@ -65,12 +77,11 @@ func (h *Host) GetBalances(ctx context.Context, in BalancesInput) (*BalancesResu
 	case in.Receiver != "":
 		return nil, bad("account", "name the account of receiver %q", in.Receiver)
 	default:
-		for _, a := range h.accounts {
-			if supports(a, core.OpBalanceQuery) {
+		for _, name := range g.payable {
+			if a := h.accounts[name]; a != nil && supports(a, core.OpBalanceQuery) {
 				accounts = append(accounts, a)
 			}
 		}
-		sort.Slice(accounts, func(i, j int) bool { return accounts[i].name < accounts[j].name })
 	}
 	out := &BalancesResult{Object: "list", Data: []Balance{}}
 	for _, a := range accounts {
@@ -148,9 +159,12 @@ func (h *Host) RegisterTerminal(ctx context.Context, in RegisterTerminalInput) (
 	if len(in.Extra) > maxMetadataKeys {
 		return nil, bad("extra", "extra has more than %d keys", maxMetadataKeys)
 	}
+	if err := h.useAccount(in.Tenant, in.Account, "account"); err != nil {
+		return nil, err
+	}
 	a, ok := h.accounts[in.Account]
 	if !ok {
-		return nil, bad("account", "no account %q on this host", in.Account)
+		return nil, &core.Error{Code: core.CodeUnsupported, Param: "account", Message: "account " + in.Account + " is not served by a plugin here"}
 	}
 	if !supports(a, core.OpTerminalRegister) {
 		return nil, &core.Error{Code: core.CodeUnsupported, Param: "account", Message: "plugin " + a.plugin.Manifest().Name + " registers no devices"}
@@ -185,6 +199,9 @@ func (h *Host) tenantTerminal(ctx context.Context, tenant, id string) (*store.Te
 	}
 	if err != nil {
 		return nil, nil, core.WrapError(core.CodeInternal, err, "load terminal")
+	}
+	if err := h.useAccount(tenant, t.Account, "id"); err != nil {
+		return nil, nil, err
 	}
 	a, ok := h.accounts[t.Account]
 	if !ok {
@@ -277,6 +294,34 @@ func (h *Host) TerminalSummary(ctx context.Context, tenant, id, date string) (*c
 	c := core.Channel{Plugin: a.plugin.Manifest().Name, Account: a.name}
 	return callPlugin[core.SummarizeTransactionsResponse](ctx, h, a, c, core.OpTransactionSummary, t.ID,
 		&core.SummarizeTransactionsRequest{Date: date, TerminalID: t.DeviceNo})
+}
+
+// terminalChannels keeps the channels whose account has the tenant's
+// terminal deviceNo: a device payment goes through its own device, never
+// through another tenant's device of the same number.
+func (h *Host) terminalChannels(ctx context.Context, tenant, deviceNo string, channels []core.Channel) ([]core.Channel, error) {
+	var out []core.Channel
+	mine := map[string]bool{}
+	for _, c := range channels {
+		own, seen := mine[c.Account]
+		if !seen {
+			t, err := h.store.FindTerminal(ctx, c.Account, deviceNo)
+			switch {
+			case err == nil:
+				own = t.Tenant == tenant
+			case !errors.Is(err, store.ErrNotFound):
+				return nil, core.WrapError(core.CodeInternal, err, "load terminal")
+			}
+			mine[c.Account] = own
+		}
+		if own {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return nil, forbidden("terminal_id", "terminal_id %q is not one of your terminals at an account that takes this payment (POST /v1/terminals registers one)", deviceNo)
+	}
+	return out, nil
 }
 
 func terminalToAPI(t *store.Terminal, live *core.Terminal) *Terminal {

@@ -227,7 +227,8 @@ const sandboxPlatformMember = "mem_sandbox_platform"
 // registerReceivers gives the sandbox tenant the receiver its split rule
 // names ("platform"): bound at the Haotian simulator in WeChat and Alipay
 // (through the plugin, as POST /v1/split_receivers does), and registered as
-// an existing Adapay member.
+// an existing Adapay member — which the plugin cannot confirm, so the
+// sandbox, as the operator, binds it (POST /admin/split_receivers/{id}/bind).
 func (sb *sandbox) registerReceivers(ctx context.Context) error {
 	sb.adapay.AddMember(adapaysim.DefaultMerchantAPIKey, sandboxPlatformMember)
 	for _, in := range []host.CreateReceiverInput{
@@ -246,10 +247,26 @@ func (sb *sandbox) registerReceivers(ctx context.Context) error {
 			return fmt.Errorf("register the sandbox's split receiver: %s: %s", r.Failure.Code, r.Failure.Message)
 		}
 	}
-	_, err := sb.srv.host.CreateReceiver(ctx, host.CreateReceiverInput{Tenant: "sandbox", Name: "platform", Account: "app",
+	r, err := sb.srv.host.CreateReceiver(ctx, host.CreateReceiverInput{Tenant: "sandbox", Name: "platform", Account: "app",
 		ProviderReceiverID: sandboxPlatformMember})
-	if err != nil && core.CodeOf(err) != core.CodeConflict {
+	if core.CodeOf(err) == core.CodeConflict { // kept from an earlier run (--keep)
+		rs, lerr := sb.srv.host.ListReceivers(ctx, "sandbox")
+		if lerr != nil {
+			return fmt.Errorf("register the sandbox's split receiver: %w", lerr)
+		}
+		for i := range rs {
+			if rs[i].Account == "app" && rs[i].Name == "platform" {
+				r, err = &rs[i], nil
+			}
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("register the sandbox's split receiver: %w", err)
+	}
+	if r != nil && r.Status == core.ReceiverPending {
+		if _, err := sb.srv.host.ConfirmReceiver(ctx, r.ID); err != nil {
+			return fmt.Errorf("bind the sandbox's split receiver: %w", err)
+		}
 	}
 	return nil
 }
@@ -368,6 +385,8 @@ tenants:
     api_keys: [env:` + envSandboxAPIKey + `]
     merchant_id: sandbox
     tags: [marketplace]   # the example rules' marketplace split: 5% (at least 1 yuan) to "platform"
+    accounts: [main, app] # its payments go to these accounts' channels; its calls may name them
+    payouts: [main]       # it may move money out of main (transfers, cash-outs) and read main's balance
 admin_token: env:` + envSandboxAdmin + `
 rules:
   file: {{q .Rules}}

@@ -270,9 +270,13 @@ func TestServeEndToEnd(t *testing.T) {
 	assert.Equal(t, id, ref["payment_id"])
 	assert.Equal(t, float64(2500), ref["amount"])
 
-	// another tenant sees nothing
+	// another tenant sees nothing, and moves nothing out of main (tenants[1] has no payouts)
 	assert.Equal(t, 404, call(t, "GET", srv.url+"/v1/payments/"+id, globex, "", "").status)
 	assert.Equal(t, 404, call(t, "GET", srv.url+"/v1/refunds/"+refID, globex, "", "").status)
+	steal := call(t, "POST", srv.url+"/v1/payouts", globex, "steal-1",
+		`{"account":"main","kind":"transfer","amount":950000,"currency":"CNY","destination":{"kind":"alipay","account_no":"2088102175953034","account_name":"x"}}`)
+	assert.Equal(t, 403, steal.status, "%s", steal.body)
+	assert.Contains(t, string(steal.body), `"code":"forbidden"`)
 
 	// operations
 	r = call(t, "GET", srv.url+"/admin/plugins", admin, "", "")

@@ -251,6 +251,8 @@ func New(cfg Config) (*Server, error) {
 			route{"GET", "/v1/terminals/{id}", authTenant, s.getTerminal},
 			route{"GET", "/v1/terminals/{id}/transactions", authTenant, s.terminalTransactions},
 			route{"GET", "/v1/terminals/{id}/summary", authTenant, s.terminalSummary},
+			route{"GET", "/admin/split_receivers", authAdmin, s.adminReceivers},
+			route{"POST", "/admin/split_receivers/{id}/bind", authAdmin, s.bindReceiver},
 		)
 	}
 	seen := map[string]bool{}

@@ -27,9 +27,10 @@ import (
 
 // Test credentials.
 const (
-	keyAcme   = "acme-key-0123456789abcdef"
-	keyGlobex = "globex-key-0123456789abcdef"
-	adminTok  = "admin-token-0123456789abcdef"
+	keyAcme    = "acme-key-0123456789abcdef"
+	keyGlobex  = "globex-key-0123456789abcdef"
+	keyInitech = "initech-key-0123456789abcdef"
+	adminTok   = "admin-token-0123456789abcdef"
 )
 
 // testDecider routes every payment to haotian/main with its own method,
@@ -38,12 +39,18 @@ const (
 type testDecider struct{ h *host.Host }
 
 func (d testDecider) Decide(_ context.Context, tx core.Transaction) (core.Decision, error) {
-	c := core.Channel{Plugin: haotian.Name, Account: "main", Method: tx.Method}
-	if _, ok := d.h.LookupChannel(c); !ok {
+	var channels []core.Channel
+	for _, account := range []string{"main", "side"} { // side: the tenancy tests' second account
+		c := core.Channel{Plugin: haotian.Name, Account: account, Method: tx.Method}
+		if _, ok := d.h.LookupChannel(c); ok {
+			channels = append(channels, c)
+		}
+	}
+	if len(channels) == 0 {
 		return core.Decision{}, &core.Error{Code: core.CodeUnsupported, Message: "rules: no eligible channel for " + string(tx.Method)}
 	}
 	fee := tx.Amount / 100
-	dec := core.Decision{RulesetHash: "0123456789abcdef", Amount: tx.Amount, Fee: fee, Channels: []core.Channel{c},
+	dec := core.Decision{RulesetHash: "0123456789abcdef", Amount: tx.Amount, Fee: fee, Channels: channels,
 		SplitMode: core.SplitNone, Splits: []core.Share{{Receiver: core.MerchantReceiver, Amount: tx.Amount - fee}},
 		Matched: []core.RuleMatch{{Kind: "routing", RuleID: "default"}}}
 	if tx.Metadata["split"] == "manual" { // like a split rule of mode manual: 10% to "platform"
@@ -86,6 +93,10 @@ type env struct {
 
 type envOptions struct {
 	noDecider bool
+	// tenancy adds account "side" (the same simulator) and tenant initech:
+	// acme uses and pays out of main, globex side, initech uses main and
+	// pays out of nothing.
+	tenancy bool
 }
 
 func newEnv(t testing.TB, opts ...envOptions) *env {
@@ -105,7 +116,7 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 
 	logs := &syncBuffer{}
 	red := caps.NewRedactor()
-	for _, k := range []string{keyAcme, keyGlobex, adminTok} {
+	for _, k := range []string{keyAcme, keyGlobex, keyInitech, adminTok} {
 		red.AddSecret(k)
 	}
 	log := slog.New(red.Handler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
@@ -117,7 +128,14 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 		}
 		return ""
 	})
-	h, err := host.New(ctx, host.Config{
+	haotianAccount := func(name string) host.AccountConfig {
+		return host.AccountConfig{AccountConfig: caps.AccountConfig{Name: name, Plugin: haotian.Name,
+			Endpoints: map[string]caps.EndpointConfig{"gateway": {URL: gw.URL, AllowPrivate: true, Timeout: 5 * time.Second}},
+			Keys:      map[string]string{"app_secret": "env:HAOTIAN_SECRET"},
+			Config:    map[string]string{"mch_no": sim.DefaultMerchant.MchNo, "app_id": sim.DefaultMerchant.AppID}},
+			Methods: []core.Method{core.MethodAlipayQR, core.MethodWechatNative, core.MethodAlipayBarcode, core.MethodCashier}}
+	}
+	hc := host.Config{
 		Store:     st,
 		Plugins:   []host.PluginConfig{{Native: haotian.New()}},
 		PublicURL: publicURL,
@@ -125,22 +143,29 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 		Logger:    log,
 		Observer:  metrics,
 		Poll:      host.PollConfig{Disabled: true},
-		Accounts: []host.AccountConfig{{AccountConfig: caps.AccountConfig{Name: "main", Plugin: haotian.Name,
-			Endpoints: map[string]caps.EndpointConfig{"gateway": {URL: gw.URL, AllowPrivate: true, Timeout: 5 * time.Second}},
-			Keys:      map[string]string{"app_secret": "env:HAOTIAN_SECRET"},
-			Config:    map[string]string{"mch_no": sim.DefaultMerchant.MchNo, "app_id": sim.DefaultMerchant.AppID}},
-			Methods: []core.Method{core.MethodAlipayQR, core.MethodWechatNative, core.MethodAlipayBarcode, core.MethodCashier}}},
-	})
+		Accounts:  []host.AccountConfig{haotianAccount("main")},
+		Tenants: []host.TenantConfig{{Name: "acme", Accounts: []string{"main"}, Payouts: []string{"main"}},
+			{Name: "globex", Accounts: []string{"main"}}},
+	}
+	tenants := []Tenant{
+		{Name: "acme", APIKeys: []string{keyAcme}, MerchantID: "m-acme", Tags: []string{"franchise"}},
+		{Name: "globex", APIKeys: []string{keyGlobex}},
+	}
+	if o.tenancy {
+		hc.Accounts = append(hc.Accounts, haotianAccount("side"))
+		hc.Tenants = []host.TenantConfig{{Name: "acme", Accounts: []string{"main"}, Payouts: []string{"main"}},
+			{Name: "globex", Accounts: []string{"side"}, Payouts: []string{"side"}},
+			{Name: "initech", Accounts: []string{"main"}}}
+		tenants = append(tenants, Tenant{Name: "initech", APIKeys: []string{keyInitech}})
+	}
+	h, err := host.New(ctx, hc)
 	require.NoError(t, err)
 	if !o.noDecider {
 		h.SetDecider(testDecider{h})
 	}
 	fr := newFakeRules()
 	a, err := New(Config{Host: h, Rules: fr, AdminToken: adminTok, Logger: log, Metrics: metrics, OpenAPI: []byte(`{"openapi":"3.0.3"}`),
-		Tenants: []Tenant{
-			{Name: "acme", APIKeys: []string{keyAcme}, MerchantID: "m-acme", Tags: []string{"franchise"}},
-			{Name: "globex", APIKeys: []string{keyGlobex}},
-		}})
+		Tenants: tenants})
 	require.NoError(t, err)
 	srv.Config.Handler = a
 	srv.Start()

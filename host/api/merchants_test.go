@@ -60,6 +60,7 @@ func newOnboardingEnv(t *testing.T) (*env, *adapaysim.Server) {
 			Keys:      map[string]string{"merchant_private": "env:ADAPAY_PRIVATE", "adapay_public": "env:ADAPAY_PUBLIC"},
 			Config: map[string]string{"api_key": adapaysim.DefaultMerchantAPIKey, "app_id": adapaysim.DefaultMerchantAppID,
 				"base_url": gw.URL}}}},
+		Tenants: []host.TenantConfig{{Name: "acme", Accounts: []string{"app"}}, {Name: "globex", Accounts: []string{"app"}}},
 	})
 	require.NoError(t, err)
 	a, err := New(Config{Host: h, Logger: log, Tenants: []Tenant{{Name: "acme", APIKeys: []string{keyAcme}}, {Name: "globex", APIKeys: []string{keyGlobex}}}})
@@ -220,7 +221,7 @@ func TestBadMerchantInput(t *testing.T) {
 		{"unknown field", "/v1/merchants", `{"account":"app","accounts":"x","application":` + applicationJSON + `}`, "", false, 400, "accounts"},
 		{"unknown nested field", "/v1/merchants", `{"account":"app","application":{"kind":"enterprise","name":"x","legal":{"idno":"1"}}}`, "", false, 400, "application.legal.idno"},
 		{"no account", "/v1/merchants", `{"application":` + applicationJSON + `}`, "", false, 400, "account"},
-		{"unknown account", "/v1/merchants", `{"account":"nope","application":` + applicationJSON + `}`, "", false, 400, "account"},
+		{"unknown account", "/v1/merchants", `{"account":"nope","application":` + applicationJSON + `}`, "", false, 403, "account"},
 		{"no application", "/v1/merchants", `{"account":"app"}`, "", false, 400, "application"},
 		{"no kind", "/v1/merchants", `{"account":"app","application":{"name":"x"}}`, "", false, 400, "application.kind"},
 		{"fractional rate", "/v1/merchants", `{"account":"app","application":{"kind":"enterprise","name":"x","fee_rates":[{"channel":"a","rate_ppm":1.5}]}}`, "", false, 400, "application.fee_rates.rate_ppm"},

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -30,6 +31,9 @@ type MoneyEngine interface {
 	ListTerminals(ctx context.Context, tenant string) ([]host.Terminal, error)
 	TerminalTransactions(ctx context.Context, in host.TerminalTransactionsInput) (*core.ListTransactionsResponse, error)
 	TerminalSummary(ctx context.Context, tenant, id, date string) (*core.SummarizeTransactionsResponse, error)
+	// The operator's side of receivers (admin token).
+	ReceiversByStatus(ctx context.Context, status core.ReceiverStatus) ([]host.TenantReceiver, error)
+	ConfirmReceiver(ctx context.Context, id string) (*host.TenantReceiver, error)
 }
 
 var _ MoneyEngine = (*host.Host)(nil)
@@ -144,6 +148,35 @@ func (s *Server) listReceivers(w http.ResponseWriter, r *http.Request, t *Tenant
 
 func (s *Server) getReceiver(w http.ResponseWriter, r *http.Request, t *Tenant) error {
 	rc, err := s.money.GetReceiver(r.Context(), t.Name, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rc)
+	return nil
+}
+
+// adminReceivers lists every tenant's receivers in a status (default
+// pending: those waiting for an operator to bind them).
+func (s *Server) adminReceivers(w http.ResponseWriter, r *http.Request, _ *Tenant) error {
+	status, err := oneQuery(r, "status")
+	if err != nil {
+		return err
+	}
+	rs, err := s.money.ReceiversByStatus(r.Context(), core.ReceiverStatus(cmp.Or(status, string(core.ReceiverPending))))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ListBody[host.TenantReceiver]{Object: "list", Data: rs})
+	return nil
+}
+
+// bindReceiver binds a pending receiver registered by its provider id,
+// on the operator's word.
+func (s *Server) bindReceiver(w http.ResponseWriter, r *http.Request, _ *Tenant) error {
+	if err := s.noBody(w, r); err != nil {
+		return err
+	}
+	rc, err := s.money.ConfirmReceiver(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}

@@ -39,8 +39,11 @@ is served at ` + "`/openapi.json`" + `. Regenerate with
 ` + "`go test ./host/api -run TestAPIReference -update`" + `.
 
 - **Authentication**: ` + "`Authorization: Bearer <API key>`" + ` for a tenant's
-  routes; a tenant never sees another tenant's objects (404). The admin
-  token guards ` + "`/admin/*`" + `.
+  routes; a tenant never sees another tenant's objects (404). It names
+  only its own accounts and terminals, and moves money out only of the
+  accounts it has a payout grant of (` + "`403 forbidden`" + `, nothing stored;
+  [configuration.md](configuration.md#tenants)). The admin token guards
+  ` + "`/admin/*`" + `.
 - **Idempotency**: calls marked below take an ` + "`Idempotency-Key`" + ` header:
   the same key with the same body returns the first answer, with another
   body ` + "`422 idempotency_mismatch`" + `.

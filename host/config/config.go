@@ -122,13 +122,21 @@ type Endpoint struct {
 	Timeout      time.Duration `koanf:"timeout"`
 }
 
-// Tenant is a client of the API: its API keys, and the merchant id and
-// tags the rules see for its payments.
+// Tenant is a client of the API: its API keys, the merchant id and tags
+// the rules see for its payments, and the accounts it may use
+// (host.TenantConfig).
 type Tenant struct {
 	Name       string   `koanf:"name"`
 	APIKeys    []string `koanf:"api_keys"` // references
 	MerchantID string   `koanf:"merchant_id"`
 	Tags       []string `koanf:"tags"`
+	// Accounts take the tenant's payments and are the only accounts its
+	// calls may name (receivers, terminals, splits, merchant onboarding).
+	Accounts []string `koanf:"accounts"`
+	// Payouts are the accounts the tenant may move money out of (payouts
+	// of every kind) and read the merchant balance of; a subset of
+	// Accounts. Omitted: none.
+	Payouts []string `koanf:"payouts"`
 }
 
 // Rules configures the routing, split and fee rules.
@@ -780,6 +788,31 @@ func (c *Config) Validate() error {
 				bad(fmt.Sprintf("%s.tags[%d]", key, j), "empty")
 			}
 		}
+		if len(t.Accounts) == 0 {
+			bad(key+".accounts", "at least one account is required: the accounts whose channels take this tenant's payments")
+		}
+		mine := map[string]bool{}
+		for j, name := range t.Accounts {
+			k := fmt.Sprintf("%s.accounts[%d]", key, j)
+			switch {
+			case !accounts[name]:
+				bad(k, "unknown account %q (configured: %s)", name, strings.Join(sortedKeys(accounts), ", "))
+			case mine[name]:
+				bad(k, "account %q is listed twice", name)
+			}
+			mine[name] = true
+		}
+		payouts := map[string]bool{}
+		for j, name := range t.Payouts {
+			k := fmt.Sprintf("%s.payouts[%d]", key, j)
+			switch {
+			case !mine[name]:
+				bad(k, "account %q is not one of this tenant's accounts", name)
+			case payouts[name]:
+				bad(k, "account %q is listed twice", name)
+			}
+			payouts[name] = true
+		}
 	}
 	secret("admin_token", c.AdminToken)
 
@@ -874,6 +907,9 @@ func (c *Config) Host() host.Config {
 			ac.Methods = append(ac.Methods, core.Method(m))
 		}
 		hc.Accounts = append(hc.Accounts, ac)
+	}
+	for _, t := range c.Tenants {
+		hc.Tenants = append(hc.Tenants, host.TenantConfig{Name: t.Name, Accounts: slices.Clone(t.Accounts), Payouts: slices.Clone(t.Payouts)})
 	}
 	return hc
 }

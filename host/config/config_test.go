@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhost/payhost/core"
+	"github.com/payhost/payhost/host"
 )
 
 // minimal is the smallest valid configuration.
@@ -30,6 +31,8 @@ tenants:
     api_keys: [env:ACME_KEY]
     merchant_id: m-acme
     tags: [franchise]
+    accounts: [main]
+    payouts: [main]
 admin_token: env:ADMIN_TOKEN
 rules:
   file: rules.yaml
@@ -57,6 +60,7 @@ func TestParseMinimal(t *testing.T) {
 	assert.Equal(t, "env:HAOTIAN_SECRET", a.Keys["app_secret"])
 	require.Len(t, hc.Plugins, 1)
 	assert.Equal(t, cfg.Plugins[0].Path, hc.Plugins[0].Path)
+	assert.Equal(t, []host.TenantConfig{{Name: "acme", Accounts: []string{"main"}, Payouts: []string{"main"}}}, hc.Tenants)
 }
 
 func TestParseRefused(t *testing.T) {
@@ -101,6 +105,14 @@ func TestParseRefused(t *testing.T) {
 			"accounts[0].name", ""},
 		{"tenant without keys", func(s string) string { return strings.Replace(s, "api_keys: [env:ACME_KEY]", "api_keys: []", 1) },
 			"tenants[0].api_keys: at least one", ""},
+		{"tenant without accounts", func(s string) string { return strings.Replace(s, "    accounts: [main]\n    payouts: [main]\n", "", 1) },
+			"tenants[0].accounts: at least one account is required", ""},
+		{"tenant naming an unknown account", func(s string) string { return strings.Replace(s, "accounts: [main]", "accounts: [main, ops]", 1) },
+			`tenants[0].accounts[1]: unknown account "ops" (configured: main)`, ""},
+		{"tenant naming an account twice", func(s string) string { return strings.Replace(s, "accounts: [main]", "accounts: [main, main]", 1) },
+			`tenants[0].accounts[1]: account "main" is listed twice`, ""},
+		{"payouts beyond the tenant's accounts", func(s string) string { return strings.Replace(s, "payouts: [main]", "payouts: [main, ops]", 1) },
+			`tenants[0].payouts[1]: account "ops" is not one of this tenant's accounts`, ""},
 		{"no rule file", func(s string) string { return strings.Replace(s, "file: rules.yaml", "file: ''", 1) }, "rules.file", ""},
 		{"bad sha256", func(s string) string {
 			return strings.Replace(s, "path: plugins/haotian.wasm", "path: p.wasm\n    sha256: abc", 1)
@@ -211,7 +223,7 @@ func TestResolveSecrets(t *testing.T) {
 		"DB": "postgres://payhost:pw-0123456789@db/payhost", "SHORT": "abc"}
 	getenv := func(k string) string { return env[k] }
 	base := func() *Config {
-		doc := strings.Replace(minimal, "admin_token:", "  - {name: globex, api_keys: [\"file:"+keyFile+"\"]}\nadmin_token:", 1)
+		doc := strings.Replace(minimal, "admin_token:", "  - {name: globex, api_keys: [\"file:"+keyFile+"\"], accounts: [main]}\nadmin_token:", 1)
 		cfg, err := Parse([]byte(doc), dir, Options{})
 		require.NoError(t, err)
 		return cfg
@@ -279,6 +291,8 @@ func TestExample(t *testing.T) {
 	assert.Len(t, s.TenantKeys, 2)
 	hc := cfg.Host()
 	assert.Len(t, hc.Accounts, 1)
+	assert.Equal(t, []host.TenantConfig{{Name: "acme", Accounts: []string{"main"}, Payouts: []string{"main"}},
+		{Name: "globex", Accounts: []string{"main"}}}, hc.Tenants)
 	assert.Equal(t, 30*time.Second, hc.Wasm.CallTimeout)
 	assert.Equal(t, 5*time.Minute, hc.Poll.Max)
 }

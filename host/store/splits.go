@@ -97,7 +97,10 @@ type SplitStore interface {
 	// of that name and channel at that account already.
 	InsertReceiver(ctx context.Context, r *Receiver) error
 	// ReplaceReceiver overwrites a receiver whose status is from (a failed
-	// binding tried again): ErrConflict otherwise.
+	// binding tried again): ErrConflict otherwise. A provider receiver id
+	// is bound at most once per account, whatever the tenant: making r
+	// bound with the ProviderID of another bound receiver of its account
+	// is ErrDuplicate, and changes nothing.
 	ReplaceReceiver(ctx context.Context, r *Receiver, from string) error
 	// GetReceiver reads a receiver by id.
 	GetReceiver(ctx context.Context, id string) (*Receiver, error)
@@ -108,6 +111,12 @@ type SplitStore interface {
 	FindReceivers(ctx context.Context, tenant, account, name string) ([]*Receiver, error)
 	// ListReceivers lists a tenant's receivers, oldest first.
 	ListReceivers(ctx context.Context, tenant string) ([]*Receiver, error)
+	// FindReceiversByProvider lists the receivers of every tenant at an
+	// account that carry a provider receiver id, oldest first.
+	FindReceiversByProvider(ctx context.Context, account, providerID string) ([]*Receiver, error)
+	// ListReceiversByStatus lists the receivers of every tenant in a
+	// status, oldest first, at most limit of them.
+	ListReceiversByStatus(ctx context.Context, status string, limit int) ([]*Receiver, error)
 
 	// InsertSplit stores a new split and reserves its amount on the payment
 	// in one transaction: the payment must be succeeded and the reserved

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -63,4 +64,20 @@ func (d *dialect) ddl(src string) string {
 		src = strings.ReplaceAll(src, k, v)
 	}
 	return src
+}
+
+// isUniqueViolation reports whether err is a unique constraint's refusal:
+// SQLSTATE 23505 on PostgreSQL, SQLITE_CONSTRAINT_UNIQUE (or _PRIMARYKEY)
+// on SQLite. The drivers' error types are matched by their methods.
+func isUniqueViolation(err error) bool {
+	var pg interface{ SQLState() string }
+	if errors.As(err, &pg) {
+		return pg.SQLState() == "23505"
+	}
+	var lite interface{ Code() int }
+	if errors.As(err, &lite) {
+		const constraintUnique, constraintPrimaryKey = 2067, 1555
+		return lite.Code() == constraintUnique || lite.Code() == constraintPrimaryKey
+	}
+	return false
 }

@@ -91,6 +91,10 @@ func (s *Store) ReplaceReceiver(ctx context.Context, r *store.Receiver, from str
 		failure_code = ?, failure_message = ?, provider_data = ?, updated_at = ? WHERE id = ? AND status = ?`),
 		r.Plugin, r.ProviderID, r.Status, r.Kind, r.Channel, r.AccountNo, r.AccountName, r.Relation, r.RelationName,
 		r.GroupID, r.RatioPPM, r.FailureCode, r.FailureMessage, providerData, micros(r.UpdatedAt), r.ID, from)
+	if isUniqueViolation(err) {
+		// split_receivers_bound_provider: the provider id is bound at the account already
+		return fmt.Errorf("%w: provider receiver %s is bound at %s already", store.ErrDuplicate, r.ProviderID, r.Account)
+	}
 	if err != nil {
 		return fmt.Errorf("sqlstore: replace receiver: %w", err)
 	}
@@ -140,6 +144,27 @@ func (s *Store) ListReceivers(ctx context.Context, tenant string) ([]*store.Rece
 		return nil, fmt.Errorf("sqlstore: list receivers: %w", err)
 	}
 	return collect(rows, scanReceiver, "list receivers")
+}
+
+// FindReceiversByProvider lists every tenant's receivers at an account
+// with a provider receiver id.
+func (s *Store) FindReceiversByProvider(ctx context.Context, account, providerID string) ([]*store.Receiver, error) {
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers
+		WHERE account = ? AND provider_id = ? ORDER BY seq`), account, providerID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: find receivers by provider id: %w", err)
+	}
+	return collect(rows, scanReceiver, "find receivers by provider id")
+}
+
+// ListReceiversByStatus lists every tenant's receivers in a status.
+func (s *Store) ListReceiversByStatus(ctx context.Context, status string, limit int) ([]*store.Receiver, error) {
+	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers
+		WHERE status = ? ORDER BY seq LIMIT ?`), status, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list receivers by status: %w", err)
+	}
+	return collect(rows, scanReceiver, "list receivers by status")
 }
 
 const splitCols = `id, tenant, payment_id, account, plugin, source, idempotency_key, status, amount, currency, provider_id,

@@ -44,12 +44,16 @@ func splitCases() []testCase {
 			found, err := s.FindReceiver(ctx, "t1", "main", "platform", "wxpay")
 			must(t, err)
 			same(t, "found receiver", found, r)
-			wantErr(t, s.InsertReceiver(ctx, newReceiver("rcv_2", "t1", "main", "platform")), store.ErrDuplicate)
+			dup := newReceiver("rcv_2", "t1", "main", "platform")
+			dup.ProviderID = "800002"
+			wantErr(t, s.InsertReceiver(ctx, dup), store.ErrDuplicate)
 			ali := newReceiver("rcv_5", "t1", "main", "platform")
-			ali.Channel = "alipay" // the same name in another wallet
+			ali.Channel, ali.ProviderID = "alipay", "800005" // the same name in another wallet
 			must(t, s.InsertReceiver(ctx, ali))
 			must(t, s.InsertReceiver(ctx, newReceiver("rcv_3", "t1", "other", "platform")))
-			must(t, s.InsertReceiver(ctx, newReceiver("rcv_4", "t2", "main", "platform")))
+			other := newReceiver("rcv_4", "t2", "main", "platform")
+			other.ProviderID = "800004"
+			must(t, s.InsertReceiver(ctx, other))
 			_, err = s.FindReceiver(ctx, "t3", "main", "platform", "wxpay")
 			wantErr(t, err, store.ErrNotFound)
 			_, err = s.FindReceiver(ctx, "t1", "main", "platform", "")
@@ -65,6 +69,88 @@ func splitCases() []testCase {
 			must(t, err)
 			if len(list) != 3 || list[0].ID != "rcv_1" || list[1].ID != "rcv_5" || list[2].ID != "rcv_3" {
 				t.Fatalf("t1's receivers: %v", list)
+			}
+		}},
+		{"Receiver/ProviderIDBoundOncePerAccount", func(t *testing.T, s store.Store) {
+			// a provider receiver id is bound once per account, whatever the
+			// tenant; pending claims of it are not bindings
+			ctx := t.Context()
+			must(t, s.InsertReceiver(ctx, newReceiver("rcv_1", "t1", "main", "platform"))) // bound, 800001
+			claim := newReceiver("rcv_2", "t2", "main", "thief")
+			claim.Status = "pending"
+			must(t, s.InsertReceiver(ctx, claim))
+			same := newReceiver("rcv_3", "t1", "main", "again")
+			wantErr(t, s.InsertReceiver(ctx, same), store.ErrDuplicate) // the same tenant under another name
+			elsewhere := newReceiver("rcv_4", "t2", "other", "platform")
+			must(t, s.InsertReceiver(ctx, elsewhere)) // the same id at another account
+			bind := *claim
+			bind.Status, bind.UpdatedAt = "bound", at(time.Hour)
+			wantErr(t, s.ReplaceReceiver(ctx, &bind, "pending"), store.ErrDuplicate)
+			got, err := s.GetReceiver(ctx, "rcv_2")
+			must(t, err)
+			if got.Status != "pending" || !got.UpdatedAt.Equal(at(time.Second)) {
+				t.Fatalf("a refused binding changed the receiver: %+v", got)
+			}
+			held, err := s.FindReceiversByProvider(ctx, "main", "800001")
+			must(t, err)
+			if len(held) != 2 || held[0].ID != "rcv_1" || held[1].ID != "rcv_2" {
+				t.Fatalf("receivers of 800001 at main: %v", held)
+			}
+			pending, err := s.ListReceiversByStatus(ctx, "pending", 10)
+			must(t, err)
+			if len(pending) != 1 || pending[0].ID != "rcv_2" {
+				t.Fatalf("pending receivers: %v", pending)
+			}
+			// once the first binding is gone (failed), the claim may bind
+			first := newReceiver("rcv_1", "t1", "main", "platform")
+			first.Status, first.UpdatedAt = "failed", at(time.Hour)
+			must(t, s.ReplaceReceiver(ctx, first, "bound"))
+			must(t, s.ReplaceReceiver(ctx, &bind, "pending"))
+			bound, err := s.ListReceiversByStatus(ctx, "bound", 1)
+			must(t, err)
+			if len(bound) != 1 || bound[0].ID != "rcv_2" {
+				t.Fatalf("bound receivers (limit 1): %v", bound)
+			}
+		}},
+		{"Receiver/OneBindingAmongConcurrentClaims", func(t *testing.T, s store.Store) {
+			// 20 tenants' pending claims of one provider id are bound at once: one wins
+			ctx := t.Context()
+			const n = 20
+			for i := range n {
+				r := newReceiver(fmt.Sprintf("rcv_%d", i), fmt.Sprintf("t%d", i), "main", "platform")
+				r.Status = "pending"
+				must(t, s.InsertReceiver(ctx, r))
+			}
+			var wg sync.WaitGroup
+			var won, dup atomic.Int32
+			errs := make(chan error, n)
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r := newReceiver(fmt.Sprintf("rcv_%d", i), fmt.Sprintf("t%d", i), "main", "platform")
+					switch err := s.ReplaceReceiver(ctx, r, "pending"); {
+					case err == nil:
+						won.Add(1)
+					case errors.Is(err, store.ErrDuplicate):
+						dup.Add(1)
+					default:
+						errs <- err
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			if won.Load() != 1 || dup.Load() != n-1 {
+				t.Fatalf("%d bindings won, %d refused as duplicates; want 1 and %d", won.Load(), dup.Load(), n-1)
+			}
+			bound, err := s.ListReceiversByStatus(ctx, "bound", n)
+			must(t, err)
+			if len(bound) != 1 {
+				t.Fatalf("%d receivers bound to one provider id", len(bound))
 			}
 		}},
 		{"Receiver/ReplaceOnlyFromStatus", func(t *testing.T, s store.Store) {
