@@ -57,18 +57,45 @@ func (l *Limits) defaults() {
 // UTF-8 or is over MaxField, and a provider_data map over MaxProviderData.
 // The error names the field by its JSON path.
 func (l *Limits) checkResponse(resp any) error {
-	return l.check(reflect.ValueOf(resp), "")
+	if e := l.check(reflect.ValueOf(resp)); e != nil {
+		return e
+	}
+	return nil
 }
 
-func (l *Limits) check(v reflect.Value, path string) error {
+// limitError is a refused field; its path is built on the way out of the
+// walk, so a response within the limits costs no string building.
+type limitError struct {
+	path []string // innermost first
+	msg  string
+}
+
+func (e *limitError) Error() string {
+	var b strings.Builder
+	for i := len(e.path) - 1; i >= 0; i-- {
+		seg := e.path[i]
+		if b.Len() > 0 && !strings.HasPrefix(seg, "[") {
+			b.WriteByte('.')
+		}
+		b.WriteString(seg)
+	}
+	return b.String() + " " + e.msg
+}
+
+func (e *limitError) in(seg string) *limitError {
+	e.path = append(e.path, seg)
+	return e
+}
+
+func (l *Limits) check(v reflect.Value) *limitError {
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
 			return nil
 		}
-		return l.check(v.Elem(), path)
+		return l.check(v.Elem())
 	case reflect.String:
-		return l.checkString(v.String(), path)
+		return l.checkString(v.String())
 	case reflect.Struct:
 		t := v.Type()
 		for i := range t.NumField() {
@@ -76,19 +103,15 @@ func (l *Limits) check(v reflect.Value, path string) error {
 			if !f.IsExported() {
 				continue
 			}
-			name := jsonName(f)
-			if name == "-" {
-				continue
+			var e *limitError
+			if f.Type.Kind() == reflect.Map && f.Type.Key().Kind() == reflect.String && f.Type.Elem().Kind() == reflect.String &&
+				f.Tag.Get("json") == "provider_data,omitempty" || f.Tag.Get("json") == "provider_data" {
+				e = l.checkProviderData(v.Field(i))
+			} else {
+				e = l.check(v.Field(i))
 			}
-			fp := join(path, name)
-			if name == "provider_data" && f.Type.Kind() == reflect.Map {
-				if err := l.checkProviderData(v.Field(i), fp); err != nil {
-					return err
-				}
-				continue
-			}
-			if err := l.check(v.Field(i), fp); err != nil {
-				return err
+			if e != nil {
+				return e.in(jsonName(f))
 			}
 		}
 	case reflect.Slice, reflect.Array:
@@ -96,58 +119,53 @@ func (l *Limits) check(v reflect.Value, path string) error {
 			return nil // bytes: bounded by the output cap
 		}
 		for i := range v.Len() {
-			if err := l.check(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
+			if e := l.check(v.Index(i)); e != nil {
+				return e.in(fmt.Sprintf("[%d]", i))
 			}
 		}
 	case reflect.Map:
 		it := v.MapRange()
 		for it.Next() {
-			k := fmt.Sprint(it.Key().Interface())
-			if err := l.checkString(k, path+" key"); err != nil {
-				return err
+			if it.Key().Kind() == reflect.String {
+				if e := l.checkString(it.Key().String()); e != nil {
+					return e.in("(key)")
+				}
 			}
-			if err := l.check(it.Value(), join(path, k)); err != nil {
-				return err
+			if e := l.check(it.Value()); e != nil {
+				return e.in(fmt.Sprint(it.Key().Interface()))
 			}
 		}
 	}
 	return nil
 }
 
-func (l *Limits) checkString(s, path string) error {
+func (l *Limits) checkString(s string) *limitError {
 	if len(s) > l.MaxField {
-		return fmt.Errorf("%s is %d bytes, over the %d-byte limit", path, len(s), l.MaxField)
+		return &limitError{msg: fmt.Sprintf("is %d bytes, over the %d-byte limit", len(s), l.MaxField)}
 	}
 	if !utf8.ValidString(s) {
-		return fmt.Errorf("%s is not valid UTF-8", path)
+		return &limitError{msg: "is not valid UTF-8"}
 	}
 	return nil
 }
 
-func (l *Limits) checkProviderData(v reflect.Value, path string) error {
+// checkProviderData checks a map[string]string provider_data: every key
+// and value, and their total size.
+func (l *Limits) checkProviderData(v reflect.Value) *limitError {
 	total := 0
 	it := v.MapRange()
 	for it.Next() {
-		k, val := it.Key(), it.Value()
-		if k.Kind() != reflect.String {
-			return l.check(v, path)
+		k, val := it.Key().String(), it.Value().String()
+		total += len(k) + len(val)
+		if e := l.checkString(k); e != nil {
+			return e.in("(key)")
 		}
-		total += k.Len()
-		if val.Kind() == reflect.String {
-			total += val.Len()
-			if err := l.checkString(val.String(), join(path, k.String())); err != nil {
-				return err
-			}
-		} else if err := l.check(val, join(path, k.String())); err != nil {
-			return err
-		}
-		if err := l.checkString(k.String(), path+" key"); err != nil {
-			return err
+		if e := l.checkString(val); e != nil {
+			return e.in(k)
 		}
 	}
 	if total > l.MaxProviderData {
-		return fmt.Errorf("%s is %d bytes, over the %d-byte limit", path, total, l.MaxProviderData)
+		return &limitError{msg: fmt.Sprintf("is %d bytes, over the %d-byte limit", total, l.MaxProviderData)}
 	}
 	return nil
 }
@@ -159,11 +177,4 @@ func jsonName(f reflect.StructField) string {
 		return f.Name
 	}
 	return name
-}
-
-func join(path, name string) string {
-	if path == "" {
-		return name
-	}
-	return path + "." + name
 }
