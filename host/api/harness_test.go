@@ -125,6 +125,7 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 		Logger:    log,
 		Observer:  metrics,
 		Poll:      host.PollConfig{Disabled: true},
+		Webhooks:  host.WebhookConfig{Disabled: true}, // nothing is delivered: the tests' endpoint URLs are not dialled
 		Accounts: []host.AccountConfig{{AccountConfig: caps.AccountConfig{Name: "main", Plugin: haotian.Name,
 			Endpoints: map[string]caps.EndpointConfig{"gateway": {URL: gw.URL, AllowPrivate: true, Timeout: 5 * time.Second}},
 			Keys:      map[string]string{"app_secret": "env:HAOTIAN_SECRET"},
