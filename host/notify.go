@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/payhost/payhost/core"
 	"github.com/payhost/payhost/host/plugin"
@@ -38,6 +39,14 @@ func (h *Host) HandleNotification(ctx context.Context, accountName string, req *
 	if err != nil {
 		h.log.Warn("notification refused", "account", accountName, "code", core.CodeOf(err), "reason", err)
 		return core.Ack{}, err
+	}
+	for i, ev := range resp.Events {
+		if field := badEventText(ev); field != "" {
+			err := &core.Error{Code: core.CodePluginFailure, Provider: a.plugin.Manifest().Name,
+				Message: fmt.Sprintf("notification: event %d: %s is not valid UTF-8 text (or holds NUL); nothing was applied", i, field)}
+			h.log.Warn("notification refused", "account", accountName, "code", err.Code, "reason", err.Message)
+			return core.Ack{}, err
+		}
 	}
 	// applying must not stop halfway because the provider hung up
 	bg := context.WithoutCancel(ctx)
@@ -88,6 +97,28 @@ const (
 	resultError   = "error: "
 	resultRefused = "refused: "
 )
+
+// badEventText names the first field of a plugin's event that the engine
+// would store and that is not valid UTF-8 without NUL ("" when all are):
+// such an event is refused whole, not stored with replacement characters.
+func badEventText(ev core.Event) string {
+	fields := []struct{ name, v string }{{"id", ev.ID}, {"kind", string(ev.Kind)}, {"object_id", ev.ObjectID},
+		{"provider_object_id", ev.ProviderObjectID}, {"status", ev.Status}, {"currency", string(ev.Currency)},
+		{"failure_code", ev.FailureCode}, {"failure_message", ev.FailureMessage}}
+	for _, f := range fields {
+		if !validText(f.v) {
+			return f.name
+		}
+	}
+	for k, v := range ev.Data {
+		if !validText(k) || !validText(v) {
+			return "data"
+		}
+	}
+	return ""
+}
+
+func validText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // bodyDigest is what is stored of a notification's body: its SHA-256, not
 // the body, which may carry personal data or credentials (Adapay's entry

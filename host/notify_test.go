@@ -12,6 +12,7 @@ import (
 
 	"github.com/payhost/payhost/core"
 	"github.com/payhost/payhost/host"
+	"github.com/payhost/payhost/host/store"
 	"github.com/payhost/payhost/pdk"
 	"github.com/payhost/payhost/plugins/haotian"
 	"github.com/payhost/payhost/plugins/haotian/sim"
@@ -214,4 +215,35 @@ func TestPayoutSuccessWithoutAmount(t *testing.T) {
 	got, err := w.host.GetPayout(ctx, "acme", po.ID, false)
 	require.NoError(t, err)
 	assert.NotEqual(t, core.PayoutSucceeded, got.Status)
+}
+
+// TestNotificationTextRefused: an event a plugin parsed with a stored field
+// that is not valid UTF-8 (or holds NUL) is refused whole: nothing is
+// stored, the payment is unchanged, and the error names the field.
+func TestNotificationTextRefused(t *testing.T) {
+	ctx := context.Background()
+	plug := &notifier{Plugin: haotian.New()}
+	w := newWorld(t, worldOpts{extra: withPlugin(plug)})
+	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "nt"})
+	require.NoError(t, err)
+	ok := core.Event{ID: "ok", Kind: core.EventPayment, ObjectID: p.ID, Status: "failed", FailureCode: "declined"}
+	for field, edit := range map[string]func(*core.Event){
+		"failure_message":    func(e *core.Event) { e.FailureMessage = "caf\xe9" },
+		"provider_object_id": func(e *core.Event) { e.ProviderObjectID = "P\x00" },
+		"id":                 func(e *core.Event) { e.ID = "\xff" },
+		"data":               func(e *core.Event) { e.Data = map[string]string{"k": "\xed\xa0\x80"} },
+	} {
+		t.Run(field, func(t *testing.T) {
+			bad := ok
+			edit(&bad)
+			plug.events = []core.Event{ok, bad}
+			_, err := w.host.HandleNotification(ctx, "main", &core.ParseNotificationRequest{Method: "POST", Body: []byte("x")})
+			require.Error(t, err)
+			assert.Equal(t, core.CodePluginFailure, core.CodeOf(err))
+			assert.Contains(t, err.Error(), "event 1: "+field+" is not valid UTF-8")
+			_, err = w.store.GetNotification(ctx, "main", "ok")
+			assert.ErrorIs(t, err, store.ErrNotFound, "nothing was stored, not even the good event")
+			assert.Equal(t, core.PaymentProcessing, w.payment(p.ID).Status)
+		})
+	}
 }
