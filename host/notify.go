@@ -213,8 +213,8 @@ func (h *Host) notifiedSuccessRefused(ctx context.Context, kind, id, from, why s
 
 func (h *Host) checkPaymentSuccess(ctx context.Context, a *account, ev core.Event) (string, bool) {
 	sp, err := h.store.GetPayment(ctx, ev.ObjectID)
-	if err != nil || sp.Account != a.name {
-		return "", false
+	if err != nil || sp.Account != a.name || sp.Status == successStatus {
+		return "", false // the applier ignores it, or it changes nothing
 	}
 	why := amountDisagrees("payment", ev, sp.Amount, sp.Currency)
 	if why == "" {
@@ -235,7 +235,7 @@ func (h *Host) checkRefundSuccess(ctx context.Context, a *account, ev core.Event
 		return "", false
 	}
 	owner, err := h.store.GetPayment(ctx, sr.PaymentID)
-	if err != nil || owner.Account != a.name {
+	if err != nil || owner.Account != a.name || sr.Status == successStatus {
 		return "", false
 	}
 	currency := sr.Currency
@@ -257,7 +257,7 @@ func (h *Host) checkRefundSuccess(ctx context.Context, a *account, ev core.Event
 
 func (h *Host) checkPayoutSuccess(ctx context.Context, a *account, ev core.Event) (string, bool) {
 	p, err := h.store.GetPayout(ctx, ev.ObjectID)
-	if err != nil || p.Account != a.name {
+	if err != nil || p.Account != a.name || p.Status == successStatus {
 		return "", false
 	}
 	why := amountDisagrees("payout", ev, p.Amount, p.Currency)

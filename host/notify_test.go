@@ -67,7 +67,8 @@ func TestSignedSuccessWithoutAmount(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			obs := &incidents{}
-			w := newWorld(t, worldOpts{extra: func(c *host.Config) { c.Observer = obs }})
+			// no notifications from the simulator: only the test's own arrive
+			w := newWorld(t, worldOpts{extra: func(c *host.Config) { c.Observer, c.PublicURL = obs, "" }})
 			p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "n-" + tt.name})
 			require.NoError(t, err)
 			require.Equal(t, core.PaymentProcessing, p.Status)
