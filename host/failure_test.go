@@ -71,10 +71,11 @@ func (o *incidents) of(kind string) []string {
 }
 
 // TestFailurePolicy: what a create's error does to the payment. Only a
-// refusal that proves nothing happened moves on to the next channel; only
-// the provider's own refusal fails the payment; anything else — a plugin
-// that panicked after sending, an internal error, a duplicate order number
-// — leaves it processing for the poller.
+// refusal that proves nothing happened moves on to the next channel (an
+// internal error before any request left the host is one); only the
+// provider's own refusal fails the payment; anything else — a plugin that
+// panicked after sending, an internal error after sending, a duplicate
+// order number — leaves it processing for the poller.
 func TestFailurePolicy(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -100,6 +101,9 @@ func TestFailurePolicy(t *testing.T) {
 			}
 			return errors.New("could not read my own answer")
 		}, core.PaymentProcessing, host.PendingUnknownOutcome, "", 1, 1},
+		{"internal error before sending fails over", func(context.Context, pdk.Host, *core.CreatePaymentRequest) error {
+			return &core.Error{Code: core.CodeInternal, Message: "could not encode the request"}
+		}, core.PaymentFailed, "", core.CodeProviderUnavailable, 2, 0},
 		{"duplicate order number", func(context.Context, pdk.Host, *core.CreatePaymentRequest) error {
 			return &core.Error{Code: core.CodeDuplicate, Message: "order number exists"}
 		}, core.PaymentProcessing, host.PendingUnknownOutcome, "", 1, 0},

@@ -72,7 +72,7 @@ type Config struct {
 	Decider   Decider // may be set later with SetDecider
 	PublicURL string  // base of notification URLs: {PublicURL}/v1/notify/{account}
 	Wasm      plugin.WasmConfig
-	Keys      *caps.KeyStore // nil = environment and files of this process
+	Keys      caps.Keys // nil = a caps.KeyStore of this process's environment and files; every account's keys are resolved by New
 	Logger    *slog.Logger
 	Now       func() time.Time
 	Poll      PollConfig
@@ -226,6 +226,7 @@ func (h *Host) load(ctx context.Context) error {
 	if deps.Keys == nil {
 		deps.Keys = caps.NewKeyStore(nil)
 	}
+	var keyErrs []error // every unusable key of every account, reported together
 	for _, ac := range h.cfg.Accounts {
 		if ac.Name == "" {
 			return errors.New("host: an account has no name")
@@ -242,6 +243,9 @@ func (h *Host) load(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("host: %w", err)
 		}
+		if err := b.ResolveKeys(); err != nil {
+			keyErrs = append(keyErrs, err)
+		}
 		a := &account{name: ac.Name, plugin: p, binding: b, methods: map[core.Method]bool{}}
 		methods := ac.Methods
 		if len(methods) == 0 {
@@ -256,6 +260,9 @@ func (h *Host) load(ctx context.Context) error {
 			h.channels[c] = core.ChannelInfo{Channel: c, Currencies: m.Currencies, Limits: m.Limits}
 		}
 		h.accounts[ac.Name] = a
+	}
+	if len(keyErrs) > 0 {
+		return fmt.Errorf("host: an account's key cannot be used: %w", errors.Join(keyErrs...))
 	}
 	for _, ci := range h.cfg.UnavailableChannels {
 		if _, served := h.channels[ci.Channel]; served {

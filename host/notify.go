@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/payhost/payhost/core"
 	"github.com/payhost/payhost/host/plugin"
@@ -38,6 +40,14 @@ func (h *Host) HandleNotification(ctx context.Context, accountName string, req *
 		h.log.Warn("notification refused", "account", accountName, "code", core.CodeOf(err), "reason", err)
 		return core.Ack{}, err
 	}
+	for i, ev := range resp.Events {
+		if field := badEventText(ev); field != "" {
+			err := &core.Error{Code: core.CodePluginFailure, Provider: a.plugin.Manifest().Name,
+				Message: fmt.Sprintf("notification: event %d: %s is not valid UTF-8 text (or holds NUL); nothing was applied", i, field)}
+			h.log.Warn("notification refused", "account", accountName, "code", err.Code, "reason", err.Message)
+			return core.Ack{}, err
+		}
+	}
 	// applying must not stop halfway because the provider hung up
 	bg := context.WithoutCancel(ctx)
 	var failed error
@@ -57,11 +67,11 @@ func (h *Host) HandleNotification(ctx context.Context, accountName string, req *
 			if err != nil {
 				return core.Ack{}, core.WrapError(core.CodeInternal, err, "read notification")
 			}
-			if prev.Result != "" && !strings.HasPrefix(prev.Result, resultError) {
+			if prev.Result != "" && !strings.HasPrefix(prev.Result, resultError) && !strings.HasPrefix(prev.Result, resultRefused) {
 				h.log.Info("duplicate notification acknowledged", "account", accountName, "event", ev.ID)
 				continue
 			}
-			n.ID = prev.ID // applying it failed or never finished: apply again
+			n.ID = prev.ID // applying it failed, never finished, or led to a query: again
 		}
 		result := h.applyEvent(bg, a, ev)
 		if err := h.store.SetNotificationResult(bg, n.ID, result); err != nil {
@@ -79,7 +89,36 @@ func (h *Host) HandleNotification(ctx context.Context, accountName string, req *
 	return resp.Ack, nil
 }
 
-const resultError = "error: "
+// Prefixes of a notification's result: resultError is not acknowledged
+// (the provider delivers it again); resultRefused was acknowledged but not
+// applied, the provider was queried instead (a copy delivered again leads
+// to another query).
+const (
+	resultError   = "error: "
+	resultRefused = "refused: "
+)
+
+// badEventText names the first field of a plugin's event that the engine
+// would store and that is not valid UTF-8 without NUL ("" when all are):
+// such an event is refused whole, not stored with replacement characters.
+func badEventText(ev core.Event) string {
+	fields := []struct{ name, v string }{{"id", ev.ID}, {"kind", string(ev.Kind)}, {"object_id", ev.ObjectID},
+		{"provider_object_id", ev.ProviderObjectID}, {"status", ev.Status}, {"currency", string(ev.Currency)},
+		{"failure_code", ev.FailureCode}, {"failure_message", ev.FailureMessage}}
+	for _, f := range fields {
+		if !validText(f.v) {
+			return f.name
+		}
+	}
+	for k, v := range ev.Data {
+		if !validText(k) || !validText(v) {
+			return "data"
+		}
+	}
+	return ""
+}
+
+func validText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // bodyDigest is what is stored of a notification's body: its SHA-256, not
 // the body, which may carry personal data or credentials (Adapay's entry
@@ -110,10 +149,128 @@ func init() {
 
 // applyEvent applies one verified event and says what happened.
 func (h *Host) applyEvent(ctx context.Context, a *account, ev core.Event) string {
-	if fn, ok := eventAppliers[ev.Kind]; ok {
-		return fn(h, ctx, a, ev)
+	fn, ok := eventAppliers[ev.Kind]
+	if !ok {
+		return "ignored: event kind " + string(ev.Kind) + " is not handled yet"
 	}
-	return "ignored: event kind " + string(ev.Kind) + " is not handled yet"
+	if check, ok := successChecks[ev.Kind]; ok && ev.Status == successStatus {
+		if result, settled := check(h, ctx, a, ev); settled {
+			return result
+		}
+	}
+	return fn(h, ctx, a, ev)
+}
+
+// successStatus is the status of a payment, refund or payout whose money
+// has moved.
+const successStatus = "succeeded"
+
+// successChecks hold a success notification of a payment, refund or
+// payout to the object it names: it must carry the amount, and the amount
+// and currency (when given) must be the object's. A signature proves who
+// sent a notification, not that it is about this money: a success without
+// its amount (a provider's partial message, a plugin that does not read
+// the field) or about another amount is not applied. The provider is
+// queried instead, through the path the poller uses, and the notification's
+// result and the object's transitions say why. A check returns
+// settled=false to let the event be applied as usual (it agrees, or the
+// applier has its own reason to ignore it: an unknown object, another
+// account's).
+var successChecks = map[core.EventKind]func(h *Host, ctx context.Context, a *account, ev core.Event) (result string, settled bool){
+	core.EventPayment: (*Host).checkPaymentSuccess,
+	core.EventRefund:  (*Host).checkRefundSuccess,
+	core.EventPayout:  (*Host).checkPayoutSuccess,
+}
+
+// amountDisagrees says why a success event does not match the stored
+// amount and currency ("" when it does).
+func amountDisagrees(kind string, ev core.Event, amount int64, currency string) string {
+	switch {
+	case ev.Amount <= 0:
+		return fmt.Sprintf("success notification without the %s's amount", kind)
+	case ev.Amount != amount:
+		return fmt.Sprintf("success notification for amount %d, the %s has %d", ev.Amount, kind, amount)
+	case ev.Currency != "" && !strings.EqualFold(string(ev.Currency), currency):
+		return fmt.Sprintf("success notification in %s, the %s is in %s", ev.Currency, kind, currency)
+	}
+	return ""
+}
+
+// notifiedSuccessRefused records why a success notification was not
+// applied, and what the query it led to found.
+func (h *Host) notifiedSuccessRefused(ctx context.Context, kind, id, from, why string, ev core.Event, query func() (string, error)) string {
+	h.refusedTransition(ctx, kind, id, from, successStatus, "notification", why+"; querying the provider")
+	if ev.Amount > 0 {
+		h.incident(ctx, IncidentAmountMismatch, id, "notification: "+why)
+	}
+	after, err := query()
+	if err != nil {
+		h.log.Warn("notification: query after a refused success failed", kind, id, "code", core.CodeOf(err), "err", err)
+		return resultRefused + why + "; the query failed (" + string(core.CodeOf(err)) + "): left to the poller"
+	}
+	return resultRefused + why + "; queried the provider: " + after
+}
+
+func (h *Host) checkPaymentSuccess(ctx context.Context, a *account, ev core.Event) (string, bool) {
+	sp, err := h.store.GetPayment(ctx, ev.ObjectID)
+	if err != nil || sp.Account != a.name || sp.Status == successStatus {
+		return "", false // the applier ignores it, or it changes nothing
+	}
+	why := amountDisagrees("payment", ev, sp.Amount, sp.Currency)
+	if why == "" {
+		return "", false
+	}
+	return h.notifiedSuccessRefused(ctx, "payment", sp.ID, sp.Status, why, ev, func() (string, error) {
+		after, err := h.refreshPayment(ctx, sp, "query")
+		if err != nil {
+			return "", err
+		}
+		return after.Status, nil
+	}), true
+}
+
+func (h *Host) checkRefundSuccess(ctx context.Context, a *account, ev core.Event) (string, bool) {
+	sr, err := h.store.GetRefund(ctx, ev.ObjectID)
+	if err != nil {
+		return "", false
+	}
+	owner, err := h.store.GetPayment(ctx, sr.PaymentID)
+	if err != nil || owner.Account != a.name || sr.Status == successStatus {
+		return "", false
+	}
+	currency := sr.Currency
+	if currency == "" {
+		currency = owner.Currency
+	}
+	why := amountDisagrees("refund", ev, sr.Amount, currency)
+	if why == "" {
+		return "", false
+	}
+	return h.notifiedSuccessRefused(ctx, "refund", sr.ID, sr.Status, why, ev, func() (string, error) {
+		after, err := h.refreshRefund(ctx, sr, "query")
+		if err != nil {
+			return "", err
+		}
+		return after.Status, nil
+	}), true
+}
+
+func (h *Host) checkPayoutSuccess(ctx context.Context, a *account, ev core.Event) (string, bool) {
+	p, err := h.store.GetPayout(ctx, ev.ObjectID)
+	if err != nil || p.Account != a.name || p.Status == successStatus {
+		return "", false
+	}
+	why := amountDisagrees("payout", ev, p.Amount, p.Currency)
+	if why == "" {
+		return "", false
+	}
+	return h.notifiedSuccessRefused(ctx, "payout", p.ID, p.Status, why, ev, func() (string, error) {
+		after, err := h.refreshPayout(ctx, p, "query")
+		if err != nil {
+			return "", err
+		}
+		return after.Status, nil
+	}), true
 }
 
 func (h *Host) applyPaymentEvent(ctx context.Context, a *account, ev core.Event) string {

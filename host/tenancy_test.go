@@ -13,6 +13,7 @@ import (
 
 	"github.com/payhost/payhost/core"
 	"github.com/payhost/payhost/host"
+	"github.com/payhost/payhost/host/caps"
 	"github.com/payhost/payhost/host/store"
 	"github.com/payhost/payhost/host/store/sqlstore"
 	"github.com/payhost/payhost/pdk"
@@ -462,6 +463,7 @@ func TestTenantConfigErrors(t *testing.T) {
 			defer st.Close()
 			_, err = host.New(context.Background(), host.Config{Store: st, Plugins: []host.PluginConfig{{Native: haotian.New()}},
 				Accounts: []host.AccountConfig{account("main", "http://127.0.0.1:1")}, Tenants: tt.tenants,
+				Keys: caps.NewKeyStore(nil).WithEnv(func(string) string { return "a-secret-of-the-test" }),
 				Poll: host.PollConfig{Disabled: true}, Webhooks: host.WebhookConfig{Disabled: true}})
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)

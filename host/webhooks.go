@@ -6,6 +6,8 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,7 +15,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"sort"
 	"strconv"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/payhost/payhost/core"
 	"github.com/payhost/payhost/host/store"
+	"github.com/payhost/payhost/internal/netpolicy"
 )
 
 // Merchant webhooks.
@@ -45,6 +47,12 @@ import (
 // is retried with exponential backoff until MaxAttempts, then failed.
 // At-least-once: a node that dies mid-request leaves the delivery to
 // another once the lease runs out.
+//
+// The delivery log (stored attempts, ListEventDeliveries) keeps the status
+// code and an error class (attemptClass), never the receiver's answer or
+// the text of a connection error: a tenant chooses the URL, and the log
+// must not let it read what an internal address answers or map which ports
+// are open.
 
 // Webhook headers.
 const (
@@ -59,8 +67,7 @@ const (
 	maxWebhookURL        = 2048
 	maxWebhookPatterns   = 32
 	maxWebhookDesc       = 256
-	webhookReadBytes     = 4 << 10 // read of an endpoint's answer
-	webhookLoggedBytes   = 512     // kept in the delivery log
+	webhookReadBytes     = 4 << 10 // read (and dropped) of an endpoint's answer, so the connection can be reused
 	webhookSecretBytes   = 32
 	webhookSecretPrefix  = "whsec_"
 	defaultEventsPerPage = 20
@@ -72,10 +79,11 @@ type WebhookConfig struct {
 	// Disabled: no background delivery on this node. Events are still
 	// recorded and queued; another node, or DeliverWebhooks, delivers them.
 	Disabled bool
-	// AllowPrivate lets endpoints be loopback, private, link-local or CGNAT
-	// addresses (the sandbox, tests). Off, such URLs are refused when an
-	// endpoint is created, and any address a host name resolves to is
-	// checked again when connecting.
+	// AllowPrivate lets endpoints be loopback, private, link-local, CGNAT
+	// or other special-purpose addresses (the sandbox, tests). Off, a URL
+	// with such a literal address (or localhost) is refused when an
+	// endpoint is created, and every address a host name resolves to is
+	// checked when connecting (internal/netpolicy lists what is refused).
 	AllowPrivate bool
 	Interval     time.Duration // how often due deliveries are looked for; default 1s
 	Timeout      time.Duration // one attempt, connecting to reading the answer; default 10s
@@ -187,15 +195,33 @@ type WebhookDelivery struct {
 	CreatedAt     time.Time        `json:"created_at"`
 }
 
-// WebhookAttempt is one request of a delivery.
+// WebhookAttempt is one request of a delivery. It never holds what the
+// endpoint answered beyond its status code.
 type WebhookAttempt struct {
-	Attempt      int       `json:"attempt"`               // 1 for the first
-	StatusCode   int       `json:"status_code,omitempty"` // absent when no answer came
-	Error        string    `json:"error,omitempty"`       // why it did not count as delivered
-	ResponseBody string    `json:"response_body,omitempty"`
-	DurationMS   int64     `json:"duration_ms"`
-	CreatedAt    time.Time `json:"created_at"`
+	Attempt    int       `json:"attempt"`               // 1 for the first
+	StatusCode int       `json:"status_code,omitempty"` // absent when no answer came
+	Error      string    `json:"error,omitempty"`       // why it did not count as delivered: an error class (WebhookError...)
+	DurationMS int64     `json:"duration_ms"`
+	CreatedAt  time.Time `json:"created_at"`
 }
+
+// Error classes of a webhook attempt (WebhookAttempt.Error).
+const (
+	WebhookErrorTimeout           = "timeout"             // no answer within webhooks.timeout
+	WebhookErrorDNS               = "dns"                 // the host name did not resolve
+	WebhookErrorConnectionRefused = "connection_refused"  // nothing listens on the port
+	WebhookErrorConnectionReset   = "connection_reset"    // the connection was closed before a full answer
+	WebhookErrorUnreachable       = "unreachable"         // no route to the network or host
+	WebhookErrorTLS               = "tls"                 // the TLS handshake or the certificate failed
+	WebhookErrorAddressNotAllowed = "address_not_allowed" // the address is not public and webhooks.allow_private is off
+	WebhookErrorProtocol          = "protocol_error"      // the answer was not HTTP
+	WebhookErrorConnection        = "connection_error"    // any other failure to connect or send
+	WebhookErrorInterrupted       = "interrupted"         // the node shut down during the attempt; tried again at once
+	WebhookErrorHTTP3xx           = "http_3xx"            // a redirect: not followed, give the final URL
+	WebhookErrorHTTP4xx           = "http_4xx"
+	WebhookErrorHTTP5xx           = "http_5xx"
+	WebhookErrorHTTPOther         = "http_other" // another non-2xx status
+)
 
 // WebhookDeliveryList lists an event's deliveries.
 type WebhookDeliveryList struct {
@@ -404,26 +430,16 @@ func (h *Host) webhookLoop(ctx context.Context) {
 	}
 }
 
-var cgnatPrefix = netip.MustParsePrefix("100.64.0.0/10")
-
-// publicAddress reports whether an address may be reached without
-// AllowPrivate.
-func publicAddress(a netip.Addr) bool {
-	a = a.Unmap()
-	return !(a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
-		a.IsInterfaceLocalMulticast() || a.IsMulticast() || a.IsUnspecified() || cgnatPrefix.Contains(a))
-}
-
 // newWebhookClient is the delivery client: bounded in time, no proxy from
 // the environment, no redirects followed (a 3xx is a failed attempt), and
-// without AllowPrivate only public addresses dialled, checked after DNS.
+// without AllowPrivate only addresses netpolicy allows dialled, checked
+// after DNS (so a name rebinding to an internal address is refused too).
 func newWebhookClient(c WebhookConfig) *http.Client {
 	dialer := &net.Dialer{Timeout: c.Timeout, KeepAlive: 30 * time.Second}
 	if !c.AllowPrivate {
-		dialer.Control = func(_, address string, _ syscall.RawConn) error {
-			ap, err := netip.ParseAddrPort(address)
-			if err != nil || !publicAddress(ap.Addr()) {
-				return fmt.Errorf("address %s is not public and webhooks.allow_private is off", address)
+		dialer.Control = func(network, address string, rc syscall.RawConn) error {
+			if err := netpolicy.Control(network, address, rc); err != nil {
+				return fmt.Errorf("%w; webhooks.allow_private is off", err)
 			}
 			return nil
 		}
@@ -506,7 +522,8 @@ func (h *Host) deliver(ctx context.Context, d *store.WebhookDelivery) {
 	}
 	a := &store.WebhookAttempt{Attempt: d.Attempts + 1}
 	start := time.Now()
-	a.StatusCode, a.ResponseBody, a.Error = h.postWebhook(ctx, ep, ev, body)
+	var detail string
+	a.StatusCode, a.Error, detail = h.postWebhook(ctx, ep, ev, body)
 	a.DurationMS = time.Since(start).Milliseconds()
 	a.CreatedAt = h.now()
 	res.Attempt, res.Now = a, a.CreatedAt
@@ -515,7 +532,7 @@ func (h *Host) deliver(ctx context.Context, d *store.WebhookDelivery) {
 		res.Status = store.DeliveryDelivered
 	case ctx.Err() != nil:
 		// this node is shutting down: due again at once, for any node
-		a.Error = "interrupted: the node shut down (" + a.Error + ")"
+		a.Error = WebhookErrorInterrupted
 		res.Status, res.NextAttemptAt = store.DeliveryPending, a.CreatedAt
 	case a.Attempt >= h.cfg.Webhooks.MaxAttempts:
 		res.Status = store.DeliveryFailed
@@ -527,8 +544,10 @@ func (h *Host) deliver(ctx context.Context, d *store.WebhookDelivery) {
 	if res.Status == store.DeliveryFailed {
 		level = h.log.Warn
 	}
+	// the operator's log may say more than the tenant's delivery log
+	// (detail), but never what the endpoint answered
 	level("webhook delivery", "event", ev.ID, "type", ev.Type, "endpoint", ep.ID, "attempt", a.Attempt,
-		"status_code", a.StatusCode, "result", res.Status, "error", a.Error, "duration_ms", a.DurationMS)
+		"status_code", a.StatusCode, "result", res.Status, "error", a.Error, "detail", detail, "duration_ms", a.DurationMS)
 }
 
 func (h *Host) finishDelivery(ctx context.Context, d *store.WebhookDelivery, res store.WebhookResult) {
@@ -541,13 +560,15 @@ func (h *Host) finishDelivery(ctx context.Context, d *store.WebhookDelivery, res
 	}
 }
 
-// postWebhook sends one signed delivery. It returns the answer's status
-// and start, and why the attempt does not count as delivered ("" when it
-// does: a 2xx answer).
+// postWebhook sends one signed delivery. It returns the answer's status,
+// the error class of the attempt ("" when it counts as delivered: a 2xx
+// answer), and for the operator's log a detail of a failure to connect.
+// The endpoint's answer is read (up to webhookReadBytes, so the connection
+// can be reused) and dropped.
 func (h *Host) postWebhook(ctx context.Context, ep *store.WebhookEndpoint, ev *store.Event, body []byte) (int, string, string) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(body))
 	if err != nil {
-		return 0, "", "bad endpoint URL: " + err.Error()
+		return 0, WebhookErrorConnection, "bad endpoint URL"
 	}
 	now := h.now()
 	req.Header.Set("Content-Type", "application/json")
@@ -558,53 +579,90 @@ func (h *Host) postWebhook(ctx context.Context, ep *store.WebhookEndpoint, ev *s
 	req.Header.Set(HeaderSignature, SignWebhook(ep.Secret, now, body))
 	resp, err := h.hooks.client.Do(req)
 	if err != nil {
-		return 0, "", attemptError(err, h.cfg.Webhooks.Timeout)
+		class := attemptClass(err)
+		detail := ""
+		if class != WebhookErrorProtocol { // its text quotes what the endpoint sent
+			detail = clipText(errorText(err), 300)
+		}
+		return 0, class, detail
 	}
 	defer resp.Body.Close()
-	b, rerr := io.ReadAll(io.LimitReader(resp.Body, webhookReadBytes))
-	excerpt := logText(b, webhookLoggedBytes)
-	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
-		return resp.StatusCode, excerpt, ""
-	case resp.StatusCode >= 300 && resp.StatusCode < 400:
-		where := "elsewhere"
-		if loc, err := resp.Location(); err == nil {
-			where = "to " + loc.Scheme + "://" + loc.Host
-		}
-		return resp.StatusCode, excerpt, fmt.Sprintf("HTTP %d: redirect %s not followed; give the final URL", resp.StatusCode, where)
-	case rerr != nil:
-		return resp.StatusCode, excerpt, fmt.Sprintf("HTTP %d: %s", resp.StatusCode, attemptError(rerr, h.cfg.Webhooks.Timeout))
-	default:
-		return resp.StatusCode, excerpt, fmt.Sprintf("HTTP %d", resp.StatusCode)
-	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, webhookReadBytes))
+	return resp.StatusCode, statusClass(resp.StatusCode), ""
 }
 
-// attemptError describes a failed request for the delivery log.
-func attemptError(err error, timeout time.Duration) string {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Sprintf("no answer within %s", timeout)
+// statusClass is the error class of an answer's status ("" for 2xx).
+func statusClass(code int) string {
+	switch {
+	case code >= 200 && code < 300:
+		return ""
+	case code >= 300 && code < 400:
+		return WebhookErrorHTTP3xx
+	case code >= 400 && code < 500:
+		return WebhookErrorHTTP4xx
+	case code >= 500 && code < 600:
+		return WebhookErrorHTTP5xx
 	}
+	return WebhookErrorHTTPOther
+}
+
+// attemptClass sorts a failed request into an error class for the
+// delivery log: the class, never the error's text, which can tell a tenant
+// what an internal address answered or whether a port is open.
+func attemptClass(err error) string {
+	var (
+		refused *netpolicy.RefusedError
+		dnsErr  *net.DNSError
+		ne      net.Error
+		recErr  tls.RecordHeaderError
+		alert   tls.AlertError
+		verify  *tls.CertificateVerificationError
+		unknown x509.UnknownAuthorityError
+		host    x509.HostnameError
+		invalid x509.CertificateInvalidError
+		ech     *tls.ECHRejectionError
+	)
+	switch {
+	case errors.As(err, &refused):
+		return WebhookErrorAddressNotAllowed
+	case errors.As(err, &dnsErr):
+		return WebhookErrorDNS
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
+		return WebhookErrorTimeout
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return WebhookErrorConnectionRefused
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return WebhookErrorConnectionReset
+	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
+		return WebhookErrorUnreachable
+	case errors.As(err, &recErr), errors.As(err, &alert), errors.As(err, &verify), errors.As(err, &unknown),
+		errors.As(err, &host), errors.As(err, &invalid), errors.As(err, &ech):
+		return WebhookErrorTLS
+	case strings.Contains(err.Error(), "malformed HTTP"):
+		return WebhookErrorProtocol
+	}
+	return WebhookErrorConnection
+}
+
+// errorText is an error's text without the URL a *url.Error repeats.
+func errorText(err error) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		err = ue.Err // the URL is in the log already
+		err = ue.Err
 	}
 	return err.Error()
 }
 
-// logText makes an endpoint's answer storable: valid UTF-8 without NUL,
-// at most n bytes.
-func logText(b []byte, n int) string {
-	if len(b) > n {
-		b = b[:n]
+// clipText cuts s to at most n bytes on a rune boundary.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	s := strings.ToValidUTF8(string(b), "\uFFFD")
-	s = strings.ReplaceAll(s, "\x00", "")
-	for len(s) > n { // a replacement character may have grown it
-		_, size := utf8.DecodeLastRuneInString(s)
-		s = s[:len(s)-size]
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
 	}
-	return s
+	return s + "…"
 }
 
 // newWebhookSecret returns a fresh signing secret.
@@ -639,13 +697,8 @@ func (h *Host) checkWebhookURL(raw string) error {
 	if h.cfg.Webhooks.AllowPrivate {
 		return nil
 	}
-	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	private := host == "localhost" || strings.HasSuffix(host, ".localhost")
-	if a, err := netip.ParseAddr(host); err == nil && !publicAddress(a) {
-		private = true
-	}
-	if private {
-		return bad("url", "url must be a public address: loopback and private addresses are allowed only when webhooks.allow_private is set")
+	if err := netpolicy.CheckHost(u.Hostname()); err != nil {
+		return bad("url", "url must be a public address (%v): loopback, private and other special-purpose addresses are allowed only when webhooks.allow_private is set", err)
 	}
 	return nil
 }
@@ -889,7 +942,7 @@ func (h *Host) ListEventDeliveries(ctx context.Context, tenant, eventID string) 
 		}
 		for _, a := range as {
 			wd.Attempts = append(wd.Attempts, WebhookAttempt{Attempt: a.Attempt, StatusCode: a.StatusCode, Error: a.Error,
-				ResponseBody: a.ResponseBody, DurationMS: a.DurationMS, CreatedAt: a.CreatedAt})
+				DurationMS: a.DurationMS, CreatedAt: a.CreatedAt})
 		}
 		out.Data = append(out.Data, wd)
 	}

@@ -215,7 +215,10 @@ func TestWebhooksPaymentAndRefundEvents(t *testing.T) {
 			assert.Equal(t, "delivered", d.Status)
 			require.Len(t, d.Attempts, 1)
 			assert.Equal(t, http.StatusOK, d.Attempts[0].StatusCode)
-			assert.Equal(t, `{"received":true}`, d.Attempts[0].ResponseBody)
+			assert.Empty(t, d.Attempts[0].Error)
+			b, err := json.Marshal(d)
+			require.NoError(t, err)
+			assert.NotContains(t, string(b), "received", "the endpoint's answer is not in the log")
 		}
 	}
 	assert.Zero(t, w.host.DeliverWebhooks(context.Background()), "nothing is delivered twice")
@@ -260,9 +263,9 @@ func TestWebhooksRetries(t *testing.T) {
 	d := deliveries(t, w.host, evs[0].ID)[0]
 	require.Len(t, d.Attempts, 3)
 	assert.Equal(t, http.StatusInternalServerError, d.Attempts[0].StatusCode)
-	assert.Equal(t, "HTTP 500", d.Attempts[0].Error)
+	assert.Equal(t, host.WebhookErrorHTTP5xx, d.Attempts[0].Error)
 	assert.Zero(t, d.Attempts[1].StatusCode)
-	assert.Contains(t, d.Attempts[1].Error, "no answer within")
+	assert.Equal(t, host.WebhookErrorTimeout, d.Attempts[1].Error)
 	assert.Equal(t, http.StatusNoContent, d.Attempts[2].StatusCode)
 	assert.Empty(t, d.Attempts[2].Error)
 	assert.NotNil(t, d.DeliveredAt)
@@ -295,7 +298,7 @@ func TestWebhooksGiveUp(t *testing.T) {
 	require.Len(t, d.Attempts, 3)
 	for _, a := range d.Attempts {
 		assert.Equal(t, http.StatusTemporaryRedirect, a.StatusCode)
-		assert.Contains(t, a.Error, "redirect to "+other.URL+" not followed")
+		assert.Equal(t, host.WebhookErrorHTTP3xx, a.Error, "a redirect is not followed")
 	}
 	assert.Zero(t, elsewhere.Load(), "the redirect was not followed")
 	time.Sleep(10 * time.Millisecond)
@@ -389,7 +392,10 @@ func TestWebhooksPrivateAddresses(t *testing.T) {
 		c.Webhooks.AllowPrivate = false
 		c.Webhooks.MaxAttempts = 1
 	}})
-	for _, u := range []string{rc.srv.URL, "http://localhost:8080/x", "http://10.1.2.3/x", "http://[::1]/x", "http://169.254.169.254/latest"} {
+	for _, u := range []string{rc.srv.URL, "http://localhost:8080/x", "http://10.1.2.3/x", "http://[::1]/x", "http://169.254.169.254/latest",
+		"http://[64:ff9b::a9fe:a9fe]/latest", "http://[::ffff:127.0.0.1]/x", "http://[2002:a9fe:a9fe::1]/x", "http://[fec0::1]/x",
+		"http://198.18.0.1/x", "http://100.64.0.1/x", "http://192.0.0.1/x", "http://240.0.0.1/x", "http://255.255.255.255/x",
+		"http://[::7f00:1]/x", "http://2130706433/x", "http://0x7f.1/x"} {
 		_, err := strict.host.CreateWebhookEndpoint(context.Background(), host.CreateWebhookEndpointInput{Tenant: "acme",
 			IdempotencyKey: "private-" + u, URL: u, Events: []string{"*"}})
 		assert.Equal(t, core.CodeInvalidRequest, core.CodeOf(err), u)
@@ -399,8 +405,52 @@ func TestWebhooksPrivateAddresses(t *testing.T) {
 	require.NoError(t, err)
 	ev := events(t, w.host, "")[0]
 	deliverUntil(t, strict.host, "the delivery to fail", func() bool { return deliveries(t, w.host, ev.ID)[0].Status == "failed" })
-	assert.Contains(t, deliveries(t, w.host, ev.ID)[0].Attempts[0].Error, "not public")
+	assert.Equal(t, host.WebhookErrorAddressNotAllowed, deliveries(t, w.host, ev.ID)[0].Attempts[0].Error)
 	assert.Empty(t, rc.requests())
+}
+
+// TestWebhooksLogHidesAnswers: where private delivery is allowed, the
+// delivery log still shows only status codes and error classes — not what
+// an internal service answered, nor which ports are open (dial errors).
+func TestWebhooksLogHidesAnswers(t *testing.T) {
+	const secret = "root:x:0:0:internal-admin-token-42"
+	leaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = io.WriteString(w, secret)
+	}))
+	t.Cleanup(leaky.Close)
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+	w := newWorld(t, worldOpts{extra: func(c *host.Config) {
+		hookConfig(c)
+		c.Webhooks.MaxAttempts = 1
+	}})
+	addEndpoint(t, w.host, leaky.URL, "payment.*")
+	addEndpoint(t, w.host, closedURL+"/hooks", "payment.*")
+	_, err := w.create(host.CreatePaymentInput{IdempotencyKey: "wh-leak"})
+	require.NoError(t, err)
+	ev := events(t, w.host, "")[0]
+	deliverUntil(t, w.host, "both deliveries to fail", func() bool {
+		ds := deliveries(t, w.host, ev.ID)
+		return len(ds) == 2 && ds[0].Status == "failed" && ds[1].Status == "failed"
+	})
+	ds := deliveries(t, w.host, ev.ID)
+	byURL := map[string]host.WebhookAttempt{}
+	for _, d := range ds {
+		require.Len(t, d.Attempts, 1)
+		byURL[d.URL] = d.Attempts[0]
+	}
+	assert.Equal(t, host.WebhookAttempt{Attempt: 1, StatusCode: http.StatusForbidden, Error: host.WebhookErrorHTTP4xx,
+		DurationMS: byURL[leaky.URL].DurationMS, CreatedAt: byURL[leaky.URL].CreatedAt}, byURL[leaky.URL])
+	assert.Equal(t, host.WebhookErrorConnectionRefused, byURL[closedURL+"/hooks"].Error)
+	assert.Zero(t, byURL[closedURL+"/hooks"].StatusCode)
+	b, err := json.Marshal(ds)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "internal-admin-token")
+	assert.NotContains(t, string(b), "dial tcp")
+	assert.NotContains(t, string(b), "connect:")
+	assert.NotContains(t, string(b), "response_body")
 }
 
 // TestWebhooksEventsList: newest first, by type, a page at a time, per tenant.

@@ -41,6 +41,8 @@ type sandboxOptions struct {
 	Rules     string // rule file; "" = examples/rules.yaml if it exists, else the embedded copy
 	Keep      bool   // keep the database of an earlier run (the simulators forget theirs)
 	Fast      bool   // simulated payers and refunds settle in a second (tests, demo)
+
+	editSecrets func(map[string]string) // tests: change the secrets the sandbox made before it starts
 }
 
 // sandboxReady is the JSON line the sandbox prints once it serves.
@@ -150,6 +152,9 @@ func startSandbox(ctx context.Context, env *cmdEnv, o sandboxOptions, announce f
 	adapayURL := sb.serveSimOn(adapayLn, sb.adapay, sb.adapay.Close)
 	secrets[envSandboxAdapayPK] = adapaysim.DefaultMerchantKey().PrivateKeyPEM()
 	secrets[envSandboxAdapayPb] = sb.adapay.PublicKeyBase64()
+	if o.editSecrets != nil {
+		o.editSecrets(secrets)
+	}
 
 	rulesFile, catalogueFile, err := sandboxRules(dataDir, o.Rules)
 	if err != nil {
@@ -202,12 +207,8 @@ func startSandbox(ctx context.Context, env *cmdEnv, o sandboxOptions, announce f
 				hc.Plugins = append(hc.Plugins, host.PluginConfig{Native: natives[name]})
 			}
 		},
-		announce: func(w io.Writer, url, _ string) {
-			sb.ready.URL = url
-			if announce != nil {
-				announce(w, sb)
-			}
-		},
+		// the ready line waits until the sandbox is complete (below)
+		announce: func(_ io.Writer, url, _ string) { sb.ready.URL = url },
 	})
 	if err != nil {
 		return nil, err
@@ -216,6 +217,9 @@ func startSandbox(ctx context.Context, env *cmdEnv, o sandboxOptions, announce f
 	if err := sb.registerReceivers(ctx); err != nil {
 		_ = srv.close(context.Background())
 		return nil, err
+	}
+	if announce != nil {
+		announce(env.stdout, sb)
 	}
 	return sb, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -131,10 +132,26 @@ func TestSandboxStartsEmpty(t *testing.T) {
 
 	kept, rd := startSandboxCmd(t, "--addr", "127.0.0.1:0", "--data", data, "--plugins", t.TempDir(), "--keep")
 	assert.Equal(t, 200, call(t, "GET", rd.URL+"/v1/payments/"+id, rd.APIKey, "", "").status, "--keep keeps it")
-	require.Equal(t, 0, kept.stop(t))
+	require.Equal(t, 0, kept.stop(t), kept.stderr.String())
 
 	_, rd = startSandboxCmd(t, "--addr", "127.0.0.1:0", "--data", data, "--plugins", t.TempDir())
 	assert.Equal(t, 404, call(t, "GET", rd.URL+"/v1/payments/"+id, rd.APIKey, "", "").status, "a fresh start forgets it")
+}
+
+// TestSandboxRefusesAMissingKey: a key of an account that does not
+// resolve stops the sandbox before its ready line, naming the account and
+// the key.
+func TestSandboxRefusesAMissingKey(t *testing.T) {
+	var out syncBuffer
+	env := &cmdEnv{stdout: &out, stderr: &out, getenv: func(string) string { return "" }}
+	announced := false
+	_, err := startSandbox(context.Background(), env, sandboxOptions{Addr: "127.0.0.1:0", DataDir: t.TempDir(), PluginDir: t.TempDir(),
+		editSecrets: func(s map[string]string) { delete(s, envSandboxAdapayPK) }},
+		func(io.Writer, *sandbox) { announced = true })
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "account app: key merchant_private: env:"+envSandboxAdapayPK+": the environment variable is empty or unset")
+	assert.False(t, announced, "no ready line")
+	assert.NotContains(t, out.String(), `"ready":true`)
 }
 
 // TestDemoEmbedded: `payhost demo` without --url starts its own sandbox.

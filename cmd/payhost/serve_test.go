@@ -470,6 +470,15 @@ func TestServeErrors(t *testing.T) {
 		{"unset secret", func(*testing.T) []string { return []string{"--config", good} },
 			map[string]string{"HAOTIAN_SECRET": "x", "GLOBEX_API_KEY": serveEnv["GLOBEX_API_KEY"], "ADMIN_TOKEN": serveEnv["ADMIN_TOKEN"]}, 1,
 			"tenants[0].api_keys[0]: env:ACME_API_KEY: the environment variable is empty or unset", serveEnv["ADMIN_TOKEN"]},
+		{"unset account key", func(*testing.T) []string { return []string{"--config", good} },
+			map[string]string{"ACME_API_KEY": serveEnv["ACME_API_KEY"], "GLOBEX_API_KEY": serveEnv["GLOBEX_API_KEY"], "ADMIN_TOKEN": serveEnv["ADMIN_TOKEN"]}, 1,
+			"account main: key app_secret: env:HAOTIAN_SECRET: the environment variable is empty or unset", serveEnv["ADMIN_TOKEN"]},
+		{"missing key file", func(t *testing.T) []string {
+			return []string{"--config", variant(t, "app_secret: env:HAOTIAN_SECRET", "app_secret: file:"+filepath.Join(t.TempDir(), "haotian.key"))}
+		}, serveEnv, 1, "account main: key app_secret: file:", ""},
+		{"private endpoint without allow_private", func(t *testing.T) []string {
+			return []string{"--config", variant(t, "allow_private: true", "allow_private: false")}
+		}, serveEnv, 1, "accounts[0].endpoints.gateway.url: address 127.0.0.1 is not allowed: loopback (127.0.0.0/8); set allow_private to reach it", ""},
 		{"address in use", func(t *testing.T) []string {
 			return []string{"--config", variant(t, "127.0.0.1:0", busy.Addr().String())}
 		},

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // readBody reads the request body up to limit bytes; a larger body is 413.
@@ -59,7 +60,9 @@ func checkContentType(r *http.Request, want ...string) error {
 // decodeJSON reads a JSON object into v strictly: the body must be
 // application/json, one object, with exactly the field names of v (no
 // unknown, differently cased or repeated names, nested objects included),
-// values of the fields' types, and no NUL characters in strings.
+// values of the fields' types, strings of valid UTF-8 (encoding/json would
+// silently turn invalid bytes and lone surrogate escapes into U+FFFD) and
+// no NUL characters in strings.
 func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	if err := checkContentType(r, "application/json"); err != nil {
 		return err
@@ -84,6 +87,9 @@ func decodeStrict(body []byte, v any) error {
 			return invalid("body", fmt.Sprintf("malformed JSON at byte %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: ")))
 		}
 		return invalid("body", "malformed JSON")
+	}
+	if param, bad := badText(body); bad {
+		return invalid(param, param+" must be valid UTF-8: it holds bytes or a \\u escape that are not Unicode text")
 	}
 	t := reflect.TypeOf(v).Elem()
 	if err := checkFields(body, t, ""); err != nil {
@@ -314,4 +320,143 @@ func requireString(name, v string) error {
 		return invalid(name, name+" is required")
 	}
 	return nil
+}
+
+// badText returns the path of the first string (or object key) in a valid
+// JSON document that is not Unicode text: invalid UTF-8 bytes, or a \u
+// escape of a lone surrogate. The path is as findNUL's ("metadata.note",
+// "items[2].name"); a bad key names the object holding it ("body" at the
+// top).
+func badText(data []byte) (string, bool) {
+	s := &textScan{b: data}
+	s.space()
+	path, bad := s.value("")
+	if bad && path == "" {
+		path = "body"
+	}
+	return path, bad
+}
+
+// textScan walks a document json.Valid accepted.
+type textScan struct {
+	b []byte
+	i int
+}
+
+func (s *textScan) space() {
+	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
+		s.i++
+	}
+}
+
+func (s *textScan) value(path string) (string, bool) {
+	if s.i >= len(s.b) {
+		return "", false
+	}
+	switch s.b[s.i] {
+	case '{':
+		s.i++
+		s.space()
+		for s.i < len(s.b) && s.b[s.i] != '}' {
+			key, ok := s.str()
+			if !ok {
+				return path, true
+			}
+			s.space()
+			s.i++ // ':'
+			s.space()
+			if p, bad := s.value(join(path, key)); bad {
+				return p, true
+			}
+			s.space()
+			if s.i < len(s.b) && s.b[s.i] == ',' {
+				s.i++
+				s.space()
+			}
+		}
+		s.i++
+	case '[':
+		s.i++
+		s.space()
+		for n := 0; s.i < len(s.b) && s.b[s.i] != ']'; n++ {
+			if p, bad := s.value(fmt.Sprintf("%s[%d]", path, n)); bad {
+				return p, true
+			}
+			s.space()
+			if s.i < len(s.b) && s.b[s.i] == ',' {
+				s.i++
+				s.space()
+			}
+		}
+		s.i++
+	case '"':
+		if _, ok := s.str(); !ok {
+			return path, true
+		}
+	default: // a number, true, false or null
+		for s.i < len(s.b) && !strings.ContainsRune(",]} \t\r\n", rune(s.b[s.i])) {
+			s.i++
+		}
+	}
+	return "", false
+}
+
+// str reads the string at s.i (its opening quote) and returns its text
+// for a path, and whether it is Unicode text.
+func (s *textScan) str() (string, bool) {
+	start := s.i
+	s.i++
+	ok := true
+	for s.i < len(s.b) && s.b[s.i] != '"' {
+		c := s.b[s.i]
+		switch {
+		case c == '\\':
+			if s.i+1 < len(s.b) && s.b[s.i+1] == 'u' {
+				r := s.hex4(s.i + 2)
+				s.i += 6
+				switch {
+				case r >= 0xD800 && r < 0xDC00:
+					// a high surrogate must be followed by a low one
+					if s.i+1 < len(s.b) && s.b[s.i] == '\\' && s.b[s.i+1] == 'u' {
+						if lo := s.hex4(s.i + 2); lo >= 0xDC00 && lo < 0xE000 {
+							s.i += 6
+							continue
+						}
+					}
+					ok = false
+				case r >= 0xDC00 && r < 0xE000:
+					ok = false
+				}
+				continue
+			}
+			s.i += 2
+		case c < utf8.RuneSelf:
+			s.i++
+		default:
+			r, size := utf8.DecodeRune(s.b[s.i:])
+			if r == utf8.RuneError && size <= 1 {
+				ok = false
+				size = 1
+			}
+			s.i += size
+		}
+	}
+	s.i++ // the closing quote
+	var text string
+	if end := min(s.i, len(s.b)); json.Unmarshal(s.b[start:end], &text) != nil {
+		text = ""
+	}
+	return text, ok
+}
+
+// hex4 reads the four hex digits of a \u escape at i (-1 when cut off).
+func (s *textScan) hex4(i int) rune {
+	if i+4 > len(s.b) {
+		return -1
+	}
+	n, err := strconv.ParseUint(string(s.b[i:i+4]), 16, 16)
+	if err != nil {
+		return -1
+	}
+	return rune(n)
 }

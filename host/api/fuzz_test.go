@@ -11,7 +11,8 @@ import (
 
 // FuzzCreatePaymentBody sends any bytes as the body of POST /v1/payments
 // to the real engine: the answer is a 2xx payment or a JSON 4xx error,
-// never a panic or a 5xx.
+// never a panic or a 5xx, and text that is not valid UTF-8 is refused, not
+// stored as U+FFFD.
 func FuzzCreatePaymentBody(f *testing.F) {
 	for _, seed := range []string{
 		qrBody,
@@ -24,6 +25,9 @@ func FuzzCreatePaymentBody(f *testing.F) {
 		`{"amount":1000,"currency":"CNY","method":"alipay.qr","description":"\u0000"}`,
 		`{"amount":1000,"currency":"CNY","method":"alipay.qr","metadata":{"k":"` + string(bytes.Repeat([]byte("v"), 600)) + `"}}`,
 		`{"Amount":1}`, `{"amount":1,"amount":2}`, `[]`, `null`, `"x"`, `{`, ``, "\xff\xfe", `{"payer":{"open_id":1}}`,
+		"{\"amount\":1000,\"currency\":\"CNY\",\"method\":\"alipay.qr\",\"description\":\"caf\xe9\"}",
+		`{"amount":1000,"currency":"CNY","method":"alipay.qr","metadata":{"k":"\ud800"}}`,
+		`{"amount":1000,"currency":"CNY","method":"alipay.qr","description":"\ud83c\udf75"}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -56,6 +60,10 @@ func FuzzCreatePaymentBody(f *testing.F) {
 		}
 		if out["object"] != "payment" || out["id"] == "" {
 			t.Fatalf("2xx without a payment: %s", rec.Body.Bytes())
+		}
+		if !bytes.Contains(body, []byte("\xef\xbf\xbd")) && !bytes.Contains(bytes.ToLower(body), []byte(`\ufffd`)) &&
+			bytes.Contains(rec.Body.Bytes(), []byte("\xef\xbf\xbd")) {
+			t.Fatalf("a payment stored with a replacement character the body did not hold: %q → %s", body, rec.Body.Bytes())
 		}
 	})
 }

@@ -143,6 +143,7 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 		Logger:    log,
 		Observer:  metrics,
 		Poll:      host.PollConfig{Disabled: true},
+		Webhooks:  host.WebhookConfig{Disabled: true}, // nothing is delivered: the tests' endpoint URLs are not dialled
 		Accounts:  []host.AccountConfig{haotianAccount("main")},
 		Tenants: []host.TenantConfig{{Name: "acme", Accounts: []string{"main"}, Payouts: []string{"main"}},
 			{Name: "globex", Accounts: []string{"main"}}},

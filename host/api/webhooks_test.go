@@ -10,9 +10,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// hookURL is a public address nothing answers on (TEST-NET-1): endpoints
-// can be created on it without webhooks.allow_private.
-const hookURL = "https://192.0.2.10/payhost"
+// hookURL is a public host name: endpoints can be created on it without
+// webhooks.allow_private. The harness delivers nothing, so it is never
+// resolved or dialled.
+const hookURL = "https://hooks.example.com/payhost"
 
 func TestWebhookEndpoints(t *testing.T) {
 	e := newEnv(t)

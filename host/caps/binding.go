@@ -2,6 +2,7 @@ package caps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -25,7 +26,7 @@ type AccountConfig struct {
 
 // Deps are the shared services of all bindings.
 type Deps struct {
-	Keys   *KeyStore
+	Keys   Keys // nil = a KeyStore of the process's environment and files
 	Cache  *Cache
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -129,6 +130,25 @@ func Bind(m core.Manifest, acct AccountConfig, deps Deps) (*Binding, error) {
 	return b, nil
 }
 
+// ResolveKeys resolves every key configured for the account, so that a
+// missing or unusable one is found at start, not by a payment. The error
+// names the account and each key that failed.
+func (b *Binding) ResolveKeys() error {
+	names := make([]string, 0, len(b.keys))
+	for name := range b.keys {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var errs []error
+	for _, name := range names {
+		spec, _ := b.manifest.Key(name)
+		if err := b.deps.Keys.Resolve(b.keys[name], spec.Kind); err != nil {
+			errs = append(errs, fmt.Errorf("account %s: key %s: %w", b.account, name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Account is the account name of the binding.
 func (b *Binding) Account() string { return b.account }
 
@@ -180,7 +200,10 @@ func (b *Binding) Sign(_ context.Context, key string, alg core.SignAlg, data []b
 	}
 	sig, err := b.deps.Keys.Sign(ref, spec.Kind, alg, data)
 	if err != nil {
-		return nil, core.WrapError(core.CodeInternal, err, "sign with key %s", key)
+		// the request was never signed, so it never left: safe to try
+		// another channel; the message says which key to fix
+		return nil, &core.Error{Code: core.CodeProviderUnavailable, Provider: b.plugin, Err: err,
+			Message: fmt.Sprintf("account %s cannot sign with key %s (%v); no request was sent", b.account, key, err)}
 	}
 	return sig, nil
 }
@@ -230,7 +253,10 @@ func (b *Binding) Log(ctx context.Context, level core.LogLevel, msg string, attr
 	if !b.log.Enabled(ctx, l) {
 		return
 	}
-	red := b.deps.Keys.Redact
+	red := func(s string) string { return s }
+	if r, ok := b.deps.Keys.(interface{ Redact(string) string }); ok {
+		red = r.Redact // the key store knows the secrets it loaded
+	}
 	group := make([]any, 0, min(len(attrs)/2, maxLogAttrs))
 	for i := 0; i+1 < len(attrs) && len(group) < maxLogAttrs; i += 2 {
 		k, v := clip(red(attrs[i]), 64), red(attrs[i+1])

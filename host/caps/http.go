@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
-	"net/netip"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/payhost/payhost/core"
+	"github.com/payhost/payhost/internal/netpolicy"
 )
 
 // Defaults of an endpoint.
@@ -43,17 +43,6 @@ type endpoint struct {
 	client *http.Client
 }
 
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
-
-// publicAddr reports whether a dialled address may be reached without
-// allow_private: not loopback, private, link-local, CGNAT, multicast or
-// unspecified (checked after DNS resolution, so rebinding cannot bypass it).
-func publicAddr(a netip.Addr) bool {
-	a = a.Unmap()
-	return !(a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
-		a.IsInterfaceLocalMulticast() || a.IsMulticast() || a.IsUnspecified() || cgnat.Contains(a))
-}
-
 func newEndpoint(name, rawURL string, cfg EndpointConfig) (*endpoint, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
@@ -65,14 +54,21 @@ func newEndpoint(name, rawURL string, cfg EndpointConfig) (*endpoint, error) {
 	if cfg.MaxResponseBytes <= 0 {
 		cfg.MaxResponseBytes = DefaultMaxResponseBytes
 	}
+	if !cfg.AllowPrivate {
+		// a literal address or localhost is refused now; what a name
+		// resolves to is checked when connecting
+		if err := netpolicy.CheckHost(u.Hostname()); err != nil {
+			return nil, fmt.Errorf("endpoint %s: %w; set allow_private to reach it", name, err)
+		}
+	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	ep := &endpoint{name: name, base: u, cfg: cfg}
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	if !cfg.AllowPrivate {
-		dialer.Control = func(_, address string, _ syscall.RawConn) error {
-			ap, err := netip.ParseAddrPort(address)
-			if err != nil || !publicAddr(ap.Addr()) {
-				return fmt.Errorf("endpoint %s: address %s is not public and allow_private is off", name, address)
+		// every address tried, after DNS resolution: rebinding cannot bypass it
+		dialer.Control = func(network, address string, c syscall.RawConn) error {
+			if err := netpolicy.Control(network, address, c); err != nil {
+				return fmt.Errorf("endpoint %s: %w and allow_private is off", name, err)
 			}
 			return nil
 		}

@@ -20,8 +20,31 @@ import (
 	"github.com/payhost/payhost/core"
 )
 
+// Keys signs and verifies with keys named by reference, so that plugins
+// never see key material. *KeyStore is the built-in implementation; an
+// embedder may give the host another one (an HSM, a KMS).
+type Keys interface {
+	// Resolve loads the key at ref as kind, or says why it cannot be used.
+	// The host resolves every key of every account when it starts and
+	// refuses to start when one fails.
+	Resolve(ref string, kind core.KeyKind) error
+	// Sign signs data with the key at ref.
+	Sign(ref string, kind core.KeyKind, alg core.SignAlg, data []byte) ([]byte, error)
+	// Verify checks sig over data with the key at ref; a mismatch is a
+	// signature_invalid *core.Error.
+	Verify(ref string, kind core.KeyKind, alg core.SignAlg, data, sig []byte) error
+}
+
+var _ Keys = (*KeyStore)(nil)
+
+// MinRSABits is the smallest RSA key the key store takes (crypto/rsa
+// refuses to sign or verify with smaller ones).
+const MinRSABits = 1024
+
 // KeyStore resolves key references ("env:NAME" or "file:PATH") and signs
-// with the keys. Key material is loaded on first use, kept in memory, and
+// with the keys. Key material is loaded when first resolved (the host
+// resolves every account's keys at start), kept in memory — a key file
+// removed or changed later does not matter until the next start — and
 // registered with the Redactor so it never reaches a log line.
 type KeyStore struct {
 	getenv   func(string) string
@@ -77,17 +100,21 @@ func (ks *KeyStore) material(ref string) ([]byte, error) {
 	case "env":
 		v := ks.getenv(name)
 		if v == "" {
-			return nil, fmt.Errorf("key %s: environment variable is empty or unset", ref)
+			return nil, fmt.Errorf("%s: the environment variable is empty or unset", ref)
 		}
 		raw = []byte(v)
 	case "file":
 		b, err := ks.readFile(name)
 		if err != nil {
-			return nil, fmt.Errorf("key %s: %w", ref, err)
+			return nil, fmt.Errorf("%s: %w", ref, err)
 		}
 		raw = b
 	}
-	return []byte(strings.TrimSpace(string(raw))), nil
+	raw = []byte(strings.TrimSpace(string(raw)))
+	if len(raw) == 0 {
+		return nil, fmt.Errorf("%s: empty", ref)
+	}
+	return raw, nil
 }
 
 func (ks *KeyStore) load(ref string, kind core.KeyKind) (*key, error) {
@@ -110,15 +137,18 @@ func (ks *KeyStore) load(ref string, kind core.KeyKind) (*key, error) {
 		k.secret = raw
 	case core.KeyPrivate:
 		if k.priv, err = parsePrivateKey(raw); err != nil {
-			return nil, fmt.Errorf("key %s: %w", ref, err)
+			return nil, fmt.Errorf("%s: %w", ref, err)
 		}
 		k.pub = &k.priv.PublicKey
 	case core.KeyPublic:
 		if k.pub, err = parsePublicKey(raw); err != nil {
-			return nil, fmt.Errorf("key %s: %w", ref, err)
+			return nil, fmt.Errorf("%s: %w", ref, err)
 		}
 	default:
-		return nil, fmt.Errorf("key %s: unknown kind %q", ref, kind)
+		return nil, fmt.Errorf("%s: unknown key kind %q", ref, kind)
+	}
+	if k.pub != nil && k.pub.N.BitLen() < MinRSABits {
+		return nil, fmt.Errorf("%s: an RSA key of %d bits; at least %d are needed", ref, k.pub.N.BitLen(), MinRSABits)
 	}
 	ks.loaded[cacheKey] = k
 	return k, nil
@@ -177,6 +207,12 @@ func parsePublicKey(raw []byte) (*rsa.PublicKey, error) {
 		}
 	}
 	return nil, errors.New("not an RSA public key (PKIX, PKCS#1 or certificate)")
+}
+
+// Resolve implements Keys: it loads the key at ref as kind (and keeps it).
+func (ks *KeyStore) Resolve(ref string, kind core.KeyKind) error {
+	_, err := ks.load(ref, kind)
+	return err
 }
 
 // Sign signs data with the key at ref.

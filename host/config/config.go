@@ -50,6 +50,7 @@ import (
 	"github.com/payhost/payhost/host"
 	"github.com/payhost/payhost/host/caps"
 	"github.com/payhost/payhost/host/plugin"
+	"github.com/payhost/payhost/internal/netpolicy"
 )
 
 // EnvPrefix starts every environment override.
@@ -743,8 +744,14 @@ func (c *Config) Validate() error {
 		for _, name := range sortedKeys(a.Endpoints) {
 			ep := a.Endpoints[name]
 			if ep.URL != "" {
-				if u, err := url.Parse(ep.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				u, err := url.Parse(ep.URL)
+				switch {
+				case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 					bad(fmt.Sprintf("%s.endpoints.%s.url", key, name), "want an absolute http(s) URL, got %q", ep.URL)
+				case !ep.AllowPrivate:
+					if err := netpolicy.CheckHost(u.Hostname()); err != nil {
+						bad(fmt.Sprintf("%s.endpoints.%s.url", key, name), "%v; set allow_private to reach it", err)
+					}
 				}
 			}
 			if ep.Timeout < 0 {

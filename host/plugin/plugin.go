@@ -53,11 +53,18 @@ type Stats struct {
 	Refused        int64            `json:"refused,omitempty"`     // responses refused by the output limits
 }
 
-// Call invokes op on p and returns the typed response.
+// Call invokes op on p and returns the typed response. Errors are
+// *core.Error; for an op that changes state, an error is unknown_outcome
+// whenever a request may have left the host (see afterSend), and never
+// internal: an internal failure before any request left (the host could
+// not encode the request, the plugin failed before sending) is
+// provider_unavailable, so the engine tries the next channel or fails the
+// object with that code instead of waiting on a query that cannot settle
+// anything.
 func Call[Resp any](ctx context.Context, p Plugin, h pdk.Host, op core.Op, req any) (*Resp, error) {
 	out, err := p.Invoke(ctx, h, op, req)
 	if err != nil {
-		return nil, err
+		return nil, notSent(op, err)
 	}
 	resp, ok := out.(*Resp)
 	if !ok {
@@ -97,6 +104,19 @@ func afterSend(name string, info core.OpInfo, sent bool, err error) error {
 			Message: fmt.Sprintf("%s failed after a request was sent (%s: %s); the outcome is unknown: query the provider", info.Op, ce.Code, ce.Message)}
 	}
 	return ce
+}
+
+// notSent turns the internal error of a state-changing call into
+// provider_unavailable. Invoke already made every error after a possible
+// send unknown_outcome (or left the provider's answer), so an internal one
+// here happened before any request left the host.
+func notSent(op core.Op, err error) error {
+	ce := core.AsError(err)
+	if info, ok := core.LookupOp(op); !ok || !info.Mutating || ce.Code != core.CodeInternal {
+		return ce
+	}
+	return &core.Error{Code: core.CodeProviderUnavailable, Provider: ce.Provider, Err: err,
+		Message: fmt.Sprintf("%s failed inside the host before any request was sent (internal: %s)", op, ce.Message)}
 }
 
 // callHost is the pdk.Host one call sees: it notes whether an HTTP request

@@ -88,14 +88,13 @@ type WebhookDelivery struct {
 
 // WebhookAttempt is one HTTP request of a delivery.
 type WebhookAttempt struct {
-	ID           int64 // assigned by the store
-	DeliveryID   int64
-	Attempt      int    // 1 for the first
-	StatusCode   int    // 0 when no answer came
-	Error        string // why it did not count as delivered ("" when it did)
-	ResponseBody string // the start of the answer, for the delivery log
-	DurationMS   int64
-	CreatedAt    time.Time
+	ID         int64 // assigned by the store
+	DeliveryID int64
+	Attempt    int    // 1 for the first
+	StatusCode int    // 0 when no answer came
+	Error      string // why it did not count as delivered: an error class ("" when it did); never the answer or an error's text
+	DurationMS int64
+	CreatedAt  time.Time
 }
 
 // WebhookResult is the outcome of an attempt (or of a decision not to

@@ -52,3 +52,35 @@ func FuzzParseNotification(f *testing.F) {
 		}
 	})
 }
+
+// TestNotificationAmounts: a success notification's event carries the
+// amount and currency the gateway sent, which the host holds against the
+// payment, refund or payout before applying it.
+func TestNotificationAmounts(t *testing.T) {
+	p := haotian.New()
+	for _, tt := range []struct {
+		name string
+		body url.Values
+		kind core.EventKind
+		want int64
+	}{
+		{"payment", url.Values{"payOrderId": {"P1"}, "mchOrderNo": {"pay_1"}, "state": {"2"}, "amount": {"1200"}}, core.EventPayment, 1200},
+		{"refund", url.Values{"refundOrderId": {"R1"}, "payOrderId": {"P1"}, "mchRefundNo": {"re_1"}, "state": {"2"}, "refundAmount": {"300"}}, core.EventRefund, 300},
+		{"transfer", url.Values{"transferId": {"T1"}, "mchOrderNo": {"po_1"}, "state": {"2"}, "amount": {"500"}}, core.EventPayout, 500},
+		{"payment without amount", url.Values{"payOrderId": {"P1"}, "mchOrderNo": {"pay_1"}, "state": {"2"}}, core.EventPayment, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.body.Set("mchNo", "M1")
+			tt.body.Set("appId", "A1")
+			tt.body.Set("sign", "0123456789ABCDEF0123456789ABCDEF")
+			resp, err := p.ParseNotification(context.Background(), permissiveHost{}, &core.ParseNotificationRequest{Method: "POST", Body: []byte(tt.body.Encode())})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := resp.Events[0]
+			if ev.Kind != tt.kind || ev.Status != "succeeded" || ev.Amount != tt.want || ev.Currency != "CNY" {
+				t.Errorf("event %+v: want a %s success of %d CNY (0: the host queries instead of applying it)", ev, tt.kind, tt.want)
+			}
+		})
+	}
+}

@@ -310,7 +310,6 @@ func (s *Store) FinishWebhookDelivery(ctx context.Context, r store.WebhookResult
 	c.str("Status", r.Status)
 	if a := r.Attempt; a != nil {
 		c.str("Attempt.Error", a.Error)
-		c.str("Attempt.ResponseBody", a.ResponseBody)
 	}
 	if err := c.err(); err != nil {
 		return err
@@ -332,9 +331,9 @@ func (s *Store) FinishWebhookDelivery(ctx context.Context, r store.WebhookResult
 		if a := r.Attempt; a != nil {
 			a.DeliveryID = r.DeliveryID
 			if err := tx.QueryRowContext(ctx, s.d.q(`INSERT INTO webhook_attempts
-				(delivery_id, attempt, status_code, error_message, response_body, duration_ms, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-				r.DeliveryID, a.Attempt, a.StatusCode, a.Error, a.ResponseBody, a.DurationMS, micros(a.CreatedAt)).Scan(&a.ID); err != nil {
+				(delivery_id, attempt, status_code, error_message, duration_ms, created_at)
+				VALUES (?, ?, ?, ?, ?, ?) RETURNING id`),
+				r.DeliveryID, a.Attempt, a.StatusCode, a.Error, a.DurationMS, micros(a.CreatedAt)).Scan(&a.ID); err != nil {
 				return fmt.Errorf("sqlstore: finish webhook delivery: attempt: %w", err)
 			}
 			set.cols = append(set.cols, "attempts = attempts + 1")
@@ -379,12 +378,14 @@ func (s *Store) ListWebhookDeliveries(ctx context.Context, eventID string) ([]*s
 	return collect(rows, scanDelivery, "list webhook deliveries")
 }
 
-const webhookAttemptCols = `id, delivery_id, attempt, status_code, error_message, response_body, duration_ms, created_at`
+// webhookAttemptCols leaves out response_body: it is no longer written
+// (migration 0010) and never read.
+const webhookAttemptCols = `id, delivery_id, attempt, status_code, error_message, duration_ms, created_at`
 
 func scanWebhookAttempt(row interface{ Scan(...any) error }) (*store.WebhookAttempt, error) {
 	var a store.WebhookAttempt
 	var created int64
-	if err := row.Scan(&a.ID, &a.DeliveryID, &a.Attempt, &a.StatusCode, &a.Error, &a.ResponseBody, &a.DurationMS, &created); err != nil {
+	if err := row.Scan(&a.ID, &a.DeliveryID, &a.Attempt, &a.StatusCode, &a.Error, &a.DurationMS, &created); err != nil {
 		return nil, err
 	}
 	a.CreatedAt = fromMicros(created)

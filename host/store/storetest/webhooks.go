@@ -259,7 +259,7 @@ func webhookCases() []testCase {
 				t.Fatalf("a leased delivery was claimed again: %v", again)
 			}
 			// a failed attempt: retry later
-			first := &store.WebhookAttempt{Attempt: 1, StatusCode: 500, Error: "HTTP 500", ResponseBody: "oops", DurationMS: 12, CreatedAt: at(time.Second)}
+			first := &store.WebhookAttempt{Attempt: 1, StatusCode: 500, Error: "http_5xx", DurationMS: 12, CreatedAt: at(time.Second)}
 			must(t, s.FinishWebhookDelivery(ctx, store.WebhookResult{DeliveryID: d.ID, ClaimToken: d.ClaimToken, Attempt: first,
 				Status: store.DeliveryPending, NextAttemptAt: at(10 * time.Second), Now: at(time.Second)}))
 			if first.ID == 0 || first.DeliveryID != d.ID {
@@ -269,7 +269,7 @@ func webhookCases() []testCase {
 				Status: store.DeliveryDelivered, Now: at(time.Second)}), store.ErrConflict) // the claim ended with the finish
 			claimed, err = s.ClaimWebhookDeliveries(ctx, at(10*time.Second), time.Minute, 10)
 			must(t, err)
-			if len(claimed) != 1 || claimed[0].Attempts != 1 || claimed[0].LastStatusCode != 500 || claimed[0].LastError != "HTTP 500" {
+			if len(claimed) != 1 || claimed[0].Attempts != 1 || claimed[0].LastStatusCode != 500 || claimed[0].LastError != "http_5xx" {
 				t.Fatalf("claimed for a retry: %+v", claimed)
 			}
 			d = claimed[0]
