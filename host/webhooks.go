@@ -498,13 +498,16 @@ func (h *Host) DeliverWebhooks(ctx context.Context) int {
 
 // deliver makes one attempt of a claimed delivery and records it.
 func (h *Host) deliver(ctx context.Context, d *store.WebhookDelivery) {
+	// The reads finish even when the node is shutting down (they are quick),
+	// so that the attempt is recorded as interrupted and the delivery is due
+	// again at once; a failed read leaves the claim to its lease.
 	bg := context.WithoutCancel(ctx)
-	ev, err := h.store.GetEvent(ctx, d.EventID)
+	ev, err := h.store.GetEvent(bg, d.EventID)
 	if err != nil {
 		h.log.Error("webhooks: load event", "event", d.EventID, "err", err)
 		return // the lease runs out and the delivery is tried again
 	}
-	ep, err := h.store.GetWebhookEndpoint(ctx, d.EndpointID)
+	ep, err := h.store.GetWebhookEndpoint(bg, d.EndpointID)
 	if err != nil {
 		h.log.Error("webhooks: load endpoint", "endpoint", d.EndpointID, "err", err)
 		return
