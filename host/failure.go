@@ -35,7 +35,7 @@ func classify(code core.Code) outcomeKind {
 		return nothingHappened
 	}
 	switch code {
-	case core.CodeInvalidRequest, core.CodeAuthFailed, core.CodeSignatureInvalid, core.CodeInsufficientFunds:
+	case core.CodeInvalidRequest, core.CodeAuthFailed, core.CodeSignatureInvalid, core.CodeInsufficientFunds, core.CodeForbidden:
 		return definitelyFailed
 	}
 	return outcomeUnknown

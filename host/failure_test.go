@@ -110,6 +110,9 @@ func TestFailurePolicy(t *testing.T) {
 		{"provider refused the request", func(context.Context, pdk.Host, *core.CreatePaymentRequest) error {
 			return &core.Error{Code: core.CodeInvalidRequest, Message: "bad subject"}
 		}, core.PaymentFailed, "", core.CodeInvalidRequest, 1, 0},
+		{"provider forbade the request", func(context.Context, pdk.Host, *core.CreatePaymentRequest) error {
+			return &core.Error{Code: core.CodeForbidden, Message: "merchant not allowed to use this product"}
+		}, core.PaymentFailed, "", core.CodeForbidden, 1, 0},
 		{"declined everywhere", func(context.Context, pdk.Host, *core.CreatePaymentRequest) error {
 			return &core.Error{Code: core.CodeDeclined, Message: "risk control"}
 		}, core.PaymentFailed, "", core.CodeDeclined, 2, 0},
