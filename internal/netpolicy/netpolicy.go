@@ -9,14 +9,14 @@
 //
 // # What is refused
 //
-// The policy follows the IANA IPv4 and IPv6 Special-Purpose Address
-// Registries: an address inside an entry is refused unless the registry
-// marks the entry "Globally Reachable: True". Where the most specific entry
-// an address falls in is globally reachable, the address is allowed (the
-// registries carve reachable anycast and AS112 blocks out of larger
-// reserved ones). Where the column is "N/A" because the answer depends on
-// an IPv4 address the IPv6 address embeds (6to4, Teredo), the embedded
-// address decides.
+// The policy refuses every entry of the IANA IPv4 and IPv6 Special-Purpose
+// Address Registries, including the few the registries mark "Globally
+// Reachable" (anycast service addresses, AS112 DNS sinks, AMT relays,
+// ORCHIDv2 identifiers): no payment provider or webhook receiver lives
+// there, and an egress filter errs on the side of refusing. The only
+// exceptions are the forms that carry an IPv4 destination (IPv4-mapped,
+// NAT64 well-known, 6to4, Teredo): the embedded address is decoded and
+// decides.
 //
 // IPv4 (refused):
 //
@@ -26,13 +26,12 @@
 //	127.0.0.0/8        loopback
 //	169.254.0.0/16     link-local (cloud metadata services live here)
 //	172.16.0.0/12      private-use
-//	192.0.0.0/24       IETF protocol assignments, with 192.0.0.0/29 (IPv4
-//	                   service continuity), 192.0.0.8/32 (dummy),
-//	                   192.0.0.170/32 and 192.0.0.171/32 (NAT64/DNS64
-//	                   discovery); allowed inside it, being globally
-//	                   reachable: 192.0.0.9/32 (PCP anycast) and
-//	                   192.0.0.10/32 (TURN anycast)
+//	192.0.0.0/24       IETF protocol assignments (service continuity,
+//	                   dummy, PCP and TURN anycast, NAT64/DNS64 discovery)
 //	192.0.2.0/24       documentation (TEST-NET-1)
+//	192.31.196.0/24    AS112-v4 (DNS sink)
+//	192.52.193.0/24    automatic multicast tunneling
+//	192.175.48.0/24    AS112 direct delegation (DNS sink)
 //	192.88.99.0/24     deprecated 6to4 relay anycast (RFC 7526): reaching it
 //	                   means reaching whichever relay is nearest
 //	192.168.0.0/16     private-use
@@ -42,9 +41,6 @@
 //	224.0.0.0/4        multicast (the multicast registry, not a unicast host)
 //	240.0.0.0/4        reserved
 //	255.255.255.255/32 limited broadcast
-//
-// Globally reachable IPv4 entries are allowed like any public address:
-// 192.31.196.0/24 and 192.175.48.0/24 (AS112), 192.52.193.0/24 (AMT).
 //
 // IPv6: only the global unicast space 2000::/3 is allowed, with the
 // exceptions below; everything outside it is reserved by the IETF or
@@ -71,24 +67,17 @@
 //
 // Inside 2000::/3 (refused unless noted):
 //
-//	2001::/23          IETF protocol assignments, not globally reachable,
-//	                   with 2001:2::/48 (benchmarking) and 2001:10::/28
-//	                   (deprecated ORCHID); allowed inside it, being
-//	                   globally reachable: 2001:1::1/128 (PCP anycast),
-//	                   2001:1::2/128 (TURN anycast), 2001:1::3/128 (DNS-SD
-//	                   SRP anycast), 2001:3::/32 (AMT), 2001:4:112::/48
-//	                   (AS112-v6), 2001:20::/28 (ORCHIDv2) and 2001:30::/28
-//	                   (drone remote ID DETs)
+//	2001::/23          IETF protocol assignments (PCP, TURN and DNS-SD
+//	                   anycast, benchmarking, AMT, AS112-v6, ORCHID and
+//	                   ORCHIDv2, drone remote ID), except Teredo:
 //	2001::/32          Teredo ("N/A"): decoded, allowed only when both the
 //	                   Teredo server (bits 32-63) and the client's mapped
 //	                   address (bits 96-127, inverted) are allowed
 //	2001:db8::/32      documentation
 //	2002::/16          6to4 ("N/A"): decoded, allowed only when the embedded
 //	                   IPv4 address (bits 16-47) is allowed
+//	2620:4f:8000::/48  AS112 direct delegation (DNS sink)
 //	3fff::/20          documentation
-//
-// 2620:4f:8000::/48 (AS112 direct delegation) is globally reachable and
-// allowed.
 //
 // A zone (fe80::1%eth0) is ignored: every address that may carry one is
 // refused anyway.
@@ -106,8 +95,8 @@ import (
 type rule int
 
 const (
-	refuse    rule = iota // not globally reachable
-	allow                 // globally reachable, carved out of a refused block
+	refuse    rule = iota // special purpose
+	allow                 // global unicast
 	mapped                // IPv4-mapped: the embedded address decides
 	nat64                 // NAT64 well-known prefix: the embedded address decides
 	sixToFour             // 6to4: the embedded address decides
@@ -139,11 +128,12 @@ var entries = []entry{
 	e("192.0.0.0/24", "IETF protocol assignments", refuse),
 	e("192.0.0.0/29", "IPv4 service continuity prefix", refuse),
 	e("192.0.0.8/32", "IPv4 dummy address", refuse),
-	e("192.0.0.9/32", "port control protocol anycast", allow),
-	e("192.0.0.10/32", "TURN anycast", allow),
 	e("192.0.0.170/32", "NAT64/DNS64 discovery", refuse),
 	e("192.0.0.171/32", "NAT64/DNS64 discovery", refuse),
 	e("192.0.2.0/24", "documentation (TEST-NET-1)", refuse),
+	e("192.31.196.0/24", "AS112-v4 (DNS sink)", refuse),
+	e("192.52.193.0/24", "automatic multicast tunneling", refuse),
+	e("192.175.48.0/24", "AS112 direct delegation (DNS sink)", refuse),
 	e("192.88.99.0/24", "deprecated 6to4 relay anycast", refuse),
 	e("192.168.0.0/16", "private-use", refuse),
 	e("198.18.0.0/15", "benchmarking", refuse),
@@ -166,18 +156,13 @@ var entries = []entry{
 	e("100:0:0:1::/64", "dummy prefix", refuse),
 	e("2001::/23", "IETF protocol assignments", refuse),
 	e("2001::/32", "Teredo", teredo),
-	e("2001:1::1/128", "port control protocol anycast", allow),
-	e("2001:1::2/128", "TURN anycast", allow),
-	e("2001:1::3/128", "DNS-SD service registration protocol anycast", allow),
 	e("2001:2::/48", "benchmarking", refuse),
-	e("2001:3::/32", "automatic multicast tunneling", allow),
-	e("2001:4:112::/48", "AS112-v6", allow),
 	e("2001:10::/28", "deprecated ORCHID", refuse),
-	e("2001:20::/28", "ORCHIDv2", allow),
-	e("2001:30::/28", "drone remote ID entity tags", allow),
+	e("2001:20::/28", "ORCHIDv2", refuse),
 	e("2001:db8::/32", "documentation", refuse),
 	e("2002::/16", "6to4", sixToFour),
 	e("3fff::/20", "documentation", refuse),
+	e("2620:4f:8000::/48", "AS112 direct delegation (DNS sink)", refuse),
 	e("5f00::/16", "segment routing (SRv6) SIDs", refuse),
 	e("fc00::/7", "unique-local", refuse),
 	e("fe80::/10", "link-local", refuse),
