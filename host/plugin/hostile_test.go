@@ -3,8 +3,10 @@ package plugin
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -133,6 +135,38 @@ func TestHostileModules(t *testing.T) {
 			st := p.Stats()
 			assert.LessOrEqual(t, st.InUse+st.Idle, 1, "the pool stays bounded")
 			serving(t)
+		})
+	}
+}
+
+// TestWatSourcesMatch: every committed module is what its .wat source
+// builds to, as `make hostile-wasm` builds it. It needs wabt's wat2wasm,
+// which `make hostile-wasm` installs; without it the test is skipped.
+func TestWatSourcesMatch(t *testing.T) {
+	wat2wasm, err := exec.LookPath("wat2wasm")
+	if err != nil {
+		t.Skip("wat2wasm is not installed (`make hostile-wasm` installs wabt)")
+	}
+	sources, err := filepath.Glob("testdata/wat/*.wat")
+	require.NoError(t, err)
+	more, err := filepath.Glob("../internal/wasmguard/testdata/*.wat")
+	require.NoError(t, err)
+	sources = append(sources, more...)
+	require.NotEmpty(t, sources)
+	for _, src := range sources {
+		t.Run(filepath.Base(src), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out.wasm")
+			args := []string{"--no-check", src, "-o", out}
+			if base := filepath.Base(src); base == "tail_call.wat" || base == "exits.wat" {
+				args = append(args, "--enable-tail-call")
+			}
+			msg, err := exec.Command(wat2wasm, args...).CombinedOutput()
+			require.NoError(t, err, "%s", msg)
+			built, err := os.ReadFile(out)
+			require.NoError(t, err)
+			committed, err := os.ReadFile(strings.TrimSuffix(src, ".wat") + ".wasm")
+			require.NoError(t, err)
+			assert.Equal(t, built, committed, "run `make hostile-wasm` and commit the result")
 		})
 	}
 }

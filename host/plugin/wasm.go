@@ -475,10 +475,7 @@ func (w *wasmPlugin) newInstance(ctx context.Context) (*instance, error) {
 		WithStdout(io.Discard).WithStderr(inst.stderr)
 	mod, err := w.rt.InstantiateModule(ctx, w.compiled, mc)
 	if err != nil {
-		if ctx.Err() != nil {
-			err = fmt.Errorf("deadline exceeded: %w", err)
-		}
-		return nil, fmt.Errorf("instantiate (start section): %w", err)
+		return nil, fmt.Errorf("instantiate (start section): %w", w.explain(ctx, inst, nil, err))
 	}
 	w.instantiations.Add(1)
 	inst.mod = mod
@@ -546,12 +543,22 @@ func (w *wasmPlugin) explain(ctx context.Context, inst *instance, st *callState,
 	case st != nil && st.fault != nil:
 		return st.fault
 	case inst.overdrawn():
-		return fmt.Errorf("call stack over its budget (deep recursion): %w", err)
+		return &guestError{"the call stack went over its budget (deep recursion)", err}
 	case ctx.Err() != nil:
-		return fmt.Errorf("deadline exceeded: %w", err)
+		return &guestError{"deadline exceeded: the guest was stopped", err}
 	}
 	return err
 }
+
+// guestError is why guest code was stopped, said in one line; the
+// runtime's error (with its wasm stack trace) stays reachable by errors.As.
+type guestError struct {
+	msg string
+	err error
+}
+
+func (e *guestError) Error() string { return e.msg }
+func (e *guestError) Unwrap() error { return e.err }
 
 func (w *wasmPlugin) describe(ctx context.Context, inst *instance) (core.Manifest, error) {
 	st := &callState{ctx: ctx}
