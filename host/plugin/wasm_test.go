@@ -243,3 +243,24 @@ func TestCloseDrains(t *testing.T) {
 	_, err := create(context.Background(), p, h, "ok")
 	assert.Equal(t, core.CodeProviderUnavailable, core.CodeOf(err))
 }
+
+// TestTailBuffer: a guest's stderr keeps only its last bytes, whatever the
+// size of one write.
+func TestTailBuffer(t *testing.T) {
+	for _, writes := range [][]string{
+		{"abc", "def"},
+		{strings.Repeat("x", 10<<20) + "END"},
+		{strings.Repeat("y", 4000), strings.Repeat("z", 200)},
+	} {
+		b := &tailBuffer{max: 4096}
+		all := ""
+		for _, w := range writes {
+			n, err := b.Write([]byte(w))
+			require.NoError(t, err)
+			assert.Equal(t, len(w), n)
+			all += w
+		}
+		want := all[max(0, len(all)-4096):]
+		assert.Equal(t, want, b.String())
+	}
+}
