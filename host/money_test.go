@@ -62,8 +62,10 @@ func testAutoSplit(t *testing.T, st func(t *testing.T) store.Store) {
 	w.eventually(func() bool {
 		w.host.Poll(context.Background())
 		got := w.payment(p.ID)
-		return len(got.Splits) == 1 && got.Splits[0].Status == core.SplitSucceeded
-	}, "the rules' split to be executed and settle")
+		// the provider's fee (60) comes with the notification that follows
+		// the payment, maybe after the split: the ledger needs both
+		return len(got.Splits) == 1 && got.Splits[0].Status == core.SplitSucceeded && got.ProviderFee == 60
+	}, "the rules' split to be executed and settle, and the provider's fee")
 	got := w.payment(p.ID)
 	sp := got.Splits[0]
 	assert.Equal(t, "rules", sp.Source)
