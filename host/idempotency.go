@@ -23,9 +23,24 @@ type errorBody struct {
 }
 
 // idemRun is the work done under an idempotency key. resumeID is the
-// resource a crashed earlier owner created (empty normally); link records a
-// new resource before the provider is called.
-type idemRun func(ctx context.Context, resumeID string, link func(id string) error) (status int, resp any, err error)
+// resource a crashed earlier owner created (empty normally). link gives
+// the store.IdemLink that an insert of the new resource carries, so the
+// resource and its link to the key are stored in one transaction: whatever
+// reserves money or calls a provider is never an orphan that a retry would
+// create a second time. An insert refused with store.ErrTakenOver (a retry
+// took the key over) stored nothing: answer errTakenOver.
+type idemRun func(ctx context.Context, resumeID string, link func() *store.IdemLink) (status int, resp any, err error)
+
+// keyLinked reports whether owner's key has a resource linked to it. When
+// the store cannot say, it answers true: the key then stays in progress
+// rather than being released with a resource behind it.
+func (h *Host) keyLinked(ctx context.Context, tenant, key, owner string) bool {
+	rec, err := h.store.GetIdempotencyKey(ctx, tenant, key)
+	if err != nil {
+		return !errors.Is(err, store.ErrNotFound)
+	}
+	return rec.Owner != owner || rec.ResourceID != ""
+}
 
 // errTakenOver stops work whose key a retry took over after the lease ran out.
 var errTakenOver = &core.Error{Code: core.CodeInProgress, Retryable: true,
@@ -102,22 +117,16 @@ func (h *Host) runOwned(ctx context.Context, claim store.IdemClaim, resumeID str
 	bg := context.WithoutCancel(ctx)
 	runCtx, cancel := context.WithTimeout(bg, claim.Lease*3/4)
 	defer cancel()
-	linked := resumeID != ""
-	link := func(id string) error {
-		err := h.store.LinkIdempotencyKey(runCtx, tenant, key, owner, id, h.now())
-		if errors.Is(err, store.ErrConflict) {
-			return errTakenOver
-		}
-		if err != nil {
-			return core.WrapError(core.CodeInternal, err, "link idempotency key")
-		}
-		linked = true
-		return nil
+	link := func() *store.IdemLink {
+		return &store.IdemLink{Tenant: tenant, Key: key, Owner: owner, Now: h.now()}
 	}
 	status, resp, runErr := fn(runCtx, resumeID, link)
 	if runErr != nil {
 		ce := core.AsError(runErr)
-		if !linked {
+		if ce == errTakenOver {
+			return 0, nil, runErr // the key is another's now, and nothing of this run was stored
+		}
+		if resumeID == "" && !h.keyLinked(bg, tenant, key, owner) {
 			// nothing was stored (refused input, no channel, a failure
 			// before the provider): the key is free for a corrected retry
 			if err := h.store.ReleaseIdempotencyKey(bg, tenant, key, owner); err != nil && !errors.Is(err, store.ErrConflict) {

@@ -244,7 +244,7 @@ func (h *Host) createRequest(ctx context.Context, tenant, key, merchantID string
 			"the provider has not opened merchant %s yet (status %s); this request needs an opened merchant", sm.ID, sm.Status)}
 	}
 	_, body, err := h.idempotent(ctx, tenant, key, "merchant."+spec.kind+":"+sm.ID, hashed,
-		func(ctx context.Context, resumeID string, link func(string) error) (int, any, error) {
+		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (int, any, error) {
 			if resumeID != "" {
 				if sr, err := h.store.GetMerchantRequest(ctx, resumeID); err == nil && !requestFinal(sr.Status) {
 					_, _ = h.refreshRequest(ctx, sm, sr, "poll")
@@ -262,7 +262,7 @@ func (h *Host) createRequest(ctx context.Context, tenant, key, merchantID string
 	return decodeMerchant(body, err)
 }
 
-func (h *Host) sendRequest(ctx context.Context, a *account, c core.Channel, sm *store.Merchant, spec requestSpec, tenant, key string, link func(string) error) error {
+func (h *Host) sendRequest(ctx context.Context, a *account, c core.Channel, sm *store.Merchant, spec requestSpec, tenant, key string, link func() *store.IdemLink) error {
 	now := h.now()
 	params, err := json.Marshal(spec.params)
 	if err != nil {
@@ -274,11 +274,12 @@ func (h *Host) sendRequest(ctx context.Context, a *account, c core.Channel, sm *
 	for _, name := range spec.items {
 		sr.Items = append(sr.Items, store.MerchantRequestItem{Name: name, Status: string(core.OnboardingDraft), UpdatedAt: now})
 	}
+	sr.Link = link()
 	if err := h.store.InsertMerchantRequest(ctx, sr); err != nil {
+		if errors.Is(err, store.ErrTakenOver) {
+			return errTakenOver
+		}
 		return core.WrapError(core.CodeInternal, err, "store merchant request")
-	}
-	if err := link(sr.ID); err != nil {
-		return err
 	}
 	h.log.Info("merchant request created", "merchant", sm.ID, "request", sr.ID, "kind", sr.Kind)
 	rep, err := spec.send(ctx, a, c, sm, sr)

@@ -60,7 +60,7 @@ func (h *Host) CreateMerchant(ctx context.Context, in CreateMerchantInput) (*Mer
 	hashed := in // ID, card and mobile numbers stay out of the stored request hash
 	hashed.Application = maskApplication(in.Application)
 	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "merchant.create", hashed,
-		func(ctx context.Context, resumeID string, link func(string) error) (int, any, error) {
+		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (int, any, error) {
 			if resumeID != "" {
 				m, err := h.resumeMerchant(ctx, resumeID)
 				return statusCreatedHTTP, m, err
@@ -98,7 +98,7 @@ func (h *Host) onboardingAccount(name string) (*account, error) {
 	return a, nil
 }
 
-func (h *Host) createMerchant(ctx context.Context, a *account, in CreateMerchantInput, link func(string) error) (*Merchant, error) {
+func (h *Host) createMerchant(ctx context.Context, a *account, in CreateMerchantInput, link func() *store.IdemLink) (*Merchant, error) {
 	now := h.now()
 	masked, err := json.Marshal(maskApplication(in.Application))
 	if err != nil {
@@ -116,11 +116,12 @@ func (h *Host) createMerchant(ctx context.Context, a *account, in CreateMerchant
 		sm.Stage = store.StageApplication
 		sm.NextPollAt = now.Add(h.cfg.IdempotencyLease) // settles an application cut short by a crash
 	}
+	sm.Link = link()
 	if err := h.store.InsertMerchant(ctx, sm); err != nil {
+		if errors.Is(err, store.ErrTakenOver) {
+			return nil, errTakenOver
+		}
 		return nil, core.WrapError(core.CodeInternal, err, "store merchant")
-	}
-	if err := link(sm.ID); err != nil {
-		return nil, err
 	}
 	h.log.Info("merchant created", "merchant", sm.ID, "account", sm.Account, "kind", sm.Kind, "draft", in.Draft)
 	if !in.Draft {
@@ -497,7 +498,7 @@ func (h *Host) UploadMerchantDocument(ctx context.Context, in UploadMerchantDocu
 		SHA256 string `json:"sha256"`
 	}{in, digest}
 	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "merchant.document:"+sm.ID, hashed,
-		func(ctx context.Context, _ string, _ func(string) error) (int, any, error) {
+		func(ctx context.Context, _ string, _ func() *store.IdemLink) (int, any, error) {
 			sm, err := h.store.GetMerchant(ctx, sm.ID)
 			if err != nil {
 				return 0, nil, core.WrapError(core.CodeInternal, err, "load merchant")
@@ -602,7 +603,7 @@ func (h *Host) SubmitMerchant(ctx context.Context, in SubmitMerchantInput) (*Mer
 	hashed := in
 	hashed.Extra = maskExtra(in.Extra)
 	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "merchant.submit:"+sm.ID, hashed,
-		func(ctx context.Context, _ string, _ func(string) error) (int, any, error) {
+		func(ctx context.Context, _ string, _ func() *store.IdemLink) (int, any, error) {
 			sm, err := h.store.GetMerchant(ctx, sm.ID)
 			if err != nil {
 				return 0, nil, core.WrapError(core.CodeInternal, err, "load merchant")

@@ -97,9 +97,9 @@ func (h *Host) CreatePayment(ctx context.Context, in CreatePaymentInput) (*Payme
 	hashed := in // the payer's secrets stay out of the stored request hash
 	hashed.Payer.AuthCode, hashed.Payer.CardNo, hashed.Payer.CardMobile = "", "", ""
 	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, string(core.OpPaymentCreate), hashed,
-		func(ctx context.Context, resumeID string, link func(string) error) (int, any, error) {
+		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (int, any, error) {
 			if resumeID != "" {
-				p, err := h.resumePayment(ctx, resumeID)
+				p, err := h.resumePayment(ctx, resumeID, in)
 				return statusCreatedHTTP, p, err
 			}
 			p, err := h.createPayment(ctx, in, link)
@@ -130,7 +130,7 @@ func (h *Host) decide(ctx context.Context, tx core.Transaction) (core.Decision, 
 	return d, nil
 }
 
-func (h *Host) createPayment(ctx context.Context, in CreatePaymentInput, link func(string) error) (*Payment, error) {
+func (h *Host) createPayment(ctx context.Context, in CreatePaymentInput, link func() *store.IdemLink) (*Payment, error) {
 	now := h.now()
 	id := newID("pay_", now)
 	tx := core.Transaction{PaymentID: id, Amount: in.Amount, Currency: core.Currency(in.Currency), Method: core.Method(in.Method),
@@ -141,14 +141,40 @@ func (h *Host) createPayment(ctx context.Context, in CreatePaymentInput, link fu
 		return nil, err
 	}
 	// Only the tenant's accounts take its payments; the decision it keeps
-	// (and sees) names no other account. A channel takes the payment's own
-	// method, or is a provider's hosted checkout (a rule may fall back to
-	// one on purpose: the payer then picks the wallet there). A channel of
-	// another method is never offered.
+	// (and sees) names no other account.
 	d.Channels = h.tenantChannels(in.Tenant, d.Channels)
+	channels, err := h.paymentChannels(ctx, in, d)
+	if err != nil {
+		return nil, err
+	}
+	decision, _ := json.Marshal(d)
+	sp := &store.Payment{ID: id, Tenant: in.Tenant, MerchantOrderID: in.MerchantOrderID, IdempotencyKey: in.IdempotencyKey,
+		Amount: in.Amount, Currency: in.Currency, Method: in.Method, Description: in.Description, Metadata: in.Metadata,
+		Status: string(core.PaymentCreated), Decision: decision, TerminalID: in.TerminalID, CreatedAt: now, UpdatedAt: now,
+		NextPollAt: now.Add(h.cfg.IdempotencyLease)} // settles a create cut short by a crash, after any live one is over
+	sp.Link = link()
+	if err := h.store.InsertPayment(ctx, sp); err != nil {
+		if errors.Is(err, store.ErrTakenOver) {
+			return nil, errTakenOver
+		}
+		if errors.Is(err, store.ErrDuplicate) {
+			return nil, &core.Error{Code: core.CodeDuplicate, Param: "merchant_order_id",
+				Message: "merchant_order_id " + in.MerchantOrderID + " is already used by another payment"}
+		}
+		return nil, core.WrapError(core.CodeInternal, err, "store payment")
+	}
+	return h.sendPayment(ctx, sp, in, d, channels)
+}
+
+// paymentChannels are the channels of a decision that may take the
+// payment: its own method, or a provider's hosted checkout (a rule may
+// fall back to one on purpose: the payer then picks the wallet there); a
+// channel of another method is never offered. A device payment goes only
+// to its terminal's account.
+func (h *Host) paymentChannels(ctx context.Context, in CreatePaymentInput, d core.Decision) ([]core.Channel, error) {
 	var channels []core.Channel
 	for _, c := range d.Channels {
-		if c.Method == tx.Method || c.Method == core.MethodCashier {
+		if c.Method == core.Method(in.Method) || c.Method == core.MethodCashier {
 			channels = append(channels, c)
 		}
 	}
@@ -157,28 +183,18 @@ func (h *Host) createPayment(ctx context.Context, in CreatePaymentInput, link fu
 			Message: fmt.Sprintf("no channel takes %s in %s", in.Method, in.Currency)}
 	}
 	if in.TerminalID != "" {
-		if channels, err = h.terminalChannels(ctx, in.Tenant, in.TerminalID, channels); err != nil {
-			return nil, err
-		}
+		return h.terminalChannels(ctx, in.Tenant, in.TerminalID, channels)
 	}
-	decision, _ := json.Marshal(d)
-	sp := &store.Payment{ID: id, Tenant: in.Tenant, MerchantOrderID: in.MerchantOrderID, IdempotencyKey: in.IdempotencyKey,
-		Amount: in.Amount, Currency: in.Currency, Method: in.Method, Description: in.Description, Metadata: in.Metadata,
-		Status: string(core.PaymentCreated), Decision: decision, TerminalID: in.TerminalID, CreatedAt: now, UpdatedAt: now,
-		NextPollAt: now.Add(h.cfg.IdempotencyLease)} // settles a create cut short by a crash, after any live one is over
-	if err := h.store.InsertPayment(ctx, sp); err != nil {
-		if errors.Is(err, store.ErrDuplicate) {
-			return nil, &core.Error{Code: core.CodeDuplicate, Param: "merchant_order_id",
-				Message: "merchant_order_id " + in.MerchantOrderID + " is already used by another payment"}
-		}
-		return nil, core.WrapError(core.CodeInternal, err, "store payment")
-	}
-	if err := link(id); err != nil {
-		return nil, err
-	}
-	req := core.CreatePaymentRequest{PaymentID: id, Amount: in.Amount, Currency: core.Currency(in.Currency),
-		Subject: firstNonEmpty(in.Description, in.MerchantOrderID, id), Description: in.Description, Payer: in.Payer,
-		ReturnURL: in.ReturnURL, ExpireSeconds: in.ExpireSeconds, CreatedAt: now, Metadata: in.Metadata,
+	return channels, nil
+}
+
+// sendPayment offers a stored payment to its channels in order until one
+// takes it or refuses for good; when every channel refused before anything
+// reached a provider, the payment failed.
+func (h *Host) sendPayment(ctx context.Context, sp *store.Payment, in CreatePaymentInput, d core.Decision, channels []core.Channel) (*Payment, error) {
+	req := core.CreatePaymentRequest{PaymentID: sp.ID, Amount: sp.Amount, Currency: core.Currency(sp.Currency),
+		Subject: firstNonEmpty(in.Description, in.MerchantOrderID, sp.ID), Description: in.Description, Payer: in.Payer,
+		ReturnURL: in.ReturnURL, ExpireSeconds: in.ExpireSeconds, CreatedAt: sp.CreatedAt, Metadata: in.Metadata,
 		Split: splitInstruction(d)}
 	if in.TerminalID != "" {
 		req.Terminal = &core.TerminalInfo{ID: in.TerminalID}
@@ -189,7 +205,7 @@ func (h *Host) createPayment(ctx context.Context, in CreatePaymentInput, link fu
 		if done {
 			return p, err
 		}
-		h.log.Info("channel refused the payment; trying the next", "payment", id, "channel", c.String(), "code", core.CodeOf(err))
+		h.log.Info("channel refused the payment; trying the next", "payment", sp.ID, "channel", c.String(), "code", core.CodeOf(err))
 		last = err
 	}
 	// every channel refused before anything could happen at a provider
@@ -511,12 +527,52 @@ func (h *Host) refusedTransition(ctx context.Context, typ, id, from, to, source,
 
 // resumePayment answers a retry that took over a key whose owner crashed:
 // the payment exists, so settle it by query rather than create it again.
-func (h *Host) resumePayment(ctx context.Context, id string) (*Payment, error) {
+// resumePayment answers a retry that took over the key of a create whose
+// first owner stopped (a crash): it finishes the work rather than answer a
+// payment that can never be paid. A payment that no channel was chosen for
+// is offered to its channels now; one whose channel the provider says it
+// never received is sent again with the same id (the provider's order
+// number), from the same channel on; one whose fate the query cannot tell
+// is processing with an unknown outcome, settled by the poller.
+func (h *Host) resumePayment(ctx context.Context, id string, in CreatePaymentInput) (*Payment, error) {
 	sp, err := h.store.GetPayment(ctx, id)
 	if err != nil {
 		return nil, core.WrapError(core.CodeInternal, err, "load payment")
 	}
-	if sp.Plugin != "" && !core.PaymentStatus(sp.Status).Terminal() {
+	if sp.Status == string(core.PaymentCreated) {
+		var d core.Decision
+		if err := json.Unmarshal(sp.Decision, &d); err != nil {
+			return nil, core.WrapError(core.CodeInternal, err, "decode decision")
+		}
+		channels, err := h.paymentChannels(ctx, in, d)
+		if err != nil {
+			return nil, err
+		}
+		if sp.Plugin == "" {
+			h.log.Info("resuming a create stopped before any channel was called", "payment", sp.ID)
+			return h.sendPayment(ctx, sp, in, d, channels)
+		}
+		after, err := h.refreshPayment(ctx, sp, "query")
+		switch {
+		case err == nil:
+			sp = after
+		case core.CodeOf(err) == core.CodeNotFound && sp.ProviderID == "":
+			recorded := core.Channel{Plugin: sp.Plugin, Account: sp.Account, Method: channelMethod(sp)}
+			for i, c := range channels {
+				if c == recorded {
+					h.log.Info("resuming a create the provider never received", "payment", sp.ID, "channel", c.String())
+					return h.sendPayment(ctx, sp, in, d, channels[i:])
+				}
+			}
+		default:
+			msg := unknownOutcomeText(core.AsError(err))
+			if p, merr := h.movePayment(ctx, sp, core.PaymentProcessing, "query", msg, store.PaymentUpdate{
+				FailureCode: ptr(string(core.CodeUnknownOutcome)), FailureMessage: ptr(msg),
+				NextPollAt: ptr(h.now().Add(h.cfg.Poll.First))}); merr == nil {
+				sp = p
+			}
+		}
+	} else if sp.Plugin != "" && !core.PaymentStatus(sp.Status).Terminal() {
 		if p, err := h.refreshPayment(ctx, sp, "poll"); err == nil {
 			sp = p
 		}
@@ -584,7 +640,7 @@ func (h *Host) ClosePayment(ctx context.Context, tenant, id, idempotencyKey stri
 		return nil, err
 	}
 	_, body, err := h.idempotent(ctx, tenant, idempotencyKey, "payment.close:"+id, struct{}{},
-		func(ctx context.Context, _ string, _ func(string) error) (int, any, error) {
+		func(ctx context.Context, _ string, _ func() *store.IdemLink) (int, any, error) {
 			p, err := h.closePayment(ctx, sp)
 			return 200, p, err
 		})

@@ -116,7 +116,7 @@ func (h *Host) CreatePayout(ctx context.Context, in CreatePayoutInput) (*Payout,
 	hashed := in
 	hashed.Destination = core.Destination{Kind: d.Kind, ReceiverID: d.ReceiverID, UserID: d.UserID, CardID: d.CardID} // no account numbers in the hash
 	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, string(core.OpPayoutCreate), hashed,
-		func(ctx context.Context, resumeID string, link func(string) error) (int, any, error) {
+		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (int, any, error) {
 			if resumeID != "" {
 				p, err := h.store.GetPayout(ctx, resumeID)
 				if err != nil {
@@ -140,7 +140,7 @@ func (h *Host) CreatePayout(ctx context.Context, in CreatePayoutInput) (*Payout,
 	return &out, nil
 }
 
-func (h *Host) createPayout(ctx context.Context, in CreatePayoutInput, link func(string) error) (*store.Payout, error) {
+func (h *Host) createPayout(ctx context.Context, in CreatePayoutInput, link func() *store.IdemLink) (*store.Payout, error) {
 	dest := in.Destination
 	if in.Receiver != "" {
 		if in.Account == "" {
@@ -179,11 +179,12 @@ func (h *Host) createPayout(ctx context.Context, in CreatePayoutInput, link func
 	if in.Receiver != "" {
 		p.ProviderData = map[string]string{"payhost.receiver": in.Receiver}
 	}
+	p.Link = link()
 	if err := h.store.InsertPayout(ctx, p); err != nil {
+		if errors.Is(err, store.ErrTakenOver) {
+			return nil, errTakenOver
+		}
 		return nil, core.WrapError(core.CodeInternal, err, "store payout")
-	}
-	if err := link(p.ID); err != nil {
-		return nil, err
 	}
 	c := core.Channel{Plugin: p.Plugin, Account: p.Account}
 	req := &core.CreatePayoutRequest{PayoutID: p.ID, Kind: in.Kind, Amount: p.Amount, Currency: core.Currency(p.Currency),

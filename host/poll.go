@@ -99,8 +99,14 @@ func (h *Host) pollPayment(ctx context.Context, sp *store.Payment) {
 		return
 	}
 	if sp.Plugin == "" {
-		// the create stopped before any provider was called (a crash); the
-		// condition keeps a create that is choosing its channel right now safe
+		// the create stopped before any provider was called (a crash). The
+		// client's retry finishes it (resumePayment), so it is failed only
+		// when no retry came for a while; the condition keeps a create that
+		// is choosing its channel right now safe
+		if now.Sub(sp.CreatedAt) < notFoundAge {
+			_, _ = h.movePayment(ctx, sp, "", "poll", "", store.PaymentUpdate{NextPollAt: ptr(sp.CreatedAt.Add(notFoundAge))})
+			return
+		}
 		_, err := h.movePayment(ctx, sp, core.PaymentFailed, "poll", "interrupted before any provider was called", store.PaymentUpdate{
 			FailureCode: ptr(string(core.CodeProviderUnavailable)), FailureMessage: ptr("interrupted before any provider was called"),
 			NextPollAt: ptr(time.Time{}), RequireNoChannel: true})

@@ -34,7 +34,7 @@ func (h *Host) CreateRefund(ctx context.Context, in CreateRefundInput) (*Refund,
 		return nil, err
 	}
 	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "refund.create:"+in.PaymentID, in,
-		func(ctx context.Context, resumeID string, link func(string) error) (int, any, error) {
+		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (int, any, error) {
 			if resumeID != "" {
 				r, err := h.store.GetRefund(ctx, resumeID)
 				if err != nil {
@@ -55,7 +55,7 @@ func (h *Host) CreateRefund(ctx context.Context, in CreateRefundInput) (*Refund,
 	return &r, nil
 }
 
-func (h *Host) createRefund(ctx context.Context, sp *store.Payment, in CreateRefundInput, link func(string) error) (*Refund, error) {
+func (h *Host) createRefund(ctx context.Context, sp *store.Payment, in CreateRefundInput, link func() *store.IdemLink) (*Refund, error) {
 	if sp.Status != string(core.PaymentSucceeded) {
 		return nil, &core.Error{Code: core.CodeConflict, Message: "only a succeeded payment can be refunded; this one is " + sp.Status}
 	}
@@ -70,7 +70,10 @@ func (h *Host) createRefund(ctx context.Context, sp *store.Payment, in CreateRef
 	sr := &store.Refund{ID: newID("re_", now), Tenant: in.Tenant, PaymentID: sp.ID, IdempotencyKey: in.IdempotencyKey,
 		Amount: in.Amount, Currency: sp.Currency, Reason: in.Reason, Status: string(core.RefundCreated),
 		CreatedAt: now, UpdatedAt: now, NextPollAt: now.Add(h.cfg.IdempotencyLease)}
+	sr.Link = link()
 	switch err := h.store.InsertRefund(ctx, sr); {
+	case errors.Is(err, store.ErrTakenOver):
+		return nil, errTakenOver
 	case errors.Is(err, store.ErrInsufficient):
 		cur, _ := h.store.GetPayment(ctx, sp.ID)
 		if cur == nil {
@@ -88,9 +91,6 @@ func (h *Host) createRefund(ctx context.Context, sp *store.Payment, in CreateRef
 		return nil, &core.Error{Code: core.CodeConflict, Message: "only a succeeded payment can be refunded"}
 	case err != nil:
 		return nil, core.WrapError(core.CodeInternal, err, "store refund")
-	}
-	if err := link(sr.ID); err != nil {
-		return nil, err
 	}
 	r, err := h.submitRefund(ctx, sp, sr, a, c, "provider_response")
 	if err != nil {

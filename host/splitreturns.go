@@ -88,7 +88,7 @@ func (h *Host) CreateSplitReturn(ctx context.Context, in CreateSplitReturnInput)
 		return nil, err
 	}
 	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "split.return:"+in.SplitID, in,
-		func(ctx context.Context, resumeID string, link func(string) error) (int, any, error) {
+		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (int, any, error) {
 			if resumeID != "" {
 				r, err := h.store.GetSplitReturn(ctx, resumeID)
 				if err != nil {
@@ -113,7 +113,7 @@ func (h *Host) CreateSplitReturn(ctx context.Context, in CreateSplitReturnInput)
 }
 
 // startSplitReturn stores a split return, reserving it, and sends it.
-func (h *Host) startSplitReturn(ctx context.Context, sp *store.Split, in CreateSplitReturnInput, link func(string) error) (*store.SplitReturn, error) {
+func (h *Host) startSplitReturn(ctx context.Context, sp *store.Split, in CreateSplitReturnInput, link func() *store.IdemLink) (*store.SplitReturn, error) {
 	pay, err := h.store.GetPayment(ctx, sp.PaymentID)
 	if err != nil {
 		return nil, core.WrapError(core.CodeInternal, err, "load payment")
@@ -141,7 +141,10 @@ func (h *Host) startSplitReturn(ctx context.Context, sp *store.Split, in CreateS
 		PaymentID: sp.PaymentID, Account: sp.Account, Plugin: sp.Plugin, Receiver: rec.Receiver, ReceiverID: rec.ReceiverID,
 		ProviderReceiver: rec.ProviderReceiver, Amount: in.Amount, Currency: sp.Currency, Reason: in.Reason,
 		Status: string(core.SplitReturnProcessing), CreatedAt: now, UpdatedAt: now, NextPollAt: now.Add(h.cfg.IdempotencyLease)}
+	r.Link = link()
 	switch err := h.store.InsertSplitReturn(ctx, r); {
+	case errors.Is(err, store.ErrTakenOver):
+		return nil, errTakenOver
 	case errors.Is(err, store.ErrInsufficient):
 		return nil, &core.Error{Code: core.CodeInvalidRequest, Param: "amount", Message: "the return exceeds the receiver's part: " + err.Error()}
 	case errors.Is(err, store.ErrConflict):
@@ -150,9 +153,6 @@ func (h *Host) startSplitReturn(ctx context.Context, sp *store.Split, in CreateS
 		return nil, bad("receiver", "receiver %s has no part in split %s", in.Receiver, sp.ID)
 	case err != nil:
 		return nil, core.WrapError(core.CodeInternal, err, "store split return")
-	}
-	if err := link(r.ID); err != nil {
-		return nil, err
 	}
 	resp, err := callPlugin[core.ReturnSplitResponse](ctx, h, a, c, core.OpSplitReturn, r.ID, &core.ReturnSplitRequest{
 		ReturnID: r.ID, Split: core.SplitRef{ID: sp.ID, ProviderID: sp.ProviderID, ProviderData: sp.ProviderData},

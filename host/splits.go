@@ -135,7 +135,7 @@ func (h *Host) CreateSplit(ctx context.Context, in CreateSplitInput) (*Split, er
 		}
 	}
 	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "split.create:"+in.PaymentID, in,
-		func(ctx context.Context, resumeID string, link func(string) error) (int, any, error) {
+		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (int, any, error) {
 			if resumeID != "" {
 				sp, err := h.store.GetSplit(ctx, resumeID)
 				if err != nil {
@@ -213,7 +213,7 @@ func decisionOf(sp *store.Payment) (core.Decision, error) {
 // bad input; otherwise (the rules' split, with nobody to answer) they are
 // stored as a failed split a person can see.
 func (h *Host) startSplit(ctx context.Context, pay *store.Payment, source, idemKey string, shares []core.Share,
-	link func(string) error, strict bool) (*store.Split, error) {
+	link func() *store.IdemLink, strict bool) (*store.Split, error) {
 	if pay.Status != string(core.PaymentSucceeded) {
 		return nil, &core.Error{Code: core.CodeConflict, Message: "only a succeeded payment can be split; this one is " + pay.Status}
 	}
@@ -261,7 +261,12 @@ func (h *Host) startSplit(ctx context.Context, pay *store.Payment, source, idemK
 			sp.Records[i].Status = string(core.SplitFailed)
 		}
 	}
+	if link != nil {
+		sp.Link = link()
+	}
 	switch err := h.store.InsertSplit(ctx, sp); {
+	case errors.Is(err, store.ErrTakenOver):
+		return nil, errTakenOver
 	case errors.Is(err, store.ErrInsufficient):
 		return nil, &core.Error{Code: core.CodeInvalidRequest, Param: "parts", Message: "the split exceeds what is left to split: " + err.Error()}
 	case errors.Is(err, store.ErrConflict):
@@ -274,11 +279,6 @@ func (h *Host) startSplit(ctx context.Context, pay *store.Payment, source, idemK
 	if refused != nil {
 		h.incident(ctx, IncidentSplitRefused, sp.ID, fmt.Sprintf("the rules' split of payment %s cannot be made: %s", pay.ID, core.AsError(refused).Message))
 		return sp, nil
-	}
-	if link != nil {
-		if err := link(sp.ID); err != nil {
-			return nil, err
-		}
 	}
 	return h.submitSplit(ctx, pay, sp, a, c, style)
 }

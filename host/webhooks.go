@@ -764,7 +764,7 @@ func (h *Host) CreateWebhookEndpoint(ctx context.Context, in CreateWebhookEndpoi
 		return nil, bad("description", "description is longer than %d characters", maxWebhookDesc)
 	}
 	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "webhook_endpoint.create", in,
-		func(ctx context.Context, _ string, _ func(string) error) (int, any, error) {
+		func(ctx context.Context, _ string, _ func() *store.IdemLink) (int, any, error) {
 			existing, err := h.store.ListWebhookEndpoints(ctx, in.Tenant)
 			if err != nil {
 				return 0, nil, core.WrapError(core.CodeInternal, err, "list webhook endpoints")

@@ -50,6 +50,10 @@ type Merchant struct {
 	SubmittedAt    time.Time // when the documents were last submitted for review
 	NextPollAt     time.Time // zero = not polled
 	PollAttempts   int
+
+	// Link, when set, links the object to its idempotency key as it is
+	// inserted (see IdemLink). It is not stored.
+	Link *IdemLink
 }
 
 // MerchantUpdate changes a merchant. A non-empty From makes it conditional
@@ -116,6 +120,10 @@ type MerchantRequest struct {
 	NextPollAt     time.Time
 	PollAttempts   int
 	Items          []MerchantRequestItem // read with the request; InsertMerchantRequest stores them too
+
+	// Link, when set, links the object to its idempotency key as it is
+	// inserted (see IdemLink). It is not stored.
+	Link *IdemLink
 }
 
 // MerchantRequestItem is the state of one part of a request: a payment

@@ -30,6 +30,10 @@ type Payout struct {
 	CompletedAt    time.Time
 	NextPollAt     time.Time
 	PollAttempts   int
+
+	// Link, when set, links the object to its idempotency key as it is
+	// inserted (see IdemLink). It is not stored.
+	Link *IdemLink
 }
 
 // PayoutUpdate changes a payout like PaymentUpdate changes a payment.

@@ -33,6 +33,10 @@ type SplitReturn struct {
 	UpdatedAt        time.Time
 	NextPollAt       time.Time
 	PollAttempts     int
+
+	// Link, when set, links the object to its idempotency key as it is
+	// inserted (see IdemLink). It is not stored.
+	Link *IdemLink
 }
 
 // SplitReturnUpdate changes a split return like PaymentUpdate changes a

@@ -64,6 +64,10 @@ type Split struct {
 	UpdatedAt      time.Time
 	NextPollAt     time.Time
 	PollAttempts   int
+
+	// Link, when set, links the object to its idempotency key as it is
+	// inserted (see IdemLink). It is not stored.
+	Link *IdemLink
 }
 
 // Split sources.

@@ -18,10 +18,24 @@ import (
 // Errors returned by every implementation.
 var (
 	ErrNotFound     = errors.New("store: not found")
-	ErrDuplicate    = errors.New("store: duplicate")           // a unique key already exists
-	ErrConflict     = errors.New("store: conflict")            // a conditional update found another state
-	ErrInsufficient = errors.New("store: insufficient amount") // a refund above what is left to refund
+	ErrDuplicate    = errors.New("store: duplicate")                  // a unique key already exists
+	ErrConflict     = errors.New("store: conflict")                   // a conditional update found another state
+	ErrInsufficient = errors.New("store: insufficient amount")        // a refund above what is left to refund
+	ErrTakenOver    = errors.New("store: idempotency key taken over") // an insert's IdemLink names a key its owner no longer holds
 )
+
+// IdemLink asks an insert to link the new object to the idempotency key
+// of the request creating it, in the transaction that stores the object:
+// a crash can never leave an object (a reserved refund, a payment about to
+// be sent) that no key leads to, which a retry would then create a second
+// time. The insert stores nothing and fails with ErrTakenOver when Owner
+// no longer holds the key in progress (a retry took it over).
+type IdemLink struct {
+	Tenant string
+	Key    string
+	Owner  string
+	Now    time.Time
+}
 
 // Idempotency-key states.
 const (
@@ -91,6 +105,10 @@ type Payment struct {
 	PaidAt          time.Time
 	NextPollAt      time.Time // zero = not polled
 	PollAttempts    int
+
+	// Link, when set, links the object to its idempotency key as it is
+	// inserted (see IdemLink). It is not stored.
+	Link *IdemLink
 }
 
 // PaymentUpdate changes a payment. A non-empty To moves the status from
@@ -143,6 +161,10 @@ type Refund struct {
 	SucceededAt    time.Time
 	NextPollAt     time.Time
 	PollAttempts   int
+
+	// Link, when set, links the object to its idempotency key as it is
+	// inserted (see IdemLink). It is not stored.
+	Link *IdemLink
 }
 
 // RefundUpdate changes a refund, with the same conditional status move as

@@ -169,3 +169,41 @@ func (s *Store) getIdem(ctx context.Context, q querier, tenant, key string) (sto
 	}
 	return rec, nil
 }
+
+// linkInTx links a new object to its idempotency key inside the
+// transaction that inserts it (store.IdemLink); a nil link does nothing.
+// ErrTakenOver when the key's owner is no longer link.Owner, so the caller
+// rolls the insert back.
+func (s *Store) linkInTx(ctx context.Context, q querier, link *store.IdemLink, resourceID string) error {
+	if link == nil {
+		return nil
+	}
+	res, err := q.ExecContext(ctx, s.d.q(`UPDATE idempotency_keys SET resource_id = ?, updated_at = ?
+		WHERE tenant = ? AND idem_key = ? AND state = ? AND owner = ?`),
+		resourceID, micros(link.Now), link.Tenant, link.Key, store.IdemInProgress, link.Owner)
+	if err != nil {
+		return fmt.Errorf("sqlstore: link idempotency key: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: link idempotency key: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlstore: link %s to idempotency key: %w", resourceID, store.ErrTakenOver)
+	}
+	return nil
+}
+
+// insertLinked runs a single-statement insert, in a transaction with the
+// link to its idempotency key when there is one.
+func (s *Store) insertLinked(ctx context.Context, link *store.IdemLink, resourceID string, insert func(q querier) error) error {
+	if link == nil {
+		return insert(s.w)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.linkInTx(ctx, tx, link, resourceID); err != nil {
+			return err
+		}
+		return insert(tx)
+	})
+}

@@ -74,22 +74,24 @@ func (s *Store) InsertMerchant(ctx context.Context, m *store.Merchant) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.w.ExecContext(ctx, s.d.q(`INSERT INTO merchants (`+merchantCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`),
-		m.ID, m.Tenant, m.IdempotencyKey, m.Account, m.Plugin, m.Kind, m.Name, m.Status, m.Stage,
-		string(m.Application), string(m.Sealed), m.ProviderID, issued, providerData, m.Message, m.FailureCode,
-		m.FailureMessage, m.ProviderCode, micros(m.CreatedAt), micros(m.UpdatedAt), micros(m.SubmittedAt),
-		micros(m.NextPollAt), m.PollAttempts)
-	if err != nil {
-		return fmt.Errorf("sqlstore: insert merchant: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlstore: insert merchant: %w", err)
-	} else if n == 0 {
-		return fmt.Errorf("%w: merchant %s", store.ErrDuplicate, m.ID)
-	}
-	return nil
+	return s.insertLinked(ctx, m.Link, m.ID, func(q querier) error {
+		res, err := q.ExecContext(ctx, s.d.q(`INSERT INTO merchants (`+merchantCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`),
+			m.ID, m.Tenant, m.IdempotencyKey, m.Account, m.Plugin, m.Kind, m.Name, m.Status, m.Stage,
+			string(m.Application), string(m.Sealed), m.ProviderID, issued, providerData, m.Message, m.FailureCode,
+			m.FailureMessage, m.ProviderCode, micros(m.CreatedAt), micros(m.UpdatedAt), micros(m.SubmittedAt),
+			micros(m.NextPollAt), m.PollAttempts)
+		if err != nil {
+			return fmt.Errorf("sqlstore: insert merchant: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlstore: insert merchant: %w", err)
+		} else if n == 0 {
+			return fmt.Errorf("%w: merchant %s", store.ErrDuplicate, m.ID)
+		}
+		return nil
+	})
 }
 
 // GetMerchant reads a merchant; ErrNotFound when it does not exist.
@@ -353,6 +355,9 @@ func (s *Store) InsertMerchantRequest(ctx context.Context, r *store.MerchantRequ
 		return err
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.linkInTx(ctx, tx, r.Link, r.ID); err != nil {
+			return err
+		}
 		if err := s.merchantExists(ctx, tx, r.MerchantID); err != nil {
 			return err
 		}

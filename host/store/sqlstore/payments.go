@@ -83,24 +83,26 @@ func (s *Store) InsertPayment(ctx context.Context, p *store.Payment) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.w.ExecContext(ctx, s.d.q(`INSERT INTO payments (`+paymentCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`),
-		p.ID, p.Tenant, p.MerchantOrderID, p.IdempotencyKey, p.Amount, p.Currency, p.Method, p.Description,
-		metadata, p.Status, p.Plugin, p.Account, p.ProviderID, p.ChannelTradeNo, string(p.PayInfo),
-		string(p.Decision), p.FeeAmount, p.RefundedAmount, p.RefundReserved, p.FailureCode,
-		p.FailureMessage, providerData, micros(p.CreatedAt), micros(p.UpdatedAt), micros(p.PaidAt),
-		micros(p.NextPollAt), p.PollAttempts, p.ProviderCode, p.ChannelMethod, p.TerminalID, p.SplitReserved, p.SplitAmount,
-		micros(p.SplitDueAt))
-	if err != nil {
-		return fmt.Errorf("sqlstore: insert payment: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlstore: insert payment: %w", err)
-	} else if n == 0 {
-		return fmt.Errorf("%w: payment %s or merchant order %q", store.ErrDuplicate, p.ID, p.MerchantOrderID)
-	}
-	return nil
+	return s.insertLinked(ctx, p.Link, p.ID, func(q querier) error {
+		res, err := q.ExecContext(ctx, s.d.q(`INSERT INTO payments (`+paymentCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`),
+			p.ID, p.Tenant, p.MerchantOrderID, p.IdempotencyKey, p.Amount, p.Currency, p.Method, p.Description,
+			metadata, p.Status, p.Plugin, p.Account, p.ProviderID, p.ChannelTradeNo, string(p.PayInfo),
+			string(p.Decision), p.FeeAmount, p.RefundedAmount, p.RefundReserved, p.FailureCode,
+			p.FailureMessage, providerData, micros(p.CreatedAt), micros(p.UpdatedAt), micros(p.PaidAt),
+			micros(p.NextPollAt), p.PollAttempts, p.ProviderCode, p.ChannelMethod, p.TerminalID, p.SplitReserved, p.SplitAmount,
+			micros(p.SplitDueAt))
+		if err != nil {
+			return fmt.Errorf("sqlstore: insert payment: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlstore: insert payment: %w", err)
+		} else if n == 0 {
+			return fmt.Errorf("%w: payment %s or merchant order %q", store.ErrDuplicate, p.ID, p.MerchantOrderID)
+		}
+		return nil
+	})
 }
 
 // GetPayment reads a payment; ErrNotFound when it does not exist.

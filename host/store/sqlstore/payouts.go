@@ -55,20 +55,22 @@ func (s *Store) InsertPayout(ctx context.Context, p *store.Payout) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.w.ExecContext(ctx, s.d.q(`INSERT INTO payouts (`+payoutCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-		p.ID, p.Tenant, p.IdempotencyKey, p.Account, p.Plugin, p.Kind, p.Amount, p.FeeAmount, p.Currency, string(p.Destination),
-		p.Description, p.Status, p.ProviderID, p.FailureCode, p.FailureMessage, p.ProviderCode, providerData,
-		micros(p.CreatedAt), micros(p.UpdatedAt), micros(p.CompletedAt), micros(p.NextPollAt), p.PollAttempts)
-	if err != nil {
-		return fmt.Errorf("sqlstore: insert payout: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlstore: insert payout: %w", err)
-	} else if n == 0 {
-		return fmt.Errorf("%w: payout %s", store.ErrDuplicate, p.ID)
-	}
-	return nil
+	return s.insertLinked(ctx, p.Link, p.ID, func(q querier) error {
+		res, err := q.ExecContext(ctx, s.d.q(`INSERT INTO payouts (`+payoutCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+			p.ID, p.Tenant, p.IdempotencyKey, p.Account, p.Plugin, p.Kind, p.Amount, p.FeeAmount, p.Currency, string(p.Destination),
+			p.Description, p.Status, p.ProviderID, p.FailureCode, p.FailureMessage, p.ProviderCode, providerData,
+			micros(p.CreatedAt), micros(p.UpdatedAt), micros(p.CompletedAt), micros(p.NextPollAt), p.PollAttempts)
+		if err != nil {
+			return fmt.Errorf("sqlstore: insert payout: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlstore: insert payout: %w", err)
+		} else if n == 0 {
+			return fmt.Errorf("%w: payout %s", store.ErrDuplicate, p.ID)
+		}
+		return nil
+	})
 }
 
 // GetPayout reads a payout; ErrNotFound when it does not exist.

@@ -70,6 +70,9 @@ func (s *Store) InsertRefund(ctx context.Context, r *store.Refund) error {
 		reserve = 0 // a refund stored as failed reserves nothing
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.linkInTx(ctx, tx, r.Link, r.ID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, s.d.q(`UPDATE payments SET refund_reserved = refund_reserved + ?
 			WHERE id = ? AND tenant = ? AND status = ? AND refund_reserved + split_reserved + ? <= amount`),
 			reserve, r.PaymentID, r.Tenant, string(core.PaymentSucceeded), reserve)

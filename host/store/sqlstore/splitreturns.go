@@ -57,6 +57,9 @@ func (s *Store) InsertSplitReturn(ctx context.Context, r *store.SplitReturn) err
 		return err
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.linkInTx(ctx, tx, r.Link, r.ID); err != nil {
+			return err
+		}
 		// the split's row lock serialises the returns of one split
 		sp, err := scanSplit(tx.QueryRowContext(ctx, s.d.q(`SELECT `+splitCols+` FROM splits WHERE id = ?`+s.d.forUpdate), r.SplitID))
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && (sp.Tenant != r.Tenant || sp.PaymentID != r.PaymentID)) {

@@ -271,6 +271,9 @@ func (s *Store) InsertSplit(ctx context.Context, sp *store.Split) error {
 	}
 	reserve, split := splitReserves(sp.Status, sp.Amount, sp.Records)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.linkInTx(ctx, tx, sp.Link, sp.ID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, s.d.q(`UPDATE payments SET split_reserved = split_reserved + ?, split_amount = split_amount + ?
 			WHERE id = ? AND tenant = ? AND status = ? AND split_reserved + ? <= amount - fee_amount - refund_reserved`),
 			reserve, split, sp.PaymentID, sp.Tenant, string(core.PaymentSucceeded), reserve)

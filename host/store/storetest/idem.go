@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -181,4 +182,84 @@ func idemCases() []testCase {
 			wantErr(t, err, store.ErrNotFound)
 		}},
 	}
+}
+
+// linkedInserts are the inserts that take a store.IdemLink: each stores
+// its object under the key, or nothing at all.
+func linkedInserts() []struct {
+	name   string
+	insert func(ctx context.Context, s store.Store, link *store.IdemLink) error
+	get    func(ctx context.Context, s store.Store) error
+} {
+	return []struct {
+		name   string
+		insert func(ctx context.Context, s store.Store, link *store.IdemLink) error
+		get    func(ctx context.Context, s store.Store) error
+	}{
+		{"payment", func(ctx context.Context, s store.Store, link *store.IdemLink) error {
+			p := succeededPayment("pay_linked", "t1", 1000)
+			p.Status, p.Link = "created", link
+			return s.InsertPayment(ctx, p)
+		}, func(ctx context.Context, s store.Store) error { _, err := s.GetPayment(ctx, "pay_linked"); return err }},
+		{"refund", func(ctx context.Context, s store.Store, link *store.IdemLink) error {
+			r := newRefund("re_linked", "t1", "pay_paid", 400)
+			r.Link = link
+			return s.InsertRefund(ctx, r)
+		}, func(ctx context.Context, s store.Store) error { _, err := s.GetRefund(ctx, "re_linked"); return err }},
+		{"payout", func(ctx context.Context, s store.Store, link *store.IdemLink) error {
+			p := newPayout("po_linked", "t1")
+			p.Link = link
+			return s.InsertPayout(ctx, p)
+		}, func(ctx context.Context, s store.Store) error { _, err := s.GetPayout(ctx, "po_linked"); return err }},
+	}
+}
+
+func idemLinkCases() []testCase {
+	var cases []testCase
+	for _, ins := range linkedInserts() {
+		cases = append(cases,
+			testCase{"IdemLink/" + ins.name + "/Owned", func(t *testing.T, s store.Store) {
+				ctx := t.Context()
+				must(t, s.InsertPayment(ctx, succeededPayment("pay_paid", "t1", 1000)))
+				_, owned, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", at(0)))
+				must(t, err)
+				if !owned {
+					t.Fatal("claim not owned")
+				}
+				must(t, ins.insert(ctx, s, &store.IdemLink{Tenant: "t1", Key: "k1", Owner: owner, Now: at(time.Second)}))
+				must(t, ins.get(ctx, s))
+				rec, err := s.GetIdempotencyKey(ctx, "t1", "k1")
+				must(t, err)
+				if rec.ResourceID == "" {
+					t.Fatal("the key does not lead to the object stored with it")
+				}
+			}},
+			// A crash can no longer leave an object no key leads to: an
+			// insert whose key was taken over stores nothing, and reserves
+			// nothing.
+			testCase{"IdemLink/" + ins.name + "/TakenOver", func(t *testing.T, s store.Store) {
+				ctx := t.Context()
+				must(t, s.InsertPayment(ctx, succeededPayment("pay_paid", "t1", 1000)))
+				_, _, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", at(0)))
+				must(t, err)
+				retry := claim("k1", "h1", at(lease+time.Second))
+				retry.Owner = "owner-2"
+				_, owned, err := s.ClaimIdempotencyKey(ctx, retry)
+				must(t, err)
+				if !owned {
+					t.Fatal("the retry did not take the expired key over")
+				}
+				err = ins.insert(ctx, s, &store.IdemLink{Tenant: "t1", Key: "k1", Owner: owner, Now: at(lease + 2*time.Second)})
+				wantErr(t, err, store.ErrTakenOver)
+				wantErr(t, ins.get(ctx, s), store.ErrNotFound)
+				wantTotals(t, s, "pay_paid", 0, 0)
+				rec, err := s.GetIdempotencyKey(ctx, "t1", "k1")
+				must(t, err)
+				if rec.ResourceID != "" || rec.Owner != "owner-2" {
+					t.Fatalf("the key changed: %+v", rec)
+				}
+			}},
+		)
+	}
+	return cases
 }

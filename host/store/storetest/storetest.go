@@ -44,6 +44,7 @@ type testCase struct {
 func cases() []testCase {
 	var all []testCase
 	all = append(all, idemCases()...)
+	all = append(all, idemLinkCases()...)
 	all = append(all, paymentCases()...)
 	all = append(all, refundCases()...)
 	all = append(all, recordCases()...)
