@@ -27,6 +27,14 @@ type crashWorld struct {
 
 func newCrashWorld(t *testing.T, sendFirst bool) *crashWorld {
 	t.Helper()
+	lease := func(c *host.Config) { c.IdempotencyLease = 300 * time.Millisecond }
+	return newCrashWorldWith(t, sendFirst, lease, lease)
+}
+
+// newCrashWorldWith is newCrashWorld with the configuration of the live
+// engine and of the one that dies.
+func newCrashWorldWith(t *testing.T, sendFirst bool, live, dying func(*host.Config)) *crashWorld {
+	t.Helper()
 	release := make(chan struct{})
 	hang := &twisted{Plugin: haotian.New()}
 	hang.create = func(ctx context.Context, h pdk.Host, req *core.CreatePaymentRequest) (*core.CreatePaymentResponse, error) {
@@ -40,10 +48,9 @@ func newCrashWorld(t *testing.T, sendFirst bool) *crashWorld {
 		<-release
 		return nil, &core.Error{Code: core.CodeUnknownOutcome, Message: "the process is dead"}
 	}
-	lease := func(c *host.Config) { c.IdempotencyLease = 300 * time.Millisecond }
-	w := newWorld(t, worldOpts{extra: lease})
+	w := newWorld(t, worldOpts{extra: live})
 	cw := &crashWorld{world: w, release: release}
-	cw.dead = w.newEngineWith(w.store, func(c *host.Config) { lease(c); withPlugin(hang)(c) })
+	cw.dead = w.newEngineWith(w.store, func(c *host.Config) { dying(c); withPlugin(hang)(c) })
 	t.Cleanup(func() { close(release) })
 	return cw
 }
@@ -147,4 +154,32 @@ func TestRetryNeverRefundsTwice(t *testing.T) {
 	p := w.payment(paid.ID)
 	assert.Equal(t, int64(1000), p.RefundedAmount, "what was asked, once")
 	assert.Len(t, p.Refunds, 1)
+}
+
+// TestCrashedNodeIsTakenOver: the retry of a request whose node crashed
+// (it stopped beating) takes the request over once the node has not been
+// seen for the node timeout, long before the request's lease (a minute
+// here) runs out.
+func TestCrashedNodeIsTakenOver(t *testing.T) {
+	live := func(c *host.Config) {
+		c.IdempotencyLease, c.NodeTimeout, c.IdempotencyWait = time.Minute, 300*time.Millisecond, 30*time.Second
+	}
+	dying := func(c *host.Config) {
+		c.IdempotencyLease = time.Minute
+		c.NodeHeartbeat = time.Hour // it beats once, at start, then is as silent as a killed process
+	}
+	w := newCrashWorldWith(t, false, live, dying)
+	in := host.CreatePaymentInput{Tenant: "acme", IdempotencyKey: "node-1", Amount: 1000, Currency: "CNY",
+		Method: string(core.MethodWechatNative)}
+	go func() { _, _ = w.dead.CreatePayment(context.Background(), in) }()
+	w.eventually(func() bool {
+		id := w.keyResource(t, in.IdempotencyKey)
+		return id != "" && w.payment(id).Channel != ""
+	}, "the first owner to store the payment and choose its channel")
+	start := time.Now()
+	got, err := w.host.CreatePayment(context.Background(), in)
+	require.NoError(t, err, "the retry took the crashed node's request over")
+	assert.Equal(t, core.PaymentProcessing, got.Status)
+	assert.Equal(t, 1, w.creates(got.ID))
+	t.Logf("taken over %v after the retry arrived (node timeout 300ms, lease 1m)", time.Since(start).Round(time.Millisecond))
 }

@@ -86,6 +86,14 @@ type Config struct {
 	// IdempotencyWait is how long a request waits for the first request with
 	// the same key to finish before answering in_progress; default 10s.
 	IdempotencyWait time.Duration
+	// NodeHeartbeat is how often this engine records in the store that it
+	// is alive; default 1s. NodeTimeout is how long a node may go unseen
+	// before it counts as crashed, and the requests it was working on
+	// (idempotency keys in progress) are taken over by the clients'
+	// retries, before their lease runs out; default 5s. Keep the clocks of
+	// nodes sharing a database in sync well within NodeTimeout.
+	NodeHeartbeat time.Duration
+	NodeTimeout   time.Duration
 	// IdempotencyLease is how long the owner of a key may work before a
 	// retry may take over (after a crash); default 2m.
 	IdempotencyLease time.Duration
@@ -113,6 +121,9 @@ type Host struct {
 
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
+	node    string             // this engine's id among the nodes sharing the store
+	beat    context.CancelFunc // stops the heartbeat
+	beatWG  sync.WaitGroup
 	closing atomic.Bool
 	hooks   *webhooks
 }
@@ -139,6 +150,12 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	if cfg.IdempotencyWait <= 0 {
 		cfg.IdempotencyWait = 10 * time.Second
+	}
+	if cfg.NodeHeartbeat <= 0 {
+		cfg.NodeHeartbeat = time.Second
+	}
+	if cfg.NodeTimeout <= 0 {
+		cfg.NodeTimeout = 5 * time.Second
 	}
 	if cfg.IdempotencyLease <= 0 {
 		cfg.IdempotencyLease = 2 * time.Minute
@@ -175,6 +192,12 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		h.SetDecider(cfg.Decider)
 	}
 	if err := h.load(ctx); err != nil {
+		if cerr := h.closePlugins(ctx); cerr != nil {
+			h.log.Warn("close plugins after a failed start", "err", cerr)
+		}
+		return nil, err
+	}
+	if err := h.startHeartbeat(ctx); err != nil {
 		if cerr := h.closePlugins(ctx); cerr != nil {
 			h.log.Warn("close plugins after a failed start", "err", cerr)
 		}
@@ -354,7 +377,48 @@ func (h *Host) Close(ctx context.Context) error {
 		h.stop()
 	}
 	h.wg.Wait()
+	h.stopHeartbeat(ctx)
 	return h.closePlugins(ctx)
+}
+
+// startHeartbeat records this node as alive now, then every NodeHeartbeat.
+func (h *Host) startHeartbeat(ctx context.Context) error {
+	h.node = newOwner()
+	if err := h.store.Heartbeat(ctx, h.node, h.now()); err != nil {
+		return fmt.Errorf("host: record this node in the store: %w", err)
+	}
+	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	h.beat = cancel
+	h.beatWG.Add(1)
+	go func() {
+		defer h.beatWG.Done()
+		t := time.NewTicker(h.cfg.NodeHeartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-bctx.Done():
+				return
+			case <-t.C:
+				if err := h.store.Heartbeat(bctx, h.node, h.now()); err != nil && bctx.Err() == nil {
+					h.log.Warn("heartbeat not recorded", "err", err)
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// stopHeartbeat stops beating and removes this node, with the nodes not
+// seen for a day: the keys it still holds may be taken over at once.
+func (h *Host) stopHeartbeat(ctx context.Context) {
+	if h.beat == nil {
+		return
+	}
+	h.beat()
+	h.beatWG.Wait()
+	if err := h.store.RemoveNode(context.WithoutCancel(ctx), h.node, h.now().Add(-24*time.Hour)); err != nil {
+		h.log.Warn("remove this node from the store", "err", err)
+	}
 }
 
 func (h *Host) closePlugins(ctx context.Context) error {

@@ -74,7 +74,7 @@ func (h *Host) idempotent(ctx context.Context, tenant, key, op string, hashed an
 	}
 	sum := sha256.Sum256(append([]byte(op+"\n"), canon...))
 	claim := store.IdemClaim{Tenant: tenant, Key: key, Operation: op, RequestHash: hex.EncodeToString(sum[:]),
-		Lease: h.cfg.IdempotencyLease, Owner: newOwner()}
+		Lease: h.cfg.IdempotencyLease, Owner: newOwner(), Node: h.node, NodeTimeout: h.cfg.NodeTimeout}
 	deadline := time.Now().Add(h.cfg.IdempotencyWait)
 	for {
 		claim.Now = h.now()
@@ -91,6 +91,20 @@ func (h *Host) idempotent(ctx context.Context, tenant, key, op string, hashed an
 		}
 		// the first request released the key without an answer: take it
 	}
+}
+
+// nodeGone reports whether the node of a key's owner crashed or left: not
+// seen for Config.NodeTimeout. A key from before nodes were recorded has
+// none, and waits for its lease.
+func (h *Host) nodeGone(ctx context.Context, node string) bool {
+	if node == "" || node == h.node {
+		return false
+	}
+	seen, err := h.store.NodeSeen(ctx, node)
+	if errors.Is(err, store.ErrNotFound) {
+		return true
+	}
+	return err == nil && h.now().Sub(seen) > h.cfg.NodeTimeout
 }
 
 // newOwner returns a token unique to one claimant of a key.
@@ -191,8 +205,8 @@ func (h *Host) await(ctx context.Context, claim store.IdemClaim, rec store.IdemR
 			}
 			return 0, nil, core.WrapError(core.CodeInternal, gerr, "read idempotency key"), false
 		}
-		if rec.State == store.IdemInProgress && h.now().After(rec.LockedUntil) {
-			return 0, nil, nil, true // lease ran out: claiming takes it over
+		if rec.State == store.IdemInProgress && (h.now().After(rec.LockedUntil) || h.nodeGone(ctx, rec.Node)) {
+			return 0, nil, nil, true // lease ran out, or its node crashed: claiming takes it over
 		}
 	}
 }

@@ -64,18 +64,19 @@ const maxFileBytes = 1 << 20
 
 // Config is the whole configuration of `payhost serve`.
 type Config struct {
-	Server     Server    `koanf:"server"`
-	Store      Store     `koanf:"store"`
-	Plugins    []Plugin  `koanf:"plugins"`
-	Accounts   []Account `koanf:"accounts"`
-	Tenants    []Tenant  `koanf:"tenants"`
-	AdminToken string    `koanf:"admin_token"` // reference to the admin API's bearer token; empty disables /admin
-	Rules      Rules     `koanf:"rules"`
-	Wasm       Wasm      `koanf:"wasm"`
-	Poll       Poll      `koanf:"poll"`
-	Splits     Splits    `koanf:"splits"`
-	Webhooks   Webhooks  `koanf:"webhooks"`
-	Log        Log       `koanf:"log"`
+	Server      Server      `koanf:"server"`
+	Store       Store       `koanf:"store"`
+	Plugins     []Plugin    `koanf:"plugins"`
+	Accounts    []Account   `koanf:"accounts"`
+	Tenants     []Tenant    `koanf:"tenants"`
+	AdminToken  string      `koanf:"admin_token"` // reference to the admin API's bearer token; empty disables /admin
+	Rules       Rules       `koanf:"rules"`
+	Wasm        Wasm        `koanf:"wasm"`
+	Poll        Poll        `koanf:"poll"`
+	Splits      Splits      `koanf:"splits"`
+	Idempotency Idempotency `koanf:"idempotency"`
+	Webhooks    Webhooks    `koanf:"webhooks"`
+	Log         Log         `koanf:"log"`
 
 	// Dir is the directory of the configuration file, against which
 	// relative paths were resolved.
@@ -162,6 +163,16 @@ type Wasm struct {
 	MaxField        ByteSize      `koanf:"max_field"`         // any other string of a response
 	MaxLogLines     int           `koanf:"max_log_lines"`     // log lines a call may write
 	MaxLogBytes     ByteSize      `koanf:"max_log_bytes"`     // log bytes a call may write
+}
+
+// Idempotency tunes how requests with an Idempotency-Key are owned and
+// taken over (host.Config's IdempotencyLease, IdempotencyWait,
+// NodeHeartbeat and NodeTimeout).
+type Idempotency struct {
+	Lease         time.Duration `koanf:"lease"`          // the most a request may work before a retry may take it over
+	Wait          time.Duration `koanf:"wait"`           // how long a retry waits for the first request's answer
+	NodeHeartbeat time.Duration `koanf:"node_heartbeat"` // how often a node records that it is alive
+	NodeTimeout   time.Duration `koanf:"node_timeout"`   // a node unseen this long crashed: its requests are taken over
 }
 
 // Splits tunes split execution.
@@ -832,6 +843,18 @@ func (c *Config) Validate() error {
 	if c.Wasm.MaxInstances < 0 {
 		bad("wasm.max_instances", "must not be negative")
 	}
+	for key, d := range map[string]time.Duration{"idempotency.lease": c.Idempotency.Lease, "idempotency.wait": c.Idempotency.Wait,
+		"idempotency.node_heartbeat": c.Idempotency.NodeHeartbeat, "idempotency.node_timeout": c.Idempotency.NodeTimeout} {
+		if d < 0 {
+			bad(key, "must not be negative")
+		}
+	}
+	if id := c.Idempotency; id.Lease > 0 && id.Lease < 10*time.Second {
+		bad("idempotency.lease", "must be at least 10s: a request may not finish sooner, and a retry would take it over while it runs")
+	}
+	if id := c.Idempotency; id.NodeTimeout > 0 && id.NodeTimeout < 2*max(id.NodeHeartbeat, time.Second) {
+		bad("idempotency.node_timeout", "must be at least twice idempotency.node_heartbeat (default 1s), or a live node looks crashed")
+	}
 	if c.Wasm.MaxLogLines < 0 {
 		bad("wasm.max_log_lines", "must not be negative")
 	}
@@ -892,8 +915,10 @@ func (c *Config) Host() host.Config {
 			MemoryLimit: uint64(c.Wasm.MemoryLimit), CallTimeout: c.Wasm.CallTimeout, LoadTimeout: c.Wasm.LoadTimeout,
 			Limits: plugin.Limits{MaxOutputBytes: int(c.Wasm.MaxOutput), MaxProviderData: int(c.Wasm.MaxProviderData),
 				MaxField: int(c.Wasm.MaxField), MaxLogLines: c.Wasm.MaxLogLines, MaxLogBytes: int(c.Wasm.MaxLogBytes)}},
-		Poll:       host.PollConfig{Interval: c.Poll.Interval, First: c.Poll.First, Max: c.Poll.Max, MaxAge: c.Poll.MaxAge, Lease: c.Poll.Lease},
-		SplitDelay: c.Splits.Delay,
+		Poll:             host.PollConfig{Interval: c.Poll.Interval, First: c.Poll.First, Max: c.Poll.Max, MaxAge: c.Poll.MaxAge, Lease: c.Poll.Lease},
+		SplitDelay:       c.Splits.Delay,
+		IdempotencyLease: c.Idempotency.Lease, IdempotencyWait: c.Idempotency.Wait,
+		NodeHeartbeat: c.Idempotency.NodeHeartbeat, NodeTimeout: c.Idempotency.NodeTimeout,
 		Webhooks: host.WebhookConfig{Disabled: c.Webhooks.Disabled, AllowPrivate: c.Webhooks.AllowPrivate,
 			Interval: c.Webhooks.Interval, Timeout: c.Webhooks.Timeout, RetryFirst: c.Webhooks.RetryFirst,
 			RetryMax: c.Webhooks.RetryMax, MaxAttempts: c.Webhooks.MaxAttempts, Lease: c.Webhooks.Lease},

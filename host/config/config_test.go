@@ -63,6 +63,16 @@ func TestParseMinimal(t *testing.T) {
 	assert.Equal(t, []host.TenantConfig{{Name: "acme", Accounts: []string{"main"}, Payouts: []string{"main"}}}, hc.Tenants)
 }
 
+func TestParseIdempotency(t *testing.T) {
+	cfg, err := Parse([]byte(minimal+"\nidempotency: {lease: 45s, wait: 3s, node_heartbeat: 500ms, node_timeout: 4s}\n"), "/etc/payhost", Options{})
+	require.NoError(t, err)
+	hc := cfg.Host()
+	assert.Equal(t, 45*time.Second, hc.IdempotencyLease)
+	assert.Equal(t, 3*time.Second, hc.IdempotencyWait)
+	assert.Equal(t, 500*time.Millisecond, hc.NodeHeartbeat)
+	assert.Equal(t, 4*time.Second, hc.NodeTimeout)
+}
+
 func TestParseRefused(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -94,6 +104,9 @@ func TestParseRefused(t *testing.T) {
 			return s + "\nstore: {driver: postgres, path: '', dsn: 'host=db user=payhost password=hunter2hunter2'}\n"
 		}, "store.dsn: holds a password", "hunter2hunter2"},
 		{"unknown driver", func(s string) string { return s + "\nstore: {driver: mysql}\n" }, "store.driver: want sqlite or postgres", ""},
+		{"short lease", func(s string) string { return s + "\nidempotency: {lease: 2s}\n" }, "idempotency.lease: must be at least 10s", ""},
+		{"node timeout within a heartbeat", func(s string) string { return s + "\nidempotency: {node_heartbeat: 2s, node_timeout: 3s}\n" },
+			"idempotency.node_timeout: must be at least twice", ""},
 		{"duration without a unit", func(s string) string { return s + "\nserver: {read_timeout: 30}\n" }, "not a duration", ""},
 		{"bad duration", func(s string) string { return s + "\nserver: {read_timeout: soon}\n" }, "not a duration", ""},
 		{"negative duration", func(s string) string { return s + "\npoll: {first: -1s}\n" }, "poll.first: must not be negative", ""},

@@ -52,6 +52,12 @@ type IdemClaim struct {
 	Now         time.Time
 	Lease       time.Duration // how long the owner may work before another may take over
 	Owner       string        // a token unique to this claimant; Link, Finish and Release must present it
+	// Node is the claimant's node (its Heartbeat id). A key in progress
+	// whose owner's node has not been seen for NodeTimeout may be taken
+	// over before its lease runs out: that node crashed. NodeTimeout 0
+	// leaves only the lease.
+	Node        string
+	NodeTimeout time.Duration
 }
 
 // IdemRecord is a stored idempotency key.
@@ -63,6 +69,7 @@ type IdemRecord struct {
 	State          string // IdemInProgress or IdemDone
 	Owner          string // the token of the current (or last) owner
 	ResourceID     string // the object the request created or changed, once known
+	Node           string // the node of the owner
 	ResponseStatus int    // HTTP status of the stored response (IdemDone)
 	ResponseBody   []byte // the stored response (IdemDone)
 	LockedUntil    time.Time
@@ -252,6 +259,14 @@ type Store interface {
 	ReleaseIdempotencyKey(ctx context.Context, tenant, key, owner string) error
 	// GetIdempotencyKey reads a key.
 	GetIdempotencyKey(ctx context.Context, tenant, key string) (IdemRecord, error)
+	// Heartbeat records that node is alive at now.
+	Heartbeat(ctx context.Context, node string, now time.Time) error
+	// NodeSeen returns when node was last seen; ErrNotFound when it never
+	// was, or left (RemoveNode).
+	NodeSeen(ctx context.Context, node string) (time.Time, error)
+	// RemoveNode forgets a node that stopped cleanly, and nodes not seen
+	// since before: its keys in progress may be taken over at once.
+	RemoveNode(ctx context.Context, node string, before time.Time) error
 
 	// InsertPayment stores a new payment; ErrDuplicate for a repeated ID or
 	// (Tenant, MerchantOrderID).

@@ -10,14 +10,14 @@ import (
 	"github.com/payhost/payhost/host/store"
 )
 
-const idemCols = "tenant, idem_key, operation, request_hash, state, owner, resource_id, response_status, response_body, locked_until, created_at, updated_at"
+const idemCols = "tenant, idem_key, operation, request_hash, state, owner, resource_id, response_status, response_body, locked_until, created_at, updated_at, node"
 
 func scanIdem(row interface{ Scan(...any) error }) (store.IdemRecord, error) {
 	var r store.IdemRecord
 	var body []byte
 	var locked, created, updated int64
 	if err := row.Scan(&r.Tenant, &r.Key, &r.Operation, &r.RequestHash, &r.State, &r.Owner, &r.ResourceID,
-		&r.ResponseStatus, &body, &locked, &created, &updated); err != nil {
+		&r.ResponseStatus, &body, &locked, &created, &updated, &r.Node); err != nil {
 		return r, err
 	}
 	r.ResponseBody = bytesOrNil(body)
@@ -46,23 +46,30 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, c store.IdemClaim) (sto
 	// rounds are plenty (each needs another client to release it meanwhile).
 	for range 5 {
 		rec, err := scanIdem(s.w.QueryRowContext(ctx, s.d.q(`INSERT INTO idempotency_keys
-			(tenant, idem_key, operation, request_hash, state, owner, resource_id, response_status, response_body, locked_until, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, '', 0, NULL, ?, ?, ?)
+			(tenant, idem_key, operation, request_hash, state, owner, resource_id, response_status, response_body, locked_until, created_at, updated_at, node)
+			VALUES (?, ?, ?, ?, ?, ?, '', 0, NULL, ?, ?, ?, ?)
 			ON CONFLICT (tenant, idem_key) DO NOTHING
 			RETURNING `+idemCols),
-			c.Tenant, c.Key, c.Operation, c.RequestHash, store.IdemInProgress, c.Owner, until, now, now))
+			c.Tenant, c.Key, c.Operation, c.RequestHash, store.IdemInProgress, c.Owner, until, now, now, c.Node))
 		if err == nil {
 			return rec, true, nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return store.IdemRecord{}, false, fmt.Errorf("sqlstore: claim idempotency key: %w", err)
 		}
+		// the lease ran out, or the owner's node stopped beating (crashed)
+		seenSince := int64(-1) // with no node timeout, no node counts as gone
+		if c.NodeTimeout > 0 {
+			seenSince = micros(c.Now.Add(-c.NodeTimeout))
+		}
 		rec, err = scanIdem(s.w.QueryRowContext(ctx, s.d.q(`UPDATE idempotency_keys
-			SET locked_until = ?, updated_at = ?, owner = ?
-			WHERE tenant = ? AND idem_key = ? AND state = ? AND locked_until < ?
+			SET locked_until = ?, updated_at = ?, owner = ?, node = ?
+			WHERE tenant = ? AND idem_key = ? AND state = ?
+			  AND (locked_until < ? OR (CAST(? AS BIGINT) >= 0 AND node <> '' AND NOT EXISTS
+			      (SELECT 1 FROM nodes WHERE nodes.id = idempotency_keys.node AND nodes.seen_at >= ?)))
 			  AND operation = ? AND request_hash = ?
 			RETURNING `+idemCols),
-			until, now, c.Owner, c.Tenant, c.Key, store.IdemInProgress, now, c.Operation, c.RequestHash))
+			until, now, c.Owner, c.Node, c.Tenant, c.Key, store.IdemInProgress, now, seenSince, seenSince, c.Operation, c.RequestHash))
 		if err == nil {
 			return rec, true, nil
 		}
@@ -206,4 +213,39 @@ func (s *Store) insertLinked(ctx context.Context, link *store.IdemLink, resource
 		}
 		return insert(tx)
 	})
+}
+
+// Heartbeat records that node is alive at now.
+func (s *Store) Heartbeat(ctx context.Context, node string, now time.Time) error {
+	var tc textChecker
+	tc.str("node", node)
+	if err := tc.err(); err != nil {
+		return err
+	}
+	if _, err := s.w.ExecContext(ctx, s.d.q(`INSERT INTO nodes (id, seen_at) VALUES (?, ?)
+		ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at`), node, micros(now)); err != nil {
+		return fmt.Errorf("sqlstore: heartbeat: %w", err)
+	}
+	return nil
+}
+
+// NodeSeen returns when node was last seen; ErrNotFound when it never was.
+func (s *Store) NodeSeen(ctx context.Context, node string) (time.Time, error) {
+	var seen int64
+	err := s.r.QueryRowContext(ctx, s.d.q(`SELECT seen_at FROM nodes WHERE id = ?`), node).Scan(&seen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, fmt.Errorf("sqlstore: node %s: %w", node, store.ErrNotFound)
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sqlstore: node %s: %w", node, err)
+	}
+	return fromMicros(seen), nil
+}
+
+// RemoveNode forgets node, and every node not seen since before.
+func (s *Store) RemoveNode(ctx context.Context, node string, before time.Time) error {
+	if _, err := s.w.ExecContext(ctx, s.d.q(`DELETE FROM nodes WHERE id = ? OR seen_at < ?`), node, micros(before)); err != nil {
+		return fmt.Errorf("sqlstore: remove node: %w", err)
+	}
+	return nil
 }

@@ -55,7 +55,7 @@ func TestPostgresMigrationKeepsFirstBinding(t *testing.T) {
 func testMigrationKeepsFirstBinding(t *testing.T, s *Store, schema string) {
 	ctx := t.Context()
 	for _, q := range []string{"DROP INDEX split_receivers_bound_provider", "DROP INDEX split_receivers_provider",
-		"DROP INDEX split_receivers_status", "DELETE FROM schema_migrations WHERE version >= 9"} {
+		"DROP INDEX split_receivers_status", "DELETE FROM schema_migrations WHERE version = 9"} {
 		if _, err := s.w.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}

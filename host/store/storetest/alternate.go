@@ -32,6 +32,18 @@ func (a *alternate) next() store.Store {
 	return a.stores[(a.n.Add(1)-1)%uint64(len(a.stores))]
 }
 
+func (a *alternate) Heartbeat(ctx context.Context, node string, now time.Time) error {
+	return a.next().Heartbeat(ctx, node, now)
+}
+
+func (a *alternate) NodeSeen(ctx context.Context, node string) (time.Time, error) {
+	return a.next().NodeSeen(ctx, node)
+}
+
+func (a *alternate) RemoveNode(ctx context.Context, node string, before time.Time) error {
+	return a.next().RemoveNode(ctx, node, before)
+}
+
 func (a *alternate) ClaimIdempotencyKey(ctx context.Context, c store.IdemClaim) (store.IdemRecord, bool, error) {
 	return a.next().ClaimIdempotencyKey(ctx, c)
 }

@@ -263,3 +263,74 @@ func idemLinkCases() []testCase {
 	}
 	return cases
 }
+
+func nodeCases() []testCase {
+	claimOn := func(owner, node string, now time.Time) store.IdemClaim {
+		c := claim("k1", "h1", now)
+		c.Owner, c.Node, c.NodeTimeout = owner, node, 10*time.Second
+		return c
+	}
+	return []testCase{
+		{"Node/Heartbeat", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			_, err := s.NodeSeen(ctx, "n1")
+			wantErr(t, err, store.ErrNotFound)
+			must(t, s.Heartbeat(ctx, "n1", at(0)))
+			must(t, s.Heartbeat(ctx, "n1", at(time.Second)))
+			must(t, s.Heartbeat(ctx, "n2", at(0)))
+			seen, err := s.NodeSeen(ctx, "n1")
+			must(t, err)
+			same(t, "seen", seen, at(time.Second))
+			must(t, s.RemoveNode(ctx, "n1", at(-time.Hour)))
+			_, err = s.NodeSeen(ctx, "n1")
+			wantErr(t, err, store.ErrNotFound)
+			_, err = s.NodeSeen(ctx, "n2")
+			must(t, err)
+			must(t, s.RemoveNode(ctx, "none", at(time.Hour))) // and every node not seen for an hour
+			_, err = s.NodeSeen(ctx, "n2")
+			wantErr(t, err, store.ErrNotFound)
+		}},
+		// A crashed node's keys are taken over once it has not been seen
+		// for the node timeout, long before their lease runs out; a live
+		// node keeps its keys.
+		{"Node/TakeOverFromADeadNode", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			must(t, s.Heartbeat(ctx, "n1", at(0)))
+			rec, owned, err := s.ClaimIdempotencyKey(ctx, claimOn("o1", "n1", at(0)))
+			must(t, err)
+			if !owned || rec.Node != "n1" {
+				t.Fatalf("first claim: owned=%v %+v", owned, rec)
+			}
+			must(t, s.Heartbeat(ctx, "n2", at(15*time.Second)))
+			must(t, s.Heartbeat(ctx, "n1", at(9*time.Second)))
+			if _, owned, err := s.ClaimIdempotencyKey(ctx, claimOn("o2", "n2", at(15*time.Second))); err != nil || owned {
+				t.Fatalf("a live node's key was taken over: owned=%v err=%v", owned, err)
+			}
+			rec, owned, err = s.ClaimIdempotencyKey(ctx, claimOn("o2", "n2", at(20*time.Second)))
+			must(t, err)
+			if !owned || rec.Owner != "o2" || rec.Node != "n2" {
+				t.Fatalf("a dead node's key was not taken over: owned=%v %+v", owned, rec)
+			}
+		}},
+		{"Node/TakeOverFromARemovedNode", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			must(t, s.Heartbeat(ctx, "n1", at(0)))
+			_, _, err := s.ClaimIdempotencyKey(ctx, claimOn("o1", "n1", at(0)))
+			must(t, err)
+			must(t, s.RemoveNode(ctx, "n1", at(-time.Hour)))
+			if _, owned, err := s.ClaimIdempotencyKey(ctx, claimOn("o2", "n2", at(time.Second))); err != nil || !owned {
+				t.Fatalf("a key of a node that left was not taken over: owned=%v err=%v", owned, err)
+			}
+		}},
+		{"Node/NoTimeoutKeepsTheLease", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			_, _, err := s.ClaimIdempotencyKey(ctx, claimOn("o1", "n1", at(0))) // n1 never beat
+			must(t, err)
+			c := claimOn("o2", "n2", at(20*time.Second))
+			c.NodeTimeout = 0
+			if _, owned, err := s.ClaimIdempotencyKey(ctx, c); err != nil || owned {
+				t.Fatalf("taken over before the lease without a node timeout: owned=%v err=%v", owned, err)
+			}
+		}},
+	}
+}
