@@ -283,9 +283,10 @@ func (s *Store) noteWriteFailure(e *store.UnavailableError) { s.writeFailed.Stor
 // other transaction ever sees it.
 const probeVersion = -1
 
-// probeBytes is the size of the probe's row: more than an SQLite page, so
-// the probe needs room for new pages (or WAL frames) as a payment would.
-const probeBytes = 8192
+// probeBytes is the size of the probe's row: many SQLite pages (WAL
+// frames, disk blocks), more than a payment's writes need, so a probe
+// succeeds only when the database has room for them again.
+const probeBytes = 64 << 10
 
 // probeWrite commits a transaction that writes a row of probeBytes and
 // deletes it: it succeeds only when the database takes writes.
