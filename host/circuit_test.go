@@ -243,3 +243,68 @@ func TestCircuitFallbackChannel(t *testing.T) {
 	}
 	assert.Equal(t, 8, w.unifiedOrders())
 }
+
+// TestCircuitHalfOpenUnderLoad: 200 concurrent payments on the only
+// channel while its circuit is half-open: one is the probe, the other 199
+// are circuit_open with nothing stored and nothing sent — none failed.
+func TestCircuitHalfOpenUnderLoad(t *testing.T) {
+	clk := &manualClock{t: time.Now()} // the simulator checks signed request times against its own clock
+	g := &gatedPlugin{}
+	g.down.Store(true)
+	st, db := fileStore(t)
+	w := newWorld(t, worldOpts{store: st, extra: func(c *host.Config) {
+		withPlugin(g.plugin())(c)
+		c.Now = clk.Now
+	}})
+	for i := range 5 {
+		_, err := w.create(host.CreatePaymentInput{IdempotencyKey: fmt.Sprintf("down-%d", i)})
+		require.NoError(t, err)
+	}
+	clk.Add(30 * time.Second)
+	g.down.Store(false)
+	entered, gate := g.hold()
+
+	const n = 200
+	var wg sync.WaitGroup
+	var probe *host.Payment
+	var refused, other atomic.Int64
+	var mu sync.Mutex
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			p, err := w.create(host.CreatePaymentInput{IdempotencyKey: fmt.Sprintf("load-%d", i)})
+			switch {
+			case err == nil:
+				mu.Lock()
+				probe = p
+				mu.Unlock()
+			case core.CodeOf(err) == core.CodeCircuitOpen && core.AsError(err).RetryAfter == 1:
+				refused.Add(1)
+			default:
+				other.Add(1)
+				t.Errorf("payment %d: %v", i, err)
+			}
+		}()
+	}
+	close(start)
+	<-entered
+	deadline := time.Now().Add(2 * time.Minute) // a bound on a hang, not a wait
+	for refused.Load()+other.Load() < n-1 {     // every call but the probe has its answer
+		if time.Now().After(deadline) {
+			close(gate)
+			t.Fatalf("%d of %d calls answered", refused.Load()+other.Load(), n-1)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(gate)
+	wg.Wait()
+	require.NotNil(t, probe)
+	assert.Equal(t, core.PaymentProcessing, probe.Status)
+	assert.Equal(t, int64(n-1), refused.Load())
+	assert.Equal(t, int64(6), g.creates.Load(), "only the probe reached the plugin")
+	assert.Equal(t, 6, countPayments(t, db), "only the probe's payment was stored")
+	t.Logf("%d concurrent payments on a half-open circuit: 1 probe (processing), %d circuit_open (Retry-After 1 s, not stored), 0 failed", n, refused.Load())
+}
