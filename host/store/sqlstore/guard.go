@@ -207,7 +207,7 @@ func (c *guardConn) PrepareContext(ctx context.Context, query string) (driver.St
 	if err != nil {
 		return nil, c.g.check(err)
 	}
-	return &guardStmt{inner: st, g: c.g}, nil
+	return &guardStmt{inner: st, conn: c.inner, g: c.g}, nil
 }
 
 func (c *guardConn) Close() error { return c.inner.Close() }
@@ -278,9 +278,10 @@ type guardConnValid struct{ *guardConn }
 
 func (c *guardConnValid) IsValid() bool { return c.inner.(driver.Validator).IsValid() }
 
-// guardStmt wraps a driver.Stmt.
+// guardStmt wraps a driver.Stmt of conn.
 type guardStmt struct {
 	inner driver.Stmt
+	conn  driver.Conn
 	g     *guard
 }
 
@@ -335,8 +336,13 @@ func (s *guardStmt) QueryContext(ctx context.Context, args []driver.NamedValue) 
 	return &guardRows{inner: rows, g: s.g}, nil
 }
 
+// CheckNamedValue is the statement's checker, else its connection's (the
+// order database/sql itself follows), else database/sql's default.
 func (s *guardStmt) CheckNamedValue(v *driver.NamedValue) error {
 	if n, ok := s.inner.(driver.NamedValueChecker); ok {
+		return n.CheckNamedValue(v)
+	}
+	if n, ok := s.conn.(driver.NamedValueChecker); ok {
 		return n.CheckNamedValue(v)
 	}
 	return driver.ErrSkip

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
 
 	"github.com/payhost/payhost/host/store"
 )
@@ -223,5 +224,82 @@ func TestSQLiteFileProblem(t *testing.T) {
 				t.Errorf("sqliteFileProblem(%q) = %q, want %q", tt.path, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestGuardStatements: prepared statements, rows and transactions go
+// through the guard like direct calls: values pass unchanged, errors are
+// classified, and a failed write is reported.
+func TestGuardStatements(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "g.db")
+	var reported []string
+	open := func(dsn string) *sql.DB {
+		c, err := sqlite.NewConnector(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db := sql.OpenDB(&guardConnector{inner: c, g: &guard{wrote: func(e *store.UnavailableError) { reported = append(reported, e.Cause) }}})
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	rw := open(path + "?_pragma=journal_mode(WAL)")
+	if _, err := rw.ExecContext(ctx, "CREATE TABLE t (a INTEGER, b TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	ins, err := rw.PrepareContext(ctx, "INSERT INTO t VALUES (?, ?)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ins.Close()
+	tx, err := rw.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := tx.StmtContext(ctx, ins).ExecContext(ctx, int64(i), fmt.Sprint("v", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	sel, err := rw.PrepareContext(ctx, "SELECT a, b FROM t WHERE a >= ? ORDER BY a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sel.Close()
+	rows, err := sel.QueryContext(ctx, int64(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var a int64
+		var b string
+		if err := rows.Scan(&a, &b); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%d %s", a, b))
+	}
+	if err := rows.Err(); err != nil || strings.Join(got, ",") != "1 v1,2 v2" {
+		t.Fatalf("rows %v, err %v", got, err)
+	}
+
+	ro := open("file:" + path + "?mode=ro")
+	roIns, err := ro.PrepareContext(ctx, "INSERT INTO t VALUES (?, ?)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer roIns.Close()
+	_, err = roIns.ExecContext(ctx, int64(9), "x")
+	if cause, ok := store.UnavailableCause(err); !ok || cause != "database is read-only" {
+		t.Fatalf("insert into a read-only database: %v", err)
+	}
+	if strings.Join(reported, ",") != "database is read-only" {
+		t.Errorf("reported %q, want the read-only write once", reported)
+	}
+	if _, err := rw.ExecContext(ctx, "INSERT INTO nope VALUES (1)"); err == nil || errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("a bad statement: %v, want a plain error", err)
 	}
 }
