@@ -30,6 +30,7 @@ const (
 	CodeUnknownOutcome      Code = "unknown_outcome"      // sent, but no answer: resolve by query, never retry elsewhere
 	CodeCircuitOpen         Code = "circuit_open"         // the channel is switched off by its circuit breaker
 	CodePluginFailure       Code = "plugin_failure"       // the plugin crashed, trapped or timed out
+	CodeUnavailable         Code = "unavailable"          // Payhost's own store cannot serve now (unreachable, disk full, read-only); retry after Retry-After
 	CodeInternal            Code = "internal"             // a bug or an infrastructure failure in Payhost
 )
 
@@ -54,6 +55,7 @@ var codeHTTP = map[Code]int{
 	CodeUnknownOutcome:      504,
 	CodeCircuitOpen:         503,
 	CodePluginFailure:       502,
+	CodeUnavailable:         503,
 	CodeInternal:            500,
 }
 
@@ -100,6 +102,7 @@ type Error struct {
 	ProviderCode    string `json:"provider_code,omitempty"`    // the provider's own code
 	ProviderMessage string `json:"provider_message,omitempty"` // the provider's own message
 	Retryable       bool   `json:"retryable,omitempty"`        // the same request may be retried on the same channel
+	RetryAfter      int    `json:"retry_after,omitempty"`      // seconds to wait before retrying (the API's Retry-After header); 0 = no advice
 	Err             error  `json:"-"`                          // cause, kept for errors.Is/As; not serialised
 }
 

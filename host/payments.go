@@ -147,6 +147,15 @@ func (h *Host) createPayment(ctx context.Context, in CreatePaymentInput, link fu
 	if err != nil {
 		return nil, err
 	}
+	// Take the first channel that may be called now before anything is
+	// stored: when circuit breakers leave no channel, nothing can reach a
+	// provider, so nothing is stored and the key stays free (circuit_open,
+	// retryable, with Retry-After) rather than a failed payment.
+	first, adm, passed, err := h.admitFirst(channels)
+	if err != nil {
+		return nil, err
+	}
+	defer adm.giveBack(h)
 	decision, _ := json.Marshal(d)
 	sp := &store.Payment{ID: id, Tenant: in.Tenant, MerchantOrderID: in.MerchantOrderID, IdempotencyKey: in.IdempotencyKey,
 		Amount: in.Amount, Currency: in.Currency, Method: in.Method, Description: in.Description, Metadata: in.Metadata,
@@ -163,7 +172,7 @@ func (h *Host) createPayment(ctx context.Context, in CreatePaymentInput, link fu
 		}
 		return nil, core.WrapError(core.CodeInternal, err, "store payment")
 	}
-	return h.sendPayment(ctx, sp, in, d, channels)
+	return h.sendAdmitted(ctx, sp, in, d, channels, first, adm, passed)
 }
 
 // paymentChannels are the channels of a decision that may take the
@@ -190,8 +199,22 @@ func (h *Host) paymentChannels(ctx context.Context, in CreatePaymentInput, d cor
 
 // sendPayment offers a stored payment to its channels in order until one
 // takes it or refuses for good; when every channel refused before anything
-// reached a provider, the payment failed.
+// reached a provider, the payment failed. The circuit breakers are asked
+// first (admitFirst): when they leave no channel, nothing is sent and
+// nothing changes (circuit_open, retryable).
 func (h *Host) sendPayment(ctx context.Context, sp *store.Payment, in CreatePaymentInput, d core.Decision, channels []core.Channel) (*Payment, error) {
+	first, adm, passed, err := h.admitFirst(channels)
+	if err != nil {
+		return nil, err
+	}
+	defer adm.giveBack(h)
+	return h.sendAdmitted(ctx, sp, in, d, channels, first, adm, passed)
+}
+
+// sendAdmitted is sendPayment once the circuit breakers admitted
+// channels[first] (adm) and refused the channels before it (passed).
+func (h *Host) sendAdmitted(ctx context.Context, sp *store.Payment, in CreatePaymentInput, d core.Decision, channels []core.Channel,
+	first int, adm *admission, passed []passedChannel) (*Payment, error) {
 	req := core.CreatePaymentRequest{PaymentID: sp.ID, Amount: sp.Amount, Currency: core.Currency(sp.Currency),
 		Subject: firstNonEmpty(in.Description, in.MerchantOrderID, sp.ID), Description: in.Description, Payer: in.Payer,
 		ReturnURL: in.ReturnURL, ExpireSeconds: in.ExpireSeconds, CreatedAt: sp.CreatedAt, Metadata: in.Metadata,
@@ -200,8 +223,16 @@ func (h *Host) sendPayment(ctx context.Context, sp *store.Payment, in CreatePaym
 		req.Terminal = &core.TerminalInfo{ID: in.TerminalID}
 	}
 	var last error
-	for _, c := range channels {
-		done, p, err := h.tryCreate(ctx, sp, c, req)
+	for _, r := range passed {
+		h.recordAttempt(ctx, sp.ID, core.OpPaymentCreate, r.c, r.err, 0)
+		last = r.err
+	}
+	for i, c := range channels[first:] {
+		var a *admission
+		if i == 0 {
+			a = adm
+		}
+		done, p, err := h.tryCreate(ctx, sp, c, req, a)
 		if done {
 			return p, err
 		}
@@ -248,24 +279,22 @@ func hasSplitShares(d core.Decision) bool {
 }
 
 // tryCreate offers the payment to one channel. done=false means the channel
-// refused in a way that is safe to try elsewhere.
-func (h *Host) tryCreate(ctx context.Context, sp *store.Payment, c core.Channel, req core.CreatePaymentRequest) (bool, *Payment, error) {
+// refused in a way that is safe to try elsewhere. adm is the channel's
+// circuit admission when admitFirst took it; nil asks the circuit now.
+func (h *Host) tryCreate(ctx context.Context, sp *store.Payment, c core.Channel, req core.CreatePaymentRequest, adm *admission) (bool, *Payment, error) {
 	acct, unavailable := h.channelAccount(c)
 	if unavailable != nil {
 		h.recordAttempt(ctx, sp.ID, core.OpPaymentCreate, c, unavailable, 0)
 		return false, nil, unavailable
 	}
-	if !h.health.allow(c) {
-		err := &core.Error{Code: core.CodeCircuitOpen, Message: "circuit open for " + circuitKey(c)}
-		h.recordAttempt(ctx, sp.ID, core.OpPaymentCreate, c, err, 0)
-		return false, nil, err
-	}
-	called := false
-	defer func() {
-		if !called {
-			h.health.release(c)
+	if adm == nil {
+		if adm = h.admit(c); adm == nil {
+			err := h.circuitOpenError(c)
+			h.recordAttempt(ctx, sp.ID, core.OpPaymentCreate, c, err, 0)
+			return false, nil, err
 		}
-	}()
+	}
+	defer adm.giveBack(h) // unless the call is made
 	// note the channel before calling it: after a crash the poller knows whom to ask
 	chMethod := ""
 	if string(c.Method) != sp.Method {
@@ -283,7 +312,7 @@ func (h *Host) tryCreate(ctx context.Context, sp *store.Payment, c core.Channel,
 	}
 	req.Method = c.Method
 	req.NotifyURL = h.notifyURL(c.Account)
-	called = true
+	adm.done = true // the call's outcome, recorded, ends a probe
 	resp, err := callPlugin[core.CreatePaymentResponse](ctx, h, acct, c, core.OpPaymentCreate, sp.ID, &req)
 	if err != nil {
 		ce := core.AsError(err)

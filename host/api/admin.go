@@ -10,6 +10,7 @@ import (
 
 	"github.com/payhost/payhost/core"
 	"github.com/payhost/payhost/host"
+	"github.com/payhost/payhost/host/store"
 )
 
 // RulesAdmin is the admin side of the routing/split/fee rules. cmd/payhost
@@ -279,7 +280,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *Tenant) error
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	if err := s.engine.Ready(ctx); err != nil {
-		return withStatus(http.StatusServiceUnavailable, &core.Error{Code: core.CodeInternal, Message: "not ready: " + err.Error()})
+		msg := "not ready: " + err.Error()
+		if cause, ok := store.UnavailableCause(err); ok {
+			msg = "not ready: the payment store is unavailable (" + cause + ")"
+		}
+		return withStatus(http.StatusServiceUnavailable, &core.Error{Code: core.CodeUnavailable, Message: msg, Err: err})
 	}
 	writeJSON(w, http.StatusOK, Status{Status: "ready"})
 	return nil

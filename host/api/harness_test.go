@@ -20,6 +20,7 @@ import (
 	"github.com/payhost/payhost/core"
 	"github.com/payhost/payhost/host"
 	"github.com/payhost/payhost/host/caps"
+	"github.com/payhost/payhost/host/store"
 	"github.com/payhost/payhost/host/store/sqlstore"
 	"github.com/payhost/payhost/plugins/haotian"
 	"github.com/payhost/payhost/plugins/haotian/sim"
@@ -97,6 +98,13 @@ type envOptions struct {
 	// acme uses and pays out of main, globex side, initech uses main and
 	// pays out of nothing.
 	tenancy bool
+	// store replaces the in-memory SQLite store (the test closes it).
+	store store.Store
+	// gateway wraps the simulator's handler (to act while a provider call
+	// is in flight).
+	gateway func(http.Handler) http.Handler
+	// engine changes the engine's configuration.
+	engine func(*host.Config)
 }
 
 func newEnv(t testing.TB, opts ...envOptions) *env {
@@ -108,9 +116,17 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 	cfg := sim.DefaultConfig()
 	cfg.NotifySchedule = []time.Duration{0, 10 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond}
 	s := sim.New(cfg)
-	gw := httptest.NewServer(s)
-	st, err := sqlstore.OpenSQLite(ctx, ":memory:")
-	require.NoError(t, err)
+	var gwh http.Handler = s
+	if o.gateway != nil {
+		gwh = o.gateway(s)
+	}
+	gw := httptest.NewServer(gwh)
+	st := o.store
+	if st == nil {
+		var err error
+		st, err = sqlstore.OpenSQLite(ctx, ":memory:")
+		require.NoError(t, err)
+	}
 	srv := httptest.NewUnstartedServer(nil)
 	publicURL := "http://" + srv.Listener.Addr().String()
 
@@ -159,6 +175,9 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 			{Name: "initech", Accounts: []string{"main"}}}
 		tenants = append(tenants, Tenant{Name: "initech", APIKeys: []string{keyInitech}})
 	}
+	if o.engine != nil {
+		o.engine(&hc)
+	}
 	h, err := host.New(ctx, hc)
 	require.NoError(t, err)
 	if !o.noDecider {
@@ -175,7 +194,9 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 		gw.Close()
 		s.Close()
 		require.NoError(t, h.Close(ctx))
-		require.NoError(t, st.Close())
+		if o.store == nil {
+			require.NoError(t, st.Close())
+		}
 	})
 	return &env{sim: s, gw: gw, srv: srv, api: a, host: h, logs: logs, rules: fr}
 }

@@ -52,6 +52,10 @@ is served at ` + "`/openapi.json`" + `. Regenerate with
 - **Errors** are the HTTP status and
   ` + "`{\"error\":{\"code\":\"invalid_request\",\"message\":\"...\",\"param\":\"amount\"}}`" + `
   with the canonical codes of ` + "`core`" + ` ([embedding.md](embedding.md)).
+- **Retries**: ` + "`503 unavailable`" + ` (the payment store cannot serve) and
+  ` + "`503 circuit_open`" + ` (no channel can take a payment now; nothing stored)
+  carry ` + "`Retry-After`" + ` in seconds: retry the same request with the same
+  ` + "`Idempotency-Key`" + ` after it.
 `
 
 // reference renders docs/api.md from the OpenAPI document.

@@ -27,11 +27,12 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // also registers the "sqlite" driver
 
 	"github.com/payhost/payhost/host/store"
 )
@@ -42,6 +43,9 @@ type Store struct {
 	w *sql.DB // writes (and reads inside write transactions)
 	r *sql.DB // reads; the same pool as w except for file-backed SQLite
 	d *dialect
+	// writeFailed is the last write that failed for want of the database
+	// (disk full, read-only, an I/O error), until a write probe succeeds.
+	writeFailed atomic.Pointer[store.UnavailableError]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -107,26 +111,35 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (store.Store, 
 	}
 	dsn := base + sep + strings.Join(sqliteParams, "&")
 
-	w, err := sql.Open("sqlite", dsn)
+	s := &Store{d: sqliteDialect}
+	w, err := s.sqliteDB(dsn, true)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+		return nil, err
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, r: w, d: sqliteDialect}
+	s.w, s.r = w, w
 	if err := s.migrate(ctx, ""); err != nil {
 		_ = w.Close()
-		return nil, err
+		return nil, sqliteOpenError(path, err)
 	}
+	// a database that opens but cannot be written (a read-only file,
+	// directory or mount, a full disk) is refused now, not at the first
+	// payment
+	if err := s.probeWrite(ctx); err != nil {
+		_ = w.Close()
+		return nil, sqliteOpenError(path, err)
+	}
+	s.writeFailed.Store(nil)
 	if memory {
 		return s, nil
 	}
-	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	r, err := s.sqliteDB(dsn+"&_pragma=query_only(1)", false)
 	if err != nil {
 		_ = w.Close()
-		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+		return nil, err
 	}
 	n := o.maxOpen
 	if n <= 0 {
@@ -137,9 +150,23 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (store.Store, 
 	s.r = r
 	if err := r.PingContext(ctx); err != nil {
 		_ = s.Close()
-		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+		return nil, sqliteOpenError(path, err)
 	}
 	return s, nil
+}
+
+// sqliteDB is a pool on SQLite whose errors are classified (see guard);
+// writer says its write failures make the Store not ready.
+func (s *Store) sqliteDB(dsn string, writer bool) (*sql.DB, error) {
+	c, err := sqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+	}
+	g := &guard{}
+	if writer {
+		g.wrote = s.noteWriteFailure
+	}
+	return sql.OpenDB(&guardConnector{inner: c, g: g}), nil
 }
 
 // sqliteBase turns path into the DSN before our parameters, and says
@@ -180,7 +207,15 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (store.Store,
 		}
 		cfg.RuntimeParams["search_path"] = o.schema
 	}
-	db := stdlib.OpenDB(*cfg)
+	if cfg.ConnectTimeout == 0 {
+		// without connect_timeout in the DSN, an unreachable server is
+		// reported (unavailable) after this long instead of holding the
+		// request until its own deadline
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	s := &Store{d: postgresDialect}
+	db := sql.OpenDB(&guardConnector{inner: stdlib.GetConnector(*cfg), g: &guard{wrote: s.noteWriteFailure}})
+	s.w, s.r = db, db
 	n := o.maxOpen
 	if n <= 0 {
 		n = 10
@@ -188,7 +223,6 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (store.Store,
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{w: db, r: db, d: postgresDialect}
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
 		return nil, scrubError(dsn, fmt.Errorf("sqlstore: connect to postgres %s: %w", RedactDSN(dsn), err))
@@ -197,8 +231,17 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (store.Store,
 		_ = db.Close()
 		return nil, scrubError(dsn, err)
 	}
+	if err := s.probeWrite(ctx); err != nil {
+		_ = db.Close()
+		return nil, scrubError(dsn, fmt.Errorf("sqlstore: postgres %s cannot be written: %w", RedactDSN(dsn), err))
+	}
+	s.writeFailed.Store(nil)
 	return s, nil
 }
+
+// DefaultConnectTimeout bounds connecting to PostgreSQL when the DSN sets
+// no connect_timeout.
+const DefaultConnectTimeout = 10 * time.Second
 
 func applyOptions(opts []Option) options {
 	var o options
@@ -208,7 +251,10 @@ func applyOptions(opts []Option) options {
 	return o
 }
 
-// Ping checks both pools reach the database.
+// Ping checks both pools reach the database and, after a write failed for
+// want of the database (disk full, read-only, an I/O error), that a write
+// succeeds again: until one does, Ping fails with that cause. Its errors
+// that say the database cannot serve match store.ErrUnavailable.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.w.PingContext(ctx); err != nil {
 		return fmt.Errorf("sqlstore: ping: %w", err)
@@ -218,7 +264,43 @@ func (s *Store) Ping(ctx context.Context) error {
 			return fmt.Errorf("sqlstore: ping: %w", err)
 		}
 	}
+	failed := s.writeFailed.Load()
+	if failed == nil {
+		return nil
+	}
+	if err := s.probeWrite(ctx); err != nil {
+		return fmt.Errorf("sqlstore: ping: writing still fails: %w", err)
+	}
+	s.writeFailed.CompareAndSwap(failed, nil)
 	return nil
+}
+
+// noteWriteFailure remembers a write that failed for want of the database.
+func (s *Store) noteWriteFailure(e *store.UnavailableError) { s.writeFailed.Store(e) }
+
+// probeVersion is the schema_migrations row a write probe adds and takes
+// back in the same transaction: migrations are numbered from 1, and no
+// other transaction ever sees it.
+const probeVersion = -1
+
+// probeBytes is the size of the probe's row: many SQLite pages (WAL
+// frames, disk blocks), more than a payment's writes need, so a probe
+// succeeds only when the database has room for them again.
+const probeBytes = 64 << 10
+
+// probeWrite commits a transaction that writes a row of probeBytes and
+// deletes it: it succeeds only when the database takes writes.
+func (s *Store) probeWrite(ctx context.Context) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.d.q("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
+			probeVersion, strings.Repeat("p", probeBytes), 0); err != nil {
+			return fmt.Errorf("sqlstore: write probe: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, s.d.q("DELETE FROM schema_migrations WHERE version = ?"), probeVersion); err != nil {
+			return fmt.Errorf("sqlstore: write probe: %w", err)
+		}
+		return nil
+	})
 }
 
 // Close closes the pools. An in-memory SQLite database is gone after it.
