@@ -127,7 +127,9 @@ func TestHostileModules(t *testing.T) {
 			require.Error(t, err)
 			assert.Equal(t, tt.code, core.CodeOf(err), err.Error())
 			assert.Contains(t, err.Error(), tt.call)
-			assert.Positive(t, gcs, "collections ran while the guest ran")
+			if strings.Contains(tt.call, "deadline") {
+				assert.Positive(t, gcs, "collections ran while the guest ran to its deadline")
+			}
 
 			// Again: the instance was replaced and the pool is whole.
 			_, err = create(context.Background(), p, h, "x")
