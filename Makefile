@@ -5,7 +5,7 @@ PLUGINS := haotian adapay
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build payhost plugins test test-race test-postgres check fmt vet lint bench run generate hostile-wasm clean
+.PHONY: all build payhost plugins test test-race test-postgres test-crash check fmt vet lint bench run generate hostile-wasm clean
 
 all: build
 
@@ -37,6 +37,14 @@ test-race:
 test-postgres:
 	@test -n "$$PAYHOST_TEST_POSTGRES" || { echo "PAYHOST_TEST_POSTGRES is not set"; exit 1; }
 	PAYHOST_REQUIRE_POSTGRES=1 $(GO) test -count=1 -run 'Postgres' ./host/...
+
+## test-crash: the crash test (docs/crash-test.md): payhost serve on PostgreSQL killed with SIGKILL
+## under a retrying load, then every answer checked against the database and the simulators.
+## PAYHOST_CRASH_KILLS, _WORKERS, _SEED, _UPTIME and _LEASE tune it.
+test-crash: payhost
+	@test -n "$$PAYHOST_TEST_POSTGRES" || { echo "PAYHOST_TEST_POSTGRES is not set"; exit 1; }
+	PAYHOST_CRASH_TEST=1 PAYHOST_REQUIRE_POSTGRES=1 PAYHOST_CRASH_BIN=$(CURDIR)/$(BIN)/payhost \
+		$(GO) test -count=1 -v -timeout 30m -run '^TestCrash$$' ./internal/crashtest/
 
 ## check: formatting, vet (native and wasip1), golangci-lint, tests
 check: fmt vet lint test

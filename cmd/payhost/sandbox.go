@@ -9,13 +9,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"text/template"
-	"time"
 
 	"github.com/payhost/payhost/core"
 	"github.com/payhost/payhost/examples"
@@ -91,7 +88,7 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 // sandbox is a running sandbox: the server and the simulators behind it.
 type sandbox struct {
 	srv        *server
-	sims       []*http.Server
+	sims       *simulators
 	haotian    *haotiansim.Server
 	adapay     *adapaysim.Server
 	ready      sandboxReady
@@ -123,35 +120,20 @@ func startSandbox(ctx context.Context, env *cmdEnv, o sandboxOptions, announce f
 			}
 		}
 	}
-	secrets := map[string]string{
-		envSandboxAPIKey:  "sk_sandbox_" + randomHex(16),
-		envSandboxAdmin:   "admin_" + randomHex(16),
-		envSandboxHaotian: randomHex(16),
-	}
-
 	// the simulators, on loopback
-	hcfg := haotiansim.SandboxConfig()
-	hcfg.Merchants[0].Secret = secrets[envSandboxHaotian]
-	acfg := adapaysim.SandboxConfig()
-	if o.Fast {
-		hcfg.AutoPayDelay, hcfg.RefundDelay = time.Second, 500*time.Millisecond
-		acfg.AutoPayDelay, acfg.RefundDelay = time.Second, 500*time.Millisecond
-	}
-	sb.haotian = haotiansim.New(hcfg)
-	haotianURL, err := sb.serveSim(sb.haotian, sb.haotian.Close)
+	sims, err := startSimulators(simOptions{HaotianAddr: "127.0.0.1:0", AdapayAddr: "127.0.0.1:0", Fast: o.Fast})
 	if err != nil {
-		return nil, fmt.Errorf("haotian simulator: %w", err)
+		return nil, err
 	}
-	// Adapay signs the full URL, so the simulator must know the one clients use
-	adapayLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("adapay simulator: %w", err)
+	sb.sims, sb.haotian, sb.adapay = sims, sims.haotian, sims.adapay
+	haotianURL, adapayURL := sims.haotianURL, sims.adapayURL
+	secrets := map[string]string{
+		envSandboxAPIKey:   "sk_sandbox_" + randomHex(16),
+		envSandboxAdmin:    "admin_" + randomHex(16),
+		envSandboxHaotian:  sims.haotianSecret,
+		envSandboxAdapayPK: sims.adapayPrivate,
+		envSandboxAdapayPb: sims.adapayPublic,
 	}
-	acfg.PublicURL = "http://" + adapayLn.Addr().String()
-	sb.adapay = adapaysim.New(acfg)
-	adapayURL := sb.serveSimOn(adapayLn, sb.adapay, sb.adapay.Close)
-	secrets[envSandboxAdapayPK] = adapaysim.DefaultMerchantKey().PrivateKeyPEM()
-	secrets[envSandboxAdapayPb] = sb.adapay.PublicKeyBase64()
 	if o.editSecrets != nil {
 		o.editSecrets(secrets)
 	}
@@ -275,29 +257,11 @@ func (sb *sandbox) registerReceivers(ctx context.Context) error {
 	return nil
 }
 
-// serveSim serves a simulator on a loopback port and returns its URL.
-func (sb *sandbox) serveSim(h http.Handler, closeFn func()) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	return sb.serveSimOn(ln, h, closeFn), nil
-}
-
-func (sb *sandbox) serveSimOn(ln net.Listener, h http.Handler, closeFn func()) string {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	srv.RegisterOnShutdown(closeFn)
-	sb.sims = append(sb.sims, srv)
-	go func() { _ = srv.Serve(ln) }()
-	return "http://" + ln.Addr().String()
-}
-
 func (sb *sandbox) closeSims() {
-	for _, s := range sb.sims {
-		_ = s.Shutdown(context.Background())
-		_ = s.Close()
+	if sb.sims != nil {
+		sb.sims.close()
+		sb.sims = nil
 	}
-	sb.sims = nil
 }
 
 // wait serves until ctx ends, then stops the server and the simulators.

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -99,4 +100,50 @@ func TestCloseExpireAndAutoPay(t *testing.T) {
 	assert.Equal(t, "failed", declined.str("status"))
 	assert.Equal(t, "channel_declined", declined.str("error_code"))
 	assert.Equal(t, "channel_error", declined.str("error_type"))
+}
+
+func TestStateRoute(t *testing.T) {
+	e := newEnv(t, nil)
+	assert.Equal(t, State{Payments: []Payment{}, Refunds: []Refund{}}, e.state())
+
+	paid := e.ok(e.do(http.MethodPost, "/v1/payments", payParams("s1", "10.00", "alipay_qr"))).str("id")
+	require.NoError(t, e.s.Pay(paid))
+	refund := e.ok(e.do(http.MethodPost, "/v1/payments/"+paid+"/refunds", map[string]any{"refund_order_no": "sr1", "refund_amt": "4.00"})).str("id")
+	pending := e.ok(e.do(http.MethodPost, "/v1/payments", payParams("s2", "666.02", "alipay_qr"))).str("id")
+
+	st := e.state()
+	require.Len(t, st.Payments, 2)
+	byID := map[string]Payment{st.Payments[0].ID: st.Payments[0], st.Payments[1].ID: st.Payments[1]}
+	assert.Equal(t, StatusSucceeded, byID[paid].Status)
+	assert.Equal(t, "s1", byID[paid].OrderNo)
+	assert.Equal(t, int64(1000), byID[paid].Amount)
+	assert.Equal(t, StatusPending, byID[pending].Status)
+	require.Len(t, st.Refunds, 1)
+	assert.Equal(t, refund, st.Refunds[0].ID)
+	assert.Equal(t, paid, st.Refunds[0].PaymentID)
+	assert.Equal(t, "sr1", st.Refunds[0].RefundOrderNo)
+	assert.Equal(t, int64(400), st.Refunds[0].Amount)
+	want, err := json.Marshal(e.s.State())
+	require.NoError(t, err)
+	got, err := json.Marshal(st)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(want), string(got), "the route serves State")
+
+	res, err := http.Post(e.hs.URL+"/sim/state", "application/json", nil)
+	require.NoError(t, err)
+	_ = res.Body.Close()
+	assert.Equal(t, http.StatusMethodNotAllowed, res.StatusCode, "read-only")
+}
+
+// state reads GET /sim/state.
+func (e *env) state() State {
+	e.t.Helper()
+	res, err := http.Get(e.hs.URL + "/sim/state")
+	require.NoError(e.t, err)
+	defer res.Body.Close()
+	require.Equal(e.t, http.StatusOK, res.StatusCode)
+	assert.Equal(e.t, "application/json", res.Header.Get("Content-Type"))
+	var st State
+	require.NoError(e.t, json.NewDecoder(res.Body).Decode(&st))
+	return st
 }

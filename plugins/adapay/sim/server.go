@@ -365,11 +365,15 @@ const RealNamePath = "/v1/merchant/realname"
 const maxBodyExtra = 1 << 20
 
 // ServeHTTP implements http.Handler: the API under /v1/, the simulated
-// payer behind pay links (GET /sim/pay/{payment id}) and the simulated
+// payer behind pay links (GET /sim/pay/{payment id}), the simulated
 // merchant contact scanning a real-name QR code (GET
-// /sim/realname/{request_id}/{W|A}).
+// /sim/realname/{request_id}/{W|A}) and the simulator's payments and
+// refunds (GET /sim/state, State).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
+	case r.URL.Path == "/sim/state":
+		s.serveState(w, r)
+		return
 	case strings.HasPrefix(r.URL.Path, "/sim/pay/"):
 		s.servePayer(w, r)
 		return

@@ -1,6 +1,12 @@
 package sim
 
-import "maps"
+import (
+	"cmp"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"slices"
+)
 
 // Entry returns a snapshot of entry requestID.
 func (s *Server) Entry(requestID string) (Entry, bool) {
@@ -129,4 +135,53 @@ func (s *Server) Refund(id string) (Refund, bool) {
 		return Refund{}, false
 	}
 	return r.Refund, true
+}
+
+// State is what the simulator holds of its merchants' money: every payment
+// and refund, oldest first. GET /sim/state serves it as JSON (fields named
+// as in Go), so that a process outside the simulator's — the crash test's
+// checker — can compare it with what a server recorded.
+type State struct {
+	Payments []Payment `json:"payments"`
+	Refunds  []Refund  `json:"refunds"`
+}
+
+// State returns a snapshot of every payment and refund.
+func (s *Server) State() State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := State{Payments: []Payment{}, Refunds: []Refund{}}
+	for _, p := range s.payments {
+		s.expireLocked(p)
+		c := p.Payment
+		c.Expend = maps.Clone(p.Expend)
+		st.Payments = append(st.Payments, c)
+	}
+	for _, r := range s.refunds {
+		st.Refunds = append(st.Refunds, r.Refund)
+	}
+	slices.SortFunc(st.Payments, func(a, b Payment) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	slices.SortFunc(st.Refunds, func(a, b Refund) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return st
+}
+
+// serveState is GET /sim/state: State as JSON. It is read-only and not in
+// the request log.
+func (s *Server) serveState(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := json.Marshal(s.State())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
 }

@@ -303,11 +303,16 @@ type envelope struct {
 	Sign string `json:"sign,omitempty"`
 }
 
-// ServeHTTP implements http.Handler: the gateway's POST API under /api/, and
-// GET /sim/pay/{payOrderId}, the simulated payer behind every pay link.
+// ServeHTTP implements http.Handler: the gateway's POST API under /api/,
+// GET /sim/pay/{payOrderId}, the simulated payer behind every pay link, and
+// GET /sim/state, the simulator's orders, refunds and transfers (State).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/sim/pay/") {
 		s.servePayer(w, r)
+		return
+	}
+	if r.URL.Path == "/sim/state" {
+		s.serveState(w, r)
 		return
 	}
 	rt, ok := routes[r.URL.Path]

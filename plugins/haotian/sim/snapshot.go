@@ -2,6 +2,8 @@ package sim
 
 import (
 	"cmp"
+	"encoding/json"
+	"net/http"
 	"slices"
 )
 
@@ -126,4 +128,58 @@ func (s *Server) Device(mchNo, deviceNo string) (Device, bool) {
 		return Device{}, false
 	}
 	return *d, true
+}
+
+// State is what the simulator holds of its merchants' money: every pay
+// order, refund and transfer, oldest first. GET /sim/state serves it as
+// JSON (fields named as in Go), so that a process outside the simulator's
+// — the crash test's checker — can compare it with what a server recorded.
+type State struct {
+	Orders    []PayOrder      `json:"orders"`
+	Refunds   []RefundOrder   `json:"refunds"`
+	Transfers []TransferOrder `json:"transfers"`
+}
+
+// State returns a snapshot of every pay order, refund and transfer.
+func (s *Server) State() State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := State{Orders: []PayOrder{}, Refunds: []RefundOrder{}, Transfers: []TransferOrder{}}
+	for _, o := range s.orders {
+		s.expireLocked(o)
+		st.Orders = append(st.Orders, o.PayOrder)
+	}
+	for _, r := range s.refunds {
+		st.Refunds = append(st.Refunds, r.RefundOrder)
+	}
+	for _, t := range s.transfers {
+		st.Transfers = append(st.Transfers, *t)
+	}
+	slices.SortFunc(st.Orders, func(a, b PayOrder) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.PayOrderID, b.PayOrderID))
+	})
+	slices.SortFunc(st.Refunds, func(a, b RefundOrder) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.RefundOrderID, b.RefundOrderID))
+	})
+	slices.SortFunc(st.Transfers, func(a, b TransferOrder) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.TransferID, b.TransferID))
+	})
+	return st
+}
+
+// serveState is GET /sim/state: State as JSON. It is read-only and not in
+// the request log.
+func (s *Server) serveState(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := json.Marshal(s.State())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
 }
