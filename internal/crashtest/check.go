@@ -49,7 +49,7 @@ type Report struct {
 
 	Requests, Acknowledged, Unanswered int
 	// Answers counts the definite answers: "payment 201 succeeded",
-	// "refund 400 invalid_request", ...
+	// "payment 201 failed declined", "refund 400 invalid_request", ...
 	Answers map[string]int
 	// Interrupted counts the requests that needed a retry (a connection
 	// error, a 5xx, a 409 in_progress) before their answer; Recovery
@@ -124,7 +124,7 @@ func Check(reqs []*Request, db *DB, prov *Providers) Report {
 			continue
 		}
 		rep.Acknowledged++
-		label := r.State
+		label := strings.TrimSpace(r.State + " " + r.Failure)
 		if !r.OK() {
 			label = r.ErrCode
 		}

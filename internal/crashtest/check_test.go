@@ -78,11 +78,13 @@ func TestCheck(t *testing.T) {
 			w.providerRefund("re_1", "pay_1", StateSucceeded, 300)
 			r := answered(KindRefund, "refund-1", "re_1", "processing", 201, 300)
 			r.PaymentID = "pay_1"
-			return []*Request{p, answered(KindPayment, "payment-2", "pay_2", "processing", 201, MagicPending),
-				answered(KindPayment, "payment-3", "pay_3", "failed", 201, MagicDeclined), r}
+			declined := answered(KindPayment, "payment-3", "pay_3", "failed", 201, MagicDeclined)
+			declined.Failure = "declined"
+			return []*Request{p, answered(KindPayment, "payment-2", "pay_2", "processing", 201, MagicPending), declined, r}
 		}, Figures{}, func(t *testing.T, rep Report) {
 			assert.Equal(t, 4, rep.Acknowledged)
-			assert.Equal(t, 1, rep.Answers["payment 201 failed"])
+			assert.Equal(t, map[string]int{"payment 201 succeeded": 1, "payment 201 processing": 1, "payment 201 failed declined": 1,
+				"refund 201 processing": 1}, rep.Answers)
 		}},
 		{"lost: answered, not stored", func(w *world) []*Request {
 			return []*Request{answered(KindPayment, "payment-1", "pay_1", "succeeded", 201, 1000)}

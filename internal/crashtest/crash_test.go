@@ -168,16 +168,21 @@ func TestCrash(t *testing.T) {
 	lease := set.lease
 	writeConfig(true)
 	srv, _, err := startProcess(bin, serveArgs, env, serveLog, 2*time.Minute)
-	if err != nil && strings.Contains(tail(serveLog.Name(), 5), "idempotency") {
+	if refused := tail(serveLog.Name(), 1); err != nil && strings.Contains(refused, "idempotency") {
 		lease = fixedLease
-		t.Logf("the server has no idempotency.lease key: its fixed %s lease applies (retries and settling wait that long)", fixedLease)
+		t.Logf("the server refused idempotency.lease (%s): its fixed %s lease applies (retries and settling wait that long)",
+			strings.TrimSpace(refused), fixedLease)
 		writeConfig(false)
 		srv, _, err = startProcess(bin, serveArgs, env, serveLog, 2*time.Minute)
 	}
 	if err != nil {
 		t.Fatalf("payhost serve: %v\n%s", err, tail(serveLog.Name(), 30))
 	}
-	defer func() { srv.stop() }()
+	defer func() {
+		if srv != nil { // nil when a restart failed
+			srv.stop()
+		}
+	}()
 	if lease != fixedLease {
 		t.Logf("idempotency.lease: %s", lease)
 	}
@@ -191,9 +196,10 @@ func TestCrash(t *testing.T) {
 	load := NewLoad(LoadConfig{URL: baseURL, APIKey: apiKey, Workers: set.workers, Seed: set.seed, RetryFor: retryFor})
 	stop := make(chan struct{})
 	loadDone := make(chan struct{})
+	loadStart := time.Now()
 	go func() { defer close(loadDone); load.Run(ctx, stop) }()
 	rng := mrand.New(mrand.NewPCG(set.seed, 0))
-	var lastKill time.Time
+	lastKill := loadStart
 	var downs []time.Duration // from a kill to the ready line of the restarted server
 	for i := 1; i <= set.kills; i++ {
 		up := set.minUp + time.Duration(rng.Int64N(int64(set.maxUp-set.minUp)+1))
@@ -209,7 +215,7 @@ func TestCrash(t *testing.T) {
 		}
 		downs = append(downs, time.Since(lastKill))
 	}
-	loadFor := time.Since(started)
+	loadFor := time.Since(loadStart)
 	close(stop)
 	select {
 	case <-loadDone:
@@ -225,8 +231,8 @@ func TestCrash(t *testing.T) {
 	// and every webhook is delivered; bounded
 	grace := lease + 30*time.Second
 	settleBy := lastKill.Add(grace + time.Minute)
-	if min := drained.Add(time.Minute); settleBy.Before(min) {
-		settleBy = min
+	if atLeast := drained.Add(time.Minute); settleBy.Before(atLeast) {
+		settleBy = atLeast
 	}
 	hc := &http.Client{Timeout: 30 * time.Second}
 	var dbs *DB
@@ -260,7 +266,7 @@ func TestCrash(t *testing.T) {
 	rep.Print(&out)
 	fmt.Fprintf(&out, "  webhook events received %d (distinct), deliveries received %d\n", hooks.distinct(), hooks.total())
 	fmt.Fprintf(&out, "  server down from a kill to its restart's ready line: %s\n", summarise(downs))
-	fmt.Fprintf(&out, "run: seed %d, %d kills, %d workers, idempotency lease %s, load %s, total %s\n",
+	fmt.Fprintf(&out, "run: seed %d, %d kills, %d workers, idempotency lease %s, load and kills %s, total %s\n",
 		set.seed, set.kills, set.workers, lease, loadFor.Round(time.Second), time.Since(started).Round(time.Second))
 	t.Log("\n" + out.String())
 	if rep.Failed() {

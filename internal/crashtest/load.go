@@ -54,6 +54,7 @@ type Request struct {
 	Body    string // its body
 	ID      string // the resource id of a 2xx answer
 	State   string // its status field
+	Failure string // its failure.code (a failed payment or refund)
 	ErrCode string // error.code of a 4xx answer
 }
 
@@ -317,13 +318,16 @@ func (l *Load) send(ctx context.Context, s *slot, r *Request, path string, body 
 
 func (*Load) record(r *Request, a answer, at time.Time) {
 	var v struct {
-		ID     string `json:"id"`
-		Status string `json:"status"`
+		ID      string `json:"id"`
+		Status  string `json:"status"`
+		Failure struct {
+			Code string `json:"code"`
+		} `json:"failure"`
 	}
 	_ = json.Unmarshal(a.body, &v)
 	r.Answered, r.Status, r.Body, r.ErrCode = at, a.status, string(a.body), a.errCode
 	if a.status >= 200 && a.status < 300 {
-		r.ID, r.State = v.ID, v.Status
+		r.ID, r.State, r.Failure = v.ID, v.Status, v.Failure.Code
 	}
 }
 
