@@ -157,6 +157,7 @@ type Wasm struct {
 	MaxInstances    int           `koanf:"max_instances"`
 	MemoryLimit     ByteSize      `koanf:"memory_limit"`
 	CallTimeout     time.Duration `koanf:"call_timeout"`
+	IdleTimeout     time.Duration `koanf:"idle_timeout"`      // close instances idle this long, keeping one per plugin
 	LoadTimeout     time.Duration `koanf:"load_timeout"`      // validating, compiling and starting a module
 	MaxOutput       ByteSize      `koanf:"max_output"`        // a call's encoded response
 	MaxProviderData ByteSize      `koanf:"max_provider_data"` // one provider_data map, keys and values
@@ -687,7 +688,7 @@ func (c *Config) Validate() error {
 		c.Server.PublicURL = strings.TrimRight(c.Server.PublicURL, "/")
 	}
 	for key, d := range map[string]time.Duration{"server.read_timeout": c.Server.ReadTimeout, "server.write_timeout": c.Server.WriteTimeout,
-		"server.shutdown_timeout": c.Server.ShutdownTimeout, "wasm.call_timeout": c.Wasm.CallTimeout, "wasm.load_timeout": c.Wasm.LoadTimeout, "poll.interval": c.Poll.Interval,
+		"server.shutdown_timeout": c.Server.ShutdownTimeout, "wasm.call_timeout": c.Wasm.CallTimeout, "wasm.load_timeout": c.Wasm.LoadTimeout, "wasm.idle_timeout": c.Wasm.IdleTimeout, "poll.interval": c.Poll.Interval,
 		"poll.first": c.Poll.First, "poll.max": c.Poll.Max, "poll.max_age": c.Poll.MaxAge, "poll.lease": c.Poll.Lease, "splits.delay": c.Splits.Delay} {
 		if d < 0 {
 			bad(key, "must not be negative")
@@ -913,6 +914,7 @@ func (c *Config) Host() host.Config {
 		PublicURL: c.Server.PublicURL,
 		Wasm: plugin.WasmConfig{CacheDir: c.Wasm.CacheDir, MaxInstances: c.Wasm.MaxInstances,
 			MemoryLimit: uint64(c.Wasm.MemoryLimit), CallTimeout: c.Wasm.CallTimeout, LoadTimeout: c.Wasm.LoadTimeout,
+			IdleTimeout: c.Wasm.IdleTimeout,
 			Limits: plugin.Limits{MaxOutputBytes: int(c.Wasm.MaxOutput), MaxProviderData: int(c.Wasm.MaxProviderData),
 				MaxField: int(c.Wasm.MaxField), MaxLogLines: c.Wasm.MaxLogLines, MaxLogBytes: int(c.Wasm.MaxLogBytes)}},
 		Poll:             host.PollConfig{Interval: c.Poll.Interval, First: c.Poll.First, Max: c.Poll.Max, MaxAge: c.Poll.MaxAge, Lease: c.Poll.Lease},

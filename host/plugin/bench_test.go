@@ -65,3 +65,34 @@ func BenchmarkCapabilityCall(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/capability")
 }
+
+// BenchmarkLoadWasm is loading the Haotian plugin: cold (an empty
+// compilation cache: validate, instrument, compile) and warm (a restart:
+// the cache holds the compiled code and the validation marker; the
+// in-process memory of validations is cleared each time, as in a new
+// process).
+func BenchmarkLoadWasm(b *testing.B) {
+	path := testwasm.Build(b, "plugins/haotian/wasm")
+	load := func(b *testing.B, dir string) {
+		p, err := LoadWasmFile(context.Background(), path, WasmConfig{CacheDir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = p.Close(context.Background())
+	}
+	b.Run("cold", func(b *testing.B) {
+		for range b.N {
+			validated.Clear()
+			load(b, b.TempDir())
+		}
+	})
+	b.Run("warm", func(b *testing.B) {
+		dir := b.TempDir()
+		load(b, dir)
+		b.ResetTimer()
+		for range b.N {
+			validated.Clear()
+			load(b, dir)
+		}
+	})
+}

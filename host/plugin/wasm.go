@@ -15,6 +15,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,6 +31,13 @@ import (
 	"github.com/payhost/payhost/pdk"
 	"github.com/payhost/payhost/pdk/abi"
 )
+
+// DefaultMaxInstances is the default bound of a plugin's instance pool.
+// Instances are started when calls need them (~4 ms each) and closed when
+// idle, so a plugin waiting on a slow provider holds one instance per call
+// in flight without the operator sizing the pool; an instance takes about
+// 5 MiB at start and is recycled beyond 8 MiB of linear memory.
+const DefaultMaxInstances = 64
 
 // InterruptMode selects how a call's deadline stops guest code.
 type InterruptMode string
@@ -48,10 +57,11 @@ const (
 // WasmConfig tunes the wasm transport. Zero values take the defaults.
 type WasmConfig struct {
 	CacheDir            string        // compilation cache directory; "" = user cache dir/payhost/wazero, "-" = none
-	MaxInstances        int           // instances per plugin version (calls in parallel); default 4
+	MaxInstances        int           // instances per plugin version (calls in parallel); default 64, started on demand
+	IdleTimeout         time.Duration // close instances idle this long, keeping one; default 30 s
 	MaxCallsPerInstance int           // recycle an instance after this many calls; default 10000
 	MemoryLimit         uint64        // hard memory cap per instance in bytes; default 128 MiB
-	RecycleMemory       uint64        // recycle an instance whose memory grew beyond this; default 64 MiB
+	RecycleMemory       uint64        // recycle an instance whose memory grew beyond this; default 8 MiB
 	CallTimeout         time.Duration // deadline of a call whose context has none; default 30 s
 	LoadTimeout         time.Duration // validating, compiling and starting the module; default 2 min
 	MaxModuleBytes      int           // largest module accepted; default 64 MiB
@@ -65,7 +75,10 @@ type WasmConfig struct {
 
 func (c *WasmConfig) defaults() {
 	if c.MaxInstances <= 0 {
-		c.MaxInstances = 4
+		c.MaxInstances = DefaultMaxInstances
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 30 * time.Second
 	}
 	if c.MaxCallsPerInstance <= 0 {
 		c.MaxCallsPerInstance = 10000
@@ -74,7 +87,7 @@ func (c *WasmConfig) defaults() {
 		c.MemoryLimit = 128 << 20
 	}
 	if c.RecycleMemory == 0 {
-		c.RecycleMemory = 64 << 20
+		c.RecycleMemory = 8 << 20
 	}
 	if c.CallTimeout <= 0 {
 		c.CallTimeout = DefaultCallTimeout
@@ -178,17 +191,26 @@ var (
 	caches   = map[string]wazero.CompilationCache{}
 )
 
-// compilationCache returns the process-wide cache for dir.
-func compilationCache(dir string) (wazero.CompilationCache, error) {
-	if dir == "-" {
-		return nil, nil
-	}
-	if dir == "" {
+// cacheDir resolves WasmConfig.CacheDir ("" = the user cache directory,
+// "-" = no cache, returned as "").
+func cacheDir(dir string) string {
+	switch dir {
+	case "-":
+		return ""
+	case "":
 		base, err := os.UserCacheDir()
 		if err != nil {
 			base = os.TempDir()
 		}
-		dir = filepath.Join(base, "payhost", "wazero")
+		return filepath.Join(base, "payhost", "wazero")
+	}
+	return dir
+}
+
+// compilationCache returns the process-wide cache for dir.
+func compilationCache(dir string) (wazero.CompilationCache, error) {
+	if dir = cacheDir(dir); dir == "" {
+		return nil, nil
 	}
 	cachesMu.Lock()
 	defer cachesMu.Unlock()
@@ -257,6 +279,9 @@ type wasmPlugin struct {
 	idle []*instance // least recently used first
 	live int         // instances alive, idle or serving a call
 
+	stopTrim chan struct{} // closed by Close: stops trimIdle
+	trimDone chan struct{}
+
 	calls, errors, instantiations atomic.Int64
 	logDropped, refused           atomic.Int64
 	discardMu                     sync.Mutex
@@ -271,11 +296,24 @@ type wasmPlugin struct {
 var validated sync.Map
 
 // validate checks the module as it was written, before Prepare rewrites
-// it, so that rewriting cannot turn an invalid module into a valid one.
-func validate(ctx context.Context, bin []byte, limitPages uint32) error {
-	key := fmt.Sprintf("%x/%d", sha256.Sum256(bin), limitPages)
+// it, so that rewriting cannot turn an invalid module into a valid one. A
+// module that passed is remembered in this process and, with a compilation
+// cache, by a marker file beside the compiled code (named by the module's
+// SHA-256, the memory limit and the runtime's version), so that a warm load
+// pays neither the validation nor the compilation. The cache directory is
+// trusted as much as the compiled code it holds.
+func validate(ctx context.Context, bin []byte, limitPages uint32, dir string) error {
+	key := fmt.Sprintf("%x-%d-%s", sha256.Sum256(bin), limitPages, wazeroVersion)
 	if _, ok := validated.Load(key); ok {
 		return nil
+	}
+	marker := ""
+	if dir = cacheDir(dir); dir != "" {
+		marker = filepath.Join(dir, "payhost-valid-"+key)
+		if _, err := os.Stat(marker); err == nil {
+			validated.Store(key, true)
+			return nil
+		}
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter().WithMemoryLimitPages(limitPages))
 	defer func() { _ = rt.Close(context.WithoutCancel(ctx)) }()
@@ -283,8 +321,52 @@ func validate(ctx context.Context, bin []byte, limitPages uint32) error {
 		return err
 	}
 	validated.Store(key, true)
+	if marker != "" {
+		if err := os.MkdirAll(dir, 0o700); err == nil {
+			_ = os.WriteFile(marker, nil, 0o600) // a cache: failing to write it only costs the next load
+		}
+	}
 	return nil
 }
+
+// prepare meters a module (wasmguard.Prepare). With a compilation cache,
+// the rewritten module is kept beside the compiled code (named by the
+// module's SHA-256 and the rewrite's version), so a warm load reads it
+// instead of rewriting ~4 MB of code again.
+func prepare(bin []byte, dir string) (code []byte, imports []wasmguard.Import, err error) {
+	path := ""
+	if dir = cacheDir(dir); dir != "" {
+		path = filepath.Join(dir, fmt.Sprintf("payhost-metered-%x-%s.wasm", sha256.Sum256(bin), wasmguard.Version))
+		if code, err := os.ReadFile(path); err == nil {
+			imports, err := wasmguard.Imports(bin)
+			return code, imports, err
+		}
+	}
+	m, err := wasmguard.Prepare(bin, wasmguard.Yield{Module: abi.HostModule, Name: abi.ImportYield})
+	if err != nil {
+		return nil, nil, err
+	}
+	if path != "" && os.MkdirAll(dir, 0o700) == nil {
+		tmp := path + ".tmp" + strconv.Itoa(os.Getpid())
+		if os.WriteFile(tmp, m.Binary, 0o600) == nil {
+			_ = os.Rename(tmp, path) // a cache: failing to write it only costs the next load
+		}
+	}
+	return m.Binary, m.Imports, nil
+}
+
+// wazeroVersion names the runtime in validation markers, so that a new
+// wazero validates again.
+var wazeroVersion = func() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/tetratelabs/wazero" {
+				return d.Version
+			}
+		}
+	}
+	return "unknown"
+}()
 
 // LoadWasm validates, instruments, compiles (through the on-disk cache),
 // checks and instantiates a plugin module: ABI marker and exports, imports
@@ -355,25 +437,63 @@ func LoadWasm(ctx context.Context, bin []byte, cfg WasmConfig) (Plugin, error) {
 	w.manifest = m
 	w.log = cfg.Logger.With("plugin", m.Name, "version", m.Version)
 	w.live = 1
+	inst.lastUsed = time.Now()
 	w.idle = append(w.idle, inst)
+	w.stopTrim, w.trimDone = make(chan struct{}), make(chan struct{})
+	go w.trimIdle()
 	return w, nil
+}
+
+// trimIdle closes instances idle for longer than IdleTimeout, keeping the
+// most recently used one: the pool grows with the calls in flight and
+// shrinks back when they are gone.
+func (w *wasmPlugin) trimIdle() {
+	defer close(w.trimDone)
+	t := time.NewTicker(max(w.cfg.IdleTimeout/2, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stopTrim:
+			return
+		case <-t.C:
+		}
+		cutoff := time.Now().Add(-w.cfg.IdleTimeout)
+		var stale []*instance
+		w.mu.Lock()
+		keep := w.idle[:0]
+		for i, inst := range w.idle {
+			if i < len(w.idle)-1 && inst.lastUsed.Before(cutoff) {
+				stale = append(stale, inst)
+				w.live--
+				continue
+			}
+			keep = append(keep, inst)
+		}
+		w.idle = keep
+		w.mu.Unlock()
+		for _, inst := range stale {
+			w.discardMu.Lock()
+			w.discards["idle"]++
+			w.discardMu.Unlock()
+			inst.close()
+		}
+	}
 }
 
 // compileWasm validates, meters and compiles a module and registers the
 // host modules; no guest code runs.
 func compileWasm(ctx context.Context, bin []byte, cfg WasmConfig) (*wasmPlugin, error) {
 	limitPages := uint32(cfg.MemoryLimit / 65536)
-	if err := validate(ctx, bin, limitPages); err != nil {
+	if err := validate(ctx, bin, limitPages, cfg.CacheDir); err != nil {
 		return nil, fmt.Errorf("module refused: invalid module: %w", err)
 	}
-	prepared, err := wasmguard.Prepare(bin, wasmguard.Yield{Module: abi.HostModule, Name: abi.ImportYield})
+	code, imports, err := prepare(bin, cfg.CacheDir)
 	if err != nil {
 		return nil, fmt.Errorf("module refused: %w", err)
 	}
-	if err := checkImports(prepared.Imports); err != nil {
+	if err := checkImports(imports); err != nil {
 		return nil, fmt.Errorf("module refused: %w", err)
 	}
-	code := prepared.Binary
 	if cfg.Interrupt == InterruptClose {
 		code = bin
 	}
@@ -421,6 +541,7 @@ type instance struct {
 	describe api.Function
 	stack    api.Global // the stack budget (nil without the meter)
 	calls    int
+	lastUsed time.Time    // when it went back to the pool
 	used     bool         // it has served a call of account
 	account  string       // the account whose data its memory may hold
 	deadline atomic.Int64 // Unix nanoseconds of the running call's deadline; 0 = none
@@ -619,6 +740,7 @@ func (w *wasmPlugin) acquire(ctx context.Context, account string) (*instance, er
 }
 
 func (w *wasmPlugin) release(inst *instance) {
+	inst.lastUsed = time.Now()
 	w.mu.Lock()
 	w.idle = append(w.idle, inst)
 	w.mu.Unlock()
@@ -797,7 +919,13 @@ func (w *wasmPlugin) Stats() Stats {
 }
 
 func (w *wasmPlugin) Close(ctx context.Context) error {
-	w.closed.Store(true)
+	if w.closed.Swap(true) {
+		return nil
+	}
+	if w.stopTrim != nil {
+		close(w.stopTrim)
+		<-w.trimDone
+	}
 	done := make(chan struct{})
 	go func() { w.wg.Wait(); close(done) }()
 	var err error

@@ -2,10 +2,13 @@ package plugin
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -263,4 +266,50 @@ func TestTailBuffer(t *testing.T) {
 		want := all[max(0, len(all)-4096):]
 		assert.Equal(t, want, b.String())
 	}
+}
+
+// TestPoolGrowsAndShrinks: the pool starts instances as calls need them
+// (one per account here) and closes those idle for IdleTimeout, keeping
+// the most recently used.
+func TestPoolGrowsAndShrinks(t *testing.T) {
+	p := loadHostile(t, WasmConfig{IdleTimeout: 50 * time.Millisecond})
+	a := newAccounts(t, p.Manifest(), "a1", "a2", "a3", "a4")
+	for _, name := range []string{"a1", "a2", "a3", "a4"} {
+		_, err := createWith(t, p, a.byKey[name], "ok", "")
+		require.NoError(t, err)
+	}
+	assert.GreaterOrEqual(t, p.Stats().Instantiations, int64(4), "one instance per account")
+	deadline := time.Now().Add(10 * time.Second)
+	for p.Stats().Idle > 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	st := p.Stats()
+	assert.Equal(t, 1, st.Idle, "idle instances are closed, one kept")
+	assert.GreaterOrEqual(t, st.Discards["idle"], int64(3))
+	_, err := createWith(t, p, a.byKey["a4"], "ok", "")
+	require.NoError(t, err, "the pool still serves")
+}
+
+// TestValidationIsRemembered: a module that passed validation leaves a
+// marker in the compilation cache, so a warm load (a restart) skips the
+// validation as it skips the compilation; the marker is what is trusted.
+func TestValidationIsRemembered(t *testing.T) {
+	dir := t.TempDir()
+	good, err := os.ReadFile(filepath.Join("testdata", "wat", "ok.wasm"))
+	require.NoError(t, err)
+	validated.Clear() // other tests loaded these modules in this process
+	require.NoError(t, validate(context.Background(), good, 2048, dir))
+	markers, err := filepath.Glob(filepath.Join(dir, "payhost-valid-*"))
+	require.NoError(t, err)
+	assert.Len(t, markers, 1)
+
+	bad, err := os.ReadFile(filepath.Join("testdata", "wat", "meter_global_write.wasm")) // invalid as written
+	require.NoError(t, err)
+	require.Error(t, validate(context.Background(), bad, 2048, dir), "validated without a marker")
+	validated.Clear()
+	key := fmt.Sprintf("%x-%d-%s", sha256.Sum256(bad), 2048, wazeroVersion)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "payhost-valid-"+key), nil, 0o600))
+	assert.NoError(t, validate(context.Background(), bad, 2048, dir), "the marker is trusted, like the compiled code beside it")
+	validated.Clear()
+	assert.Error(t, validate(context.Background(), bad, 2048, "-"), "without a cache, every load validates")
 }

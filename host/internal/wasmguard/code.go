@@ -24,6 +24,7 @@ type modInfo struct {
 	grow      uint32   // function index of the added memory.grow charge (when the module has a memory)
 	hasMemory bool
 	blockType func(results []byte) []byte
+	scratch   []instr // reused by decodeBody across functions
 }
 
 // instr is one decoded instruction of a function body.
@@ -112,7 +113,7 @@ func decodeBody(b []byte, m *modInfo) (locals uint64, code []instr, err error) {
 			return 0, nil, fmt.Errorf("more than %d locals", MaxLocals)
 		}
 	}
-	code = make([]instr, 0, (len(b)-r.pos)/2)
+	code = m.scratch[:0] // reused: a module's functions are decoded one at a time
 	nfuncs := uint32(len(m.funcTypes))
 	for r.pos < len(r.b) {
 		in := instr{pos: r.pos}
@@ -183,6 +184,7 @@ func decodeBody(b []byte, m *modInfo) (locals uint64, code []instr, err error) {
 		in.end = r.pos
 		code = append(code, in)
 	}
+	m.scratch = code
 	return locals, code, nil
 }
 

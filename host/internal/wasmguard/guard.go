@@ -65,6 +65,35 @@ const (
 	frameBase = 8
 )
 
+// Version names the rewrite Prepare does. Change it with any change to
+// what Prepare emits: hosts cache rewritten modules under it.
+const Version = "2"
+
+// Imports lists a module's imports without rewriting it: what Prepare
+// reports, for a module whose rewrite is cached.
+func Imports(wasm []byte) ([]Import, error) {
+	if len(wasm) < 8 || !bytes.Equal(wasm[:8], []byte{0, 'a', 's', 'm', 1, 0, 0, 0}) {
+		return nil, errors.New("not a WebAssembly 1.0 binary module")
+	}
+	r := &reader{b: wasm, pos: 8}
+	for r.pos < len(r.b) {
+		id, _ := r.byte()
+		n, err := r.u32()
+		if err != nil {
+			return nil, fmt.Errorf("section header: %w", err)
+		}
+		start := r.pos
+		if err := r.skip(n); err != nil {
+			return nil, fmt.Errorf("section %d: %w", id, err)
+		}
+		if id == 2 {
+			imports, _, _, err := parseImports(r.b[start:r.pos])
+			return imports, err
+		}
+	}
+	return nil, nil
+}
+
 // Names of the exports that expose the meter to the host. A module that
 // exports anything under ReservedPrefix is refused.
 const (
