@@ -157,7 +157,7 @@ type Wasm struct {
 	MaxInstances    int           `koanf:"max_instances"`
 	MemoryLimit     ByteSize      `koanf:"memory_limit"`
 	CallTimeout     time.Duration `koanf:"call_timeout"`
-	IdleTimeout     time.Duration `koanf:"idle_timeout"`      // close instances idle this long, keeping one per plugin
+	IdleTimeout     time.Duration `koanf:"idle_timeout"`      // close instances idle this long
 	LoadTimeout     time.Duration `koanf:"load_timeout"`      // validating, compiling and starting a module
 	MaxOutput       ByteSize      `koanf:"max_output"`        // a call's encoded response
 	MaxProviderData ByteSize      `koanf:"max_provider_data"` // one provider_data map, keys and values

@@ -36,7 +36,8 @@ type Plugin interface {
 	// Stats reports call and instance counters.
 	Stats() Stats
 	// Close stops new calls, waits for calls in flight (until ctx ends) and
-	// releases the plugin's resources.
+	// releases the plugin's resources; those that calls still running use
+	// are released when those calls end.
 	Close(ctx context.Context) error
 }
 

@@ -24,6 +24,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/payhost/payhost/core"
@@ -36,7 +37,7 @@ import (
 // Instances are started when calls need them (~4 ms each) and closed when
 // idle, so a plugin waiting on a slow provider holds one instance per call
 // in flight without the operator sizing the pool; an instance takes about
-// 5 MiB at start and is recycled beyond 8 MiB of linear memory.
+// 4 MiB at start and is recycled beyond 8 MiB of linear memory.
 const DefaultMaxInstances = 64
 
 // InterruptMode selects how a call's deadline stops guest code.
@@ -58,7 +59,7 @@ const (
 type WasmConfig struct {
 	CacheDir            string        // compilation cache directory; "" = user cache dir/payhost/wazero, "-" = none
 	MaxInstances        int           // instances per plugin version (calls in parallel); default 64, started on demand
-	IdleTimeout         time.Duration // close instances idle this long, keeping one; default 30 s
+	IdleTimeout         time.Duration // close instances idle this long; default 30 s
 	MaxCallsPerInstance int           // recycle an instance after this many calls; default 10000
 	MemoryLimit         uint64        // hard memory cap per instance in bytes; default 128 MiB
 	RecycleMemory       uint64        // recycle an instance whose memory grew beyond this; default 8 MiB
@@ -436,17 +437,20 @@ func LoadWasm(ctx context.Context, bin []byte, cfg WasmConfig) (Plugin, error) {
 	}
 	w.manifest = m
 	w.log = cfg.Logger.With("plugin", m.Name, "version", m.Version)
-	w.live = 1
-	inst.lastUsed = time.Now()
-	w.idle = append(w.idle, inst)
+	// the pool starts empty: instances start when calls need them
+	inst.close()
 	w.stopTrim, w.trimDone = make(chan struct{}), make(chan struct{})
 	go w.trimIdle()
+	// what loading allocated (the module as read, compilation) is garbage
+	// now: give it back to the system rather than keep it for later
+	debug.FreeOSMemory()
 	return w, nil
 }
 
-// trimIdle closes instances idle for longer than IdleTimeout, keeping the
-// most recently used one: the pool grows with the calls in flight and
-// shrinks back when they are gone.
+// trimIdle closes instances idle for longer than IdleTimeout: the pool
+// grows with the calls in flight and shrinks back to none when they are
+// gone. When it is empty again, the memory the calls left (garbage on the
+// Go heap) is given back to the system.
 func (w *wasmPlugin) trimIdle() {
 	defer close(w.trimDone)
 	t := time.NewTicker(max(w.cfg.IdleTimeout/2, 10*time.Millisecond))
@@ -461,8 +465,8 @@ func (w *wasmPlugin) trimIdle() {
 		var stale []*instance
 		w.mu.Lock()
 		keep := w.idle[:0]
-		for i, inst := range w.idle {
-			if i < len(w.idle)-1 && inst.lastUsed.Before(cutoff) {
+		for _, inst := range w.idle {
+			if inst.lastUsed.Before(cutoff) {
 				stale = append(stale, inst)
 				w.live--
 				continue
@@ -470,12 +474,16 @@ func (w *wasmPlugin) trimIdle() {
 			keep = append(keep, inst)
 		}
 		w.idle = keep
+		empty := w.live == 0
 		w.mu.Unlock()
 		for _, inst := range stale {
 			w.discardMu.Lock()
 			w.discards["idle"]++
 			w.discardMu.Unlock()
 			inst.close()
+		}
+		if empty && len(stale) > 0 {
+			debug.FreeOSMemory()
 		}
 	}
 }
@@ -546,6 +554,7 @@ type instance struct {
 	account  string       // the account whose data its memory may hold
 	deadline atomic.Int64 // Unix nanoseconds of the running call's deadline; 0 = none
 	stderr   *tailBuffer
+	lm       *linearMemory // its linear memory (see memory.go)
 }
 
 func (i *instance) close() {
@@ -594,7 +603,20 @@ func (w *wasmPlugin) newInstance(ctx context.Context) (*instance, error) {
 	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions().
 		WithSysWalltime().WithSysNanotime().WithNanosleep(inst.sleep).WithRandSource(randReader{inst}).
 		WithStdout(io.Discard).WithStderr(inst.stderr)
-	mod, err := w.rt.InstantiateModule(ctx, w.compiled, mc)
+	// The memory counts as in use from its allocation to the end of the
+	// instantiation (data segments, a start section); wazero does not free
+	// the memory of an instantiation that fails, so that is done here.
+	alloc := memoryAllocator(func(m *linearMemory) {
+		m.enter()
+		inst.lm = m
+	})
+	mod, err := w.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, alloc), w.compiled, mc)
+	if inst.lm != nil {
+		if err != nil {
+			inst.lm.Free()
+		}
+		inst.lm.leave()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("instantiate (start section): %w", w.explain(ctx, inst, nil, err))
 	}
@@ -648,8 +670,13 @@ type stateKey struct{}
 
 // guarded runs guest code under the call's deadline: the yield host
 // function sees st and traps the guest once ctx is done, and the guest's
-// sleeps end at the deadline.
+// sleeps end at the deadline. The instance's memory stays mapped while it
+// runs, even if the instance is closed meanwhile.
 func (w *wasmPlugin) guarded(ctx context.Context, inst *instance, st *callState, fn func(context.Context) (uint32, error)) (uint32, error) {
+	if inst.lm != nil {
+		inst.lm.enter()
+		defer inst.lm.leave()
+	}
 	if dl, ok := ctx.Deadline(); ok {
 		inst.deadline.Store(dl.UnixNano())
 		defer inst.deadline.Store(0)
@@ -928,20 +955,30 @@ func (w *wasmPlugin) Close(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() { w.wg.Wait(); close(done) }()
-	var err error
+	closeIdle := func() {
+		w.mu.Lock()
+		idle := w.idle
+		w.idle = nil
+		w.mu.Unlock()
+		for _, inst := range idle {
+			inst.close()
+		}
+	}
 	select {
 	case <-done:
+		closeIdle()
+		return w.rt.Close(context.WithoutCancel(ctx))
 	case <-ctx.Done():
-		err = ctx.Err()
+		// Calls still running end by their own deadlines: the runtime is
+		// closed once they have (closing it under running guest code would
+		// pull their modules away from them).
+		closeIdle()
+		go func() {
+			<-done
+			_ = w.rt.Close(context.WithoutCancel(ctx))
+		}()
+		return ctx.Err()
 	}
-	w.mu.Lock()
-	idle := w.idle
-	w.idle = nil
-	w.mu.Unlock()
-	for _, inst := range idle {
-		inst.close()
-	}
-	return errors.Join(err, w.rt.Close(context.WithoutCancel(ctx)))
 }
 
 // tailBuffer keeps the last max bytes written (a guest's stderr).

@@ -3,7 +3,12 @@ package haotian_test
 import (
 	"context"
 	"net/http/httptest"
+	"os"
+	"runtime"
+	"runtime/debug"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -116,4 +121,110 @@ func BenchmarkCreatePaymentCompute(b *testing.B) {
 			}
 		})
 	}
+}
+
+// barrierHost is stubHost whose HTTP capability waits until release is
+// closed, after telling arrived: calls in flight hold their instances.
+type barrierHost struct {
+	stubHost
+	arrived *sync.WaitGroup
+	release chan struct{}
+}
+
+func (h barrierHost) HTTP(ctx context.Context, r *core.HTTPRequest) (*core.HTTPResponse, error) {
+	h.arrived.Done()
+	<-h.release
+	return h.stubHost.HTTP(ctx, r)
+}
+
+// settledRSS is the process's resident memory once the garbage is
+// collected and returned to the system.
+func settledRSS(b *testing.B) (rss, heap uint64) {
+	runtime.GC()
+	debug.FreeOSMemory()
+	rss = rawRSS(b)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return rss, ms.HeapInuse
+}
+
+// rawRSS is the process's resident memory as it is.
+func rawRSS(b *testing.B) uint64 {
+	statm, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		b.Skip("no /proc/self/statm:", err)
+	}
+	fields := strings.Fields(string(statm))
+	pages, err := strconv.ParseUint(fields[1], 10, 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return pages * uint64(os.Getpagesize())
+}
+
+// BenchmarkInstanceMemory is what a pooled instance of the Haotian plugin
+// costs the process: resident memory (and the part of it on the Go heap)
+// per instance, with 8 create-payment calls in flight at once — on fresh
+// instances (their first call), and on the same instances after each has
+// served 50 calls; once the garbage is collected and returned to the
+// system, and, for the second, also as it is (unsettled: what garbage the
+// calls left adds to it until a collection). Each iteration loads the
+// plugin anew; run it with -benchtime 3x.
+func BenchmarkInstanceMemory(b *testing.B) {
+	const n, served = 8, 50
+	body := []byte(`{"code":0,"data":{"mchOrderNo":"bench_1","orderState":1,"payData":"http://127.0.0.1:33471/sim/pay/P1700000000000000001","payDataType":"codeUrl","payOrderId":"P1700000000000000001"},"msg":"SUCCESS","sign":"7F50319B9C041FBCD06E47C42D661560"}`)
+	ctx := context.Background()
+	path := testwasm.Build(b, "plugins/haotian/wasm")
+	// n calls at once; measure runs while all are inside the HTTP capability
+	inFlight := func(p plugin.Plugin, measure func()) {
+		var arrived, done sync.WaitGroup
+		h := barrierHost{stubHost: stubHost{body: body}, arrived: &arrived, release: make(chan struct{})}
+		arrived.Add(n)
+		for i := range n {
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				if _, err := plugin.Call[core.CreatePaymentResponse](ctx, p, h, core.OpPaymentCreate, createRequest(i)); err != nil {
+					b.Error(err)
+				}
+			}()
+		}
+		arrived.Wait()
+		if measure != nil {
+			measure()
+		}
+		close(h.release)
+		done.Wait()
+	}
+	mib := func(v uint64) float64 { return float64(v) / n / (1 << 20) }
+	var fresh, after, unsettled, freshHeap, afterHeap uint64
+	for b.Loop() {
+		p, err := plugin.LoadWasmFile(ctx, path, plugin.WasmConfig{CacheDir: testwasm.CacheDir(), MaxInstances: n, IdleTimeout: time.Hour})
+		if err != nil {
+			b.Fatal(err)
+		}
+		baseRSS, baseHeap := settledRSS(b)
+		runtime.GC() // from here on the collector runs when the calls make it
+		inFlight(p, func() {
+			rss, heap := settledRSS(b)
+			fresh, freshHeap = rss-baseRSS, heap-baseHeap
+		})
+		for range served - 2 {
+			inFlight(p, nil)
+		}
+		inFlight(p, func() {
+			unsettled = rawRSS(b) - baseRSS
+			rss, heap := settledRSS(b)
+			after, afterHeap = rss-baseRSS, heap-baseHeap
+		})
+		if st := p.Stats(); st.Instantiations > int64(n)+1 {
+			b.Logf("instances were replaced: %+v", st)
+		}
+		_ = p.Close(ctx)
+	}
+	b.ReportMetric(mib(fresh), "MiB/fresh-instance")
+	b.ReportMetric(mib(freshHeap), "heap-MiB/fresh-instance")
+	b.ReportMetric(mib(after), "MiB/instance-after-50-calls")
+	b.ReportMetric(mib(afterHeap), "heap-MiB/instance-after-50-calls")
+	b.ReportMetric(mib(unsettled), "unsettled-MiB/instance-after-50-calls")
 }

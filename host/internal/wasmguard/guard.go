@@ -35,6 +35,11 @@
 // Also refused: SIMD (not needed by ABI v1 plugins), table.grow (a single
 // instruction could ask the host for gigabytes) and tables declared larger
 // than MaxTableElements.
+//
+// Data. The data segments are merged where that changes nothing but their
+// number (see mergeData): what the runtime keeps per segment, for the
+// module and for every instance, is then a few dozen records instead of
+// tens of thousands.
 package wasmguard
 
 import (
@@ -67,7 +72,7 @@ const (
 
 // Version names the rewrite Prepare does. Change it with any change to
 // what Prepare emits: hosts cache rewritten modules under it.
-const Version = "2"
+const Version = "3"
 
 // Imports lists a module's imports without rewriting it: what Prepare
 // reports, for a module whose rewrite is cached.
@@ -384,6 +389,15 @@ func Prepare(wasm []byte, yield Yield) (*Module, error) {
 		extend[10] = extendBy{2, appendSized(appendSized(nil, chargeBody(info)), growBody(info))}
 	}
 	replaced := map[byte][]byte{10: code}
+	memoryImported := false
+	for _, im := range m.Imports {
+		memoryImported = memoryImported || im.Kind == KindMemory
+	}
+	if body[11] != nil && body[5] != nil && !memoryImported && body[12] == nil {
+		if data := mergeData(body[11]); data != nil {
+			replaced[11] = data
+		}
+	}
 	out := make([]byte, 0, len(wasm)+len(wasm)/8)
 	out = append(out, wasm[:8]...)
 	emit := func(id byte, body []byte) {

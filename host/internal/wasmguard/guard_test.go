@@ -132,6 +132,7 @@ func TestAppendSleb32(t *testing.T) {
 func FuzzPrepare(f *testing.F) {
 	f.Add(spinModule(true, true, true))
 	f.Add(spinModule(false, false, false))
+	f.Add(dataModule(false, seg{0, "ab", nil}, seg{4, "cd", nil}, seg{100, "ef", nil}))
 	if bin, err := os.ReadFile("testdata/exits.wasm"); err == nil {
 		f.Add(bin)
 	}

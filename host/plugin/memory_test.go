@@ -1,0 +1,96 @@
+package plugin
+
+import (
+	"context"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/payhost/payhost/core"
+)
+
+const wasmPage = 64 << 10
+
+// TestLinearMemory: the memory grows in place with zeroed pages up to its
+// maximum and no further; freed while guest code runs, it stays usable
+// until the code leaves.
+func TestLinearMemory(t *testing.T) {
+	alloc := memoryAllocator(func(*linearMemory) {})
+	before := liveMemories.Load()
+	m := alloc.Allocate(wasmPage, 4*wasmPage).(*linearMemory)
+	b := m.Reallocate(wasmPage)
+	require.Len(t, b, wasmPage)
+	b[0], b[wasmPage-1] = 1, 2
+	grown := m.Reallocate(3 * wasmPage)
+	require.Len(t, grown, 3*wasmPage)
+	assert.Equal(t, []byte{1, 2}, []byte{grown[0], grown[wasmPage-1]}, "what was written survives a grow")
+	for i, v := range grown[wasmPage:] {
+		if v != 0 {
+			t.Fatalf("byte %d of a new page is %d, want 0", wasmPage+i, v)
+		}
+	}
+	if m.unmap != nil {
+		assert.Equal(t, unsafe.SliceData(b), unsafe.SliceData(grown), "a mapped memory grows in place")
+		assert.Equal(t, 3*wasmPage, cap(grown), "nothing past the size is reachable through the slice")
+	}
+	assert.Nil(t, m.Reallocate(5*wasmPage), "past the maximum")
+	assert.Len(t, m.Reallocate(4*wasmPage), 4*wasmPage, "up to the maximum")
+
+	m.enter()
+	m.Free()
+	grown[1] = 3 // still mapped: guest code is running
+	assert.Equal(t, before+1, liveMemories.Load())
+	m.leave()
+	assert.Equal(t, before, liveMemories.Load(), "released when the code left")
+	assert.Nil(t, m.Reallocate(wasmPage), "a freed memory does not grow")
+	m.Free() // twice is harmless
+	assert.Equal(t, before, liveMemories.Load())
+}
+
+// TestMemoryReleased: every instance's memory is released — instances
+// closed after a call, discarded after a trap, an exit or a timeout,
+// instantiations that fail (a start section that never ends) and a pool
+// closed while a call is still running in the guest (released when the
+// call ends).
+func TestMemoryReleased(t *testing.T) {
+	before := liveMemories.Load()
+	p := loadHostile(t, WasmConfig{MaxInstances: 2})
+	h := bindHostile(t, p.Manifest(), "http://127.0.0.1:1")
+	for _, subject := range []string{"ok", "panic", "crash", "exit", "alloc", "loop"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		_, _ = create(ctx, p, h, subject)
+		cancel()
+	}
+	_, err := loadWat(t, "start_loop", WasmConfig{CallTimeout: 100 * time.Millisecond})
+	require.Error(t, err)
+
+	// a call looping in the guest while the pool is closed without waiting
+	started := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		close(started)
+		_, err := create(ctx, p, h, "loop")
+		done <- err
+	}()
+	<-started
+	for p.Stats().InUse == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	closeCtx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	assert.ErrorIs(t, p.Close(closeCtx), context.DeadlineExceeded, "the close did not wait for the call")
+	cancel()
+	err = <-done
+	require.Error(t, err)
+	assert.Equal(t, core.CodePluginFailure, core.CodeOf(err))
+	// the runtime is closed once the last call returned
+	deadline := time.Now().Add(10 * time.Second)
+	for liveMemories.Load() != before && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	assert.Equal(t, before, liveMemories.Load(), "linear memories left")
+}
