@@ -78,13 +78,19 @@ func (h *Host) idempotent(ctx context.Context, tenant, key, op string, hashed an
 	deadline := time.Now().Add(h.cfg.IdempotencyWait)
 	for {
 		claim.Now = h.now()
-		rec, owned, err := h.store.ClaimIdempotencyKey(ctx, claim)
+		// The claim is the first write of the request's unit: it commits
+		// with the resource the request creates, before any provider call
+		// (see store.Unit), or not at all when the request fails first.
+		uctx, unit := store.WithUnit(ctx)
+		rec, owned, err := h.store.ClaimIdempotencyKey(uctx, claim)
 		if err != nil {
+			unit.Close()
 			return 0, nil, core.WrapError(core.CodeInternal, err, "claim idempotency key")
 		}
 		if owned {
-			return h.runOwned(ctx, claim, rec.ResourceID, fn)
+			return h.runOwned(uctx, unit, claim, rec.ResourceID, fn)
 		}
+		unit.Close()
 		status, body, err, released := h.await(ctx, claim, rec, deadline)
 		if !released {
 			return status, body, err
@@ -126,7 +132,11 @@ func transient(code core.Code) bool {
 	return false
 }
 
-func (h *Host) runOwned(ctx context.Context, claim store.IdemClaim, resumeID string, fn idemRun) (int, []byte, error) {
+// runOwned runs fn under a key claimed in unit (which ctx carries) and
+// stores its answer: everything written after the last provider call,
+// with the answer, is committed once, at the end.
+func (h *Host) runOwned(ctx context.Context, unit *store.Unit, claim store.IdemClaim, resumeID string, fn idemRun) (int, []byte, error) {
+	defer unit.Close()
 	tenant, key, owner := claim.Tenant, claim.Key, claim.Owner
 	bg := context.WithoutCancel(ctx)
 	runCtx, cancel := context.WithTimeout(bg, claim.Lease*3/4)
@@ -146,11 +156,17 @@ func (h *Host) runOwned(ctx context.Context, claim store.IdemClaim, resumeID str
 			if err := h.store.ReleaseIdempotencyKey(bg, tenant, key, owner); err != nil && !errors.Is(err, store.ErrConflict) {
 				h.log.Error("release idempotency key", "err", err)
 			}
+			if err := unit.Commit(); err != nil {
+				h.log.Error("release idempotency key", "err", err)
+			}
 			return 0, nil, runErr
 		}
 		if transient(ce.Code) {
 			// with a linked resource the key stays in progress: a retry
 			// after the lease resumes that resource instead of starting another
+			if err := unit.Commit(); err != nil {
+				h.log.Error("store what the request did", "err", err)
+			}
 			return 0, nil, runErr
 		}
 		status, resp = ce.Code.HTTPStatus(), errorBody{Error: ce}
@@ -166,6 +182,12 @@ func (h *Host) runOwned(ctx context.Context, claim store.IdemClaim, resumeID str
 		} else {
 			h.log.Error("finish idempotency key", "err", err)
 		}
+	}
+	if err := unit.Commit(); err != nil {
+		// Nothing since the last provider call is stored, the answer
+		// neither: the key stays in progress and a retry after its lease
+		// resumes the resource (a payment is settled by query).
+		return 0, nil, core.WrapError(core.CodeInternal, err, "store the outcome")
 	}
 	return status, body, runErr
 }

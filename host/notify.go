@@ -35,6 +35,9 @@ func (h *Host) HandleNotification(ctx context.Context, accountName string, req *
 	if !supports(a, core.OpNotificationParse) {
 		return core.Ack{}, &core.Error{Code: core.CodeUnsupported, Message: "plugin " + a.plugin.Manifest().Name + " takes no notifications"}
 	}
+	if err := commitBeforeCall(ctx); err != nil {
+		return core.Ack{}, err
+	}
 	resp, err := plugin.Call[core.ParseNotificationResponse](ctx, a.plugin, a.binding, core.OpNotificationParse, req)
 	if err != nil {
 		h.log.Warn("notification refused", "account", accountName, "code", core.CodeOf(err), "reason", err)

@@ -382,6 +382,9 @@ func (h *Host) channelAccount(c core.Channel) (*account, error) {
 // callPlugin invokes an operation on a channel's plugin, and records the
 // attempt, the channel's health and the observer's metrics.
 func callPlugin[Resp any](ctx context.Context, h *Host, a *account, c core.Channel, op core.Op, objectID string, req any) (*Resp, error) {
+	if err := commitBeforeCall(ctx); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	resp, err := plugin.Call[Resp](ctx, a.plugin, a.binding, op, req)
 	d := time.Since(start)
@@ -395,6 +398,16 @@ func callPlugin[Resp any](ctx context.Context, h *Host, a *account, c core.Chann
 		h.log.Warn("provider call failed", "op", op, "channel", c.String(), "object", objectID, "code", code, "err", err)
 	}
 	return resp, err
+}
+
+// commitBeforeCall makes what the request wrote so far durable before a
+// provider hears of it (store.Unit): after a crash, what the provider got
+// is always on record. A failure means the provider was not called.
+func commitBeforeCall(ctx context.Context) error {
+	if err := store.CommitUnit(ctx); err != nil {
+		return core.WrapError(core.CodeInternal, err, "store the request before calling the provider")
+	}
+	return nil
 }
 
 func (h *Host) recordAttempt(ctx context.Context, objectID string, op core.Op, c core.Channel, err error, d time.Duration) {
@@ -543,7 +556,7 @@ func (h *Host) appliedTransition(ctx context.Context, typ, id, from, to, source,
 		From: from, To: to, Source: source, Applied: true, Detail: detail, CreatedAt: h.now()}); err != nil {
 		h.log.Error("record transition", typ, id, "err", err)
 	}
-	h.wakeWebhooks() // the change was committed with its event
+	store.AfterCommit(ctx, h.wakeWebhooks) // once the change is committed with its event
 }
 
 func (h *Host) refusedTransition(ctx context.Context, typ, id, from, to, source, detail string) {

@@ -324,7 +324,16 @@ func (s *Store) skipLocked() string {
 func (s *Store) Dialect() string { return s.d.name }
 
 // inTx runs fn in a write transaction and commits when it returns nil.
+// Inside a store.Unit, fn runs in a savepoint of the unit's transaction
+// instead, and nothing is committed.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	utx, err := s.unitTx(ctx)
+	if err != nil {
+		return err
+	}
+	if utx != nil {
+		return s.savepoint(ctx, utx, fn)
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
