@@ -43,6 +43,9 @@ type Store struct {
 	w *sql.DB // writes (and reads inside write transactions)
 	r *sql.DB // reads; the same pool as w except for file-backed SQLite
 	d *dialect
+	// g batches SQLite's write transactions (group commit); nil on
+	// PostgreSQL, whose concurrent commits share WAL flushes themselves.
+	g *group
 	// writeFailed is the last write that failed for want of the database
 	// (disk full, read-only, an I/O error), until a write probe succeeds.
 	writeFailed atomic.Pointer[store.UnavailableError]
@@ -133,6 +136,7 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (store.Store, 
 		return nil, sqliteOpenError(path, err)
 	}
 	s.writeFailed.Store(nil)
+	s.g = newGroup(w)
 	if memory {
 		return s, nil
 	}
@@ -333,6 +337,17 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	if utx != nil {
 		return s.savepoint(ctx, utx, fn)
+	}
+	if s.g != nil {
+		seg, err := s.g.begin(ctx)
+		if err != nil {
+			return err
+		}
+		if err := fn(seg.tx); err != nil {
+			_ = seg.Rollback()
+			return err
+		}
+		return seg.Commit()
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {

@@ -23,6 +23,9 @@ func (s *Store) unitTx(ctx context.Context) (*sql.Tx, error) {
 		return nil, nil
 	}
 	t, err := u.Tx(s, func() (store.UnitTx, error) {
+		if s.g != nil {
+			return s.g.begin(ctx)
+		}
 		tx, err := s.w.BeginTx(context.WithoutCancel(ctx), nil)
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: begin: %w", err)
@@ -32,14 +35,22 @@ func (s *Store) unitTx(ctx context.Context) (*sql.Tx, error) {
 	if err != nil || t == nil {
 		return nil, err
 	}
-	return t.(*sql.Tx), nil
+	return txOf(t), nil
+}
+
+// txOf is the *sql.Tx of a unit's transaction.
+func txOf(t store.UnitTx) *sql.Tx {
+	if seg, ok := t.(*segment); ok {
+		return seg.tx
+	}
+	return t.(*sql.Tx)
 }
 
 // openTx is the unit's transaction when ctx carries a unit with one open.
 func (s *Store) openTx(ctx context.Context) *sql.Tx {
 	if u := store.UnitOf(ctx); u != nil {
 		if t := u.Open(s); t != nil {
-			return t.(*sql.Tx)
+			return txOf(t)
 		}
 	}
 	return nil
@@ -75,11 +86,21 @@ func (s *Store) rw(ctx context.Context) querier {
 	return s.w
 }
 
-// exec runs a single-statement write.
+// exec runs a single-statement write (on SQLite, a segment of a group
+// commit).
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	q, err := s.wq(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if q == s.w && s.g != nil {
+		var res sql.Result
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			res, err = tx.ExecContext(ctx, query, args...)
+			return err
+		})
+		return res, err
 	}
 	return q.ExecContext(ctx, query, args...)
 }
