@@ -49,9 +49,13 @@ type Store struct {
 	// writeFailed is the last write that failed for want of the database
 	// (disk full, read-only, an I/O error), until a write probe succeeds.
 	writeFailed atomic.Pointer[store.UnavailableError]
+	n           counts // Stats, counted by the guards of both pools
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store         = (*Store)(nil)
+	_ store.StatsReporter = (*Store)(nil)
+)
 
 // Option configures OpenSQLite or OpenPostgres.
 type Option func(*options)
@@ -166,7 +170,7 @@ func (s *Store) sqliteDB(dsn string, writer bool) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
 	}
-	g := &guard{}
+	g := &guard{n: &s.n}
 	if writer {
 		g.wrote = s.noteWriteFailure
 	}
@@ -218,7 +222,7 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (store.Store,
 		cfg.ConnectTimeout = DefaultConnectTimeout
 	}
 	s := &Store{d: postgresDialect}
-	db := sql.OpenDB(&guardConnector{inner: stdlib.GetConnector(*cfg), g: &guard{wrote: s.noteWriteFailure}})
+	db := sql.OpenDB(&guardConnector{inner: stdlib.GetConnector(*cfg), g: &guard{wrote: s.noteWriteFailure, n: &s.n}})
 	s.w, s.r = db, db
 	n := o.maxOpen
 	if n <= 0 {
@@ -323,6 +327,11 @@ func (s *Store) skipLocked() string {
 	}
 	return ""
 }
+
+// Stats counts the Store's work since it opened (its migrations and write
+// probes too): durable commits, transactions, rollbacks and statements, as
+// its connections' driver saw them.
+func (s *Store) Stats() store.Stats { return s.n.stats() }
 
 // Dialect is "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.d.name }
