@@ -115,13 +115,31 @@ func (s *Store) queryW(ctx context.Context, query string, args ...any) (*sql.Row
 	return q.QueryContext(ctx, query, args...)
 }
 
-// queryRowW runs a single-statement write that returns one row.
+// queryRowW runs a single-statement write that returns one row (on
+// SQLite, a segment of a group commit, run when the row is scanned).
 func (s *Store) queryRowW(ctx context.Context, query string, args ...any) rowScanner {
 	q, err := s.wq(ctx)
 	if err != nil {
 		return errRow{err}
 	}
+	if q == s.w && s.g != nil {
+		return groupRow{s: s, ctx: ctx, query: query, args: args}
+	}
 	return q.QueryRowContext(ctx, query, args...)
+}
+
+// groupRow is a one-row write run in a segment of its own when scanned.
+type groupRow struct {
+	s     *Store
+	ctx   context.Context // the caller's, for the one Scan that follows at once
+	query string
+	args  []any
+}
+
+func (r groupRow) Scan(dest ...any) error {
+	return r.s.inTx(r.ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(r.ctx, r.query, r.args...).Scan(dest...)
+	})
 }
 
 // errRow is a row that could not be read.
