@@ -63,9 +63,9 @@ lint: $(BIN)/golangci-lint
 $(BIN)/golangci-lint: tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o ../$(BIN)/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 
-## bench: plugin transports, boundary, rules engine (numbers in docs/benchmarks.md)
+## bench: plugin transports, boundary, rules engine, store (numbers in docs/benchmarks.md)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./plugins/haotian/ ./host/plugin/ ./rules/
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./plugins/haotian/ ./host/plugin/ ./rules/ ./host/store/sqlstore/
 
 ## generate: the ABI codec from the core types
 generate:

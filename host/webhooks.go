@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -47,6 +48,11 @@ import (
 // is retried with exponential backoff until MaxAttempts, then failed.
 // At-least-once: a node that dies mid-request leaves the delivery to
 // another once the lease runs out.
+//
+// The worker costs nothing while no tenant has an endpoint: it reads
+// whether one exists every Interval (another node may add one) and
+// otherwise ignores the wake-ups of commits. With endpoints, a round reads
+// whether a delivery is due before it writes a claim.
 //
 // The delivery log (stored attempts, ListEventDeliveries) keeps the status
 // code and an error class (attemptClass), never the receiver's answer or
@@ -379,6 +385,10 @@ func VerifyWebhook(secret, header string, body []byte, tolerance time.Duration, 
 type webhooks struct {
 	client *http.Client
 	wake   chan struct{}
+	// endpoints: some tenant had an enabled endpoint at the last look (or
+	// one was created on this node since). Until it holds, commits do not
+	// wake the worker.
+	endpoints atomic.Bool
 }
 
 // startWebhooks sets up delivery and, unless disabled, starts the worker
@@ -403,8 +413,9 @@ func (h *Host) startWebhooks(ctx context.Context) {
 }
 
 // wakeWebhooks asks the worker for a round now (a change was committed).
+// Without endpoints there is nothing to deliver: the worker is left alone.
 func (h *Host) wakeWebhooks() {
-	if h.hooks == nil {
+	if h.hooks == nil || !h.hooks.endpoints.Load() {
 		return
 	}
 	select {
@@ -417,17 +428,32 @@ func (h *Host) webhookLoop(ctx context.Context) {
 	defer h.wg.Done()
 	t := time.NewTicker(h.cfg.Webhooks.Interval)
 	defer t.Stop()
+	h.lookForEndpoints(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			// another node may have added the first endpoint, or deleted
+			// the last one
+			h.lookForEndpoints(ctx)
 		case <-h.hooks.wake:
+		}
+		if !h.hooks.endpoints.Load() {
+			continue
 		}
 		for ctx.Err() == nil && h.DeliverWebhooks(ctx) == h.cfg.Webhooks.Batch {
 			// a full batch: more may be due
 		}
 	}
+}
+
+// lookForEndpoints notes whether any tenant has an enabled endpoint. When
+// the store cannot tell, the worker goes on as if one had: its round
+// reports the store's error.
+func (h *Host) lookForEndpoints(ctx context.Context) {
+	found, err := h.store.HasWebhookEndpoints(ctx)
+	h.hooks.endpoints.Store(found || err != nil)
 }
 
 // newWebhookClient is the delivery client: bounded in time, no proxy from
@@ -477,7 +503,18 @@ func (h *Host) webhookBackoff(n int) time.Duration {
 // Config.Webhooks.Disabled.
 func (h *Host) DeliverWebhooks(ctx context.Context) int {
 	c := h.cfg.Webhooks
-	ds, err := h.store.ClaimWebhookDeliveries(ctx, h.now(), c.Lease, c.Batch)
+	now := h.now()
+	// a read first: a claim is a write (and a commit), most rounds find
+	// nothing due
+	due, err := h.store.WebhookDeliveriesDue(ctx, now)
+	if err != nil {
+		h.log.Error("webhooks: look for due deliveries", "err", err)
+		return 0
+	}
+	if !due {
+		return 0
+	}
+	ds, err := h.store.ClaimWebhookDeliveries(ctx, now, c.Lease, c.Batch)
 	if err != nil {
 		h.log.Error("webhooks: claim deliveries", "err", err)
 		return 0
@@ -778,6 +815,9 @@ func (h *Host) CreateWebhookEndpoint(ctx context.Context, in CreateWebhookEndpoi
 				Description: in.Description, Secret: newWebhookSecret(), Status: store.EndpointEnabled, CreatedAt: now, UpdatedAt: now}
 			if err := h.store.InsertWebhookEndpoint(ctx, e); err != nil {
 				return 0, nil, core.WrapError(core.CodeInternal, err, "store webhook endpoint")
+			}
+			if h.hooks != nil {
+				h.hooks.endpoints.Store(true) // this node's commits wake the worker from now on
 			}
 			h.log.Info("webhook endpoint created", "endpoint", e.ID, "tenant", e.Tenant, "events", strings.Join(e.Events, ","))
 			return statusCreatedHTTP, endpointToAPI(e), nil // stored without the secret

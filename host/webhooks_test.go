@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -498,6 +499,73 @@ func TestWebhooksEventsList(t *testing.T) {
 	}
 	_, err = w.host.ListEvents(ctx, host.ListEventsInput{Tenant: "globex", StartingAfter: all[0].ID})
 	assert.Equal(t, core.CodeInvalidRequest, core.CodeOf(err), "another tenant's cursor")
+}
+
+// hookCallStore counts the webhook worker's calls to the store.
+type hookCallStore struct {
+	store.Store
+	claims, dueLooks, endpointLooks atomic.Int64
+}
+
+func (s *hookCallStore) ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.WebhookDelivery, error) {
+	s.claims.Add(1)
+	return s.Store.ClaimWebhookDeliveries(ctx, now, lease, limit)
+}
+
+func (s *hookCallStore) WebhookDeliveriesDue(ctx context.Context, now time.Time) (bool, error) {
+	s.dueLooks.Add(1)
+	return s.Store.WebhookDeliveriesDue(ctx, now)
+}
+
+func (s *hookCallStore) HasWebhookEndpoints(ctx context.Context) (bool, error) {
+	s.endpointLooks.Add(1)
+	return s.Store.HasWebhookEndpoints(ctx)
+}
+
+// TestWebhooksWorkerIdle: a running worker does no work for webhooks
+// nobody configured — with no endpoint, payments commit events and the
+// worker neither claims (a write) nor looks for due deliveries — and with
+// an endpoint it claims only when a delivery is due.
+func TestWebhooksWorkerIdle(t *testing.T) {
+	calls := &hookCallStore{}
+	w := newWorld(t, worldOpts{
+		wrapStore: func(st store.Store) store.Store { calls.Store = st; return calls },
+		extra: func(c *host.Config) {
+			hookConfig(c)
+			c.Webhooks.Disabled = false // the worker runs
+			c.Webhooks.Interval = 2 * time.Millisecond
+		}})
+	// the worker's next two looks for endpoints: every round before them is over
+	twoRounds := func(what string) {
+		t.Helper()
+		seen := calls.endpointLooks.Load()
+		w.eventually(func() bool { return calls.endpointLooks.Load() >= seen+2 }, what)
+	}
+	for i := range 5 {
+		_, err := w.create(host.CreatePaymentInput{IdempotencyKey: fmt.Sprint("idle-", i)})
+		require.NoError(t, err)
+	}
+	require.Len(t, events(t, w.host, "payment.processing"), 5, "events are recorded without endpoints")
+	twoRounds("two rounds of the worker after the payments")
+	assert.Zero(t, calls.claims.Load(), "claims without an endpoint")
+	assert.Zero(t, calls.dueLooks.Load(), "looks for due deliveries without an endpoint")
+
+	rc := newReceiver(t, nil)
+	addEndpoint(t, w.host, rc.srv.URL, "payment.processing")
+	_, err := w.create(host.CreatePaymentInput{IdempotencyKey: "idle-hooked"})
+	require.NoError(t, err)
+	evs := events(t, w.host, "payment.processing")
+	require.Len(t, evs, 6)
+	w.eventually(func() bool {
+		ds := deliveries(t, w.host, evs[0].ID)
+		return len(ds) == 1 && ds[0].Status == "delivered"
+	}, "the delivery")
+	claims := calls.claims.Load()
+	assert.Equal(t, int64(1), claims, "one claim for one delivery")
+	twoRounds("two rounds of the worker after the delivery")
+	assert.Equal(t, claims, calls.claims.Load(), "claims with nothing due")
+	assert.Greater(t, calls.dueLooks.Load(), claims, "rounds read before they claim")
+	assert.Len(t, rc.requests(), 1)
 }
 
 // TestWebhooksRestart: an engine closed with undelivered events — never

@@ -128,6 +128,13 @@ type WebhookStore interface {
 	// ListEvents lists events, newest first.
 	ListEvents(ctx context.Context, q EventQuery) ([]*Event, error)
 
+	// HasWebhookEndpoints reports whether any tenant has an enabled
+	// endpoint. It only reads.
+	HasWebhookEndpoints(ctx context.Context) (bool, error)
+	// WebhookDeliveriesDue reports whether a pending delivery is due at now
+	// (ClaimWebhookDeliveries at now would find one, unless another
+	// claimant takes it first). It only reads.
+	WebhookDeliveriesDue(ctx context.Context, now time.Time) (bool, error)
 	// ClaimWebhookDeliveries takes up to limit pending deliveries due at
 	// now, oldest due first: their NextAttemptAt moves to now+lease and
 	// they get a new ClaimToken, in one statement, so no other claimant

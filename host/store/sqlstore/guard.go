@@ -219,6 +219,9 @@ func (g *guard) check(err error) error {
 type guardConnector struct {
 	inner driver.Connector
 	g     *guard
+	// stmtCache is how many statements each connection keeps prepared
+	// (see stmtCache); 0 keeps none.
+	stmtCache int
 }
 
 func (c *guardConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -227,6 +230,9 @@ func (c *guardConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		return nil, c.g.check(err)
 	}
 	gc := &guardConn{inner: conn, g: c.g}
+	if c.stmtCache > 0 {
+		gc.stmts = newStmtCache(c.stmtCache)
+	}
 	if _, ok := conn.(driver.Validator); ok {
 		// database/sql keeps a connection after a cancelled transaction only
 		// when the driver's connection is both a SessionResetter and a
@@ -247,6 +253,7 @@ type guardConn struct {
 	// inTx: a transaction is open on the connection; txWrote: a statement
 	// in it changed a row.
 	inTx, txWrote atomic.Bool
+	stmts         *stmtCache // nil: every query prepared by the driver
 }
 
 var (
@@ -266,6 +273,15 @@ func (c *guardConn) Prepare(query string) (driver.Stmt, error) {
 }
 
 func (c *guardConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	st, err := c.prepare(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// prepare is PrepareContext returning the concrete type.
+func (c *guardConn) prepare(ctx context.Context, query string) (*guardStmt, error) {
 	var st driver.Stmt
 	var err error
 	if p, ok := c.inner.(driver.ConnPrepareContext); ok {
@@ -279,7 +295,12 @@ func (c *guardConn) PrepareContext(ctx context.Context, query string) (driver.St
 	return &guardStmt{inner: st, conn: c, g: c.g, writes: writes(query)}, nil
 }
 
-func (c *guardConn) Close() error { return c.inner.Close() }
+func (c *guardConn) Close() error {
+	if c.stmts != nil {
+		c.stmts.close()
+	}
+	return c.inner.Close()
+}
 
 func (c *guardConn) Begin() (driver.Tx, error) {
 	return c.BeginTx(context.Background(), driver.TxOptions{})
@@ -303,6 +324,16 @@ func (c *guardConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.
 }
 
 func (c *guardConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if c.stmts != nil {
+		cs, err := c.stmts.acquire(ctx, query, c.prepare)
+		if err != nil {
+			return nil, err
+		}
+		if cs != nil {
+			defer c.stmts.release(cs)
+			return cs.st.ExecContext(ctx, args)
+		}
+	}
 	e, ok := c.inner.(driver.ExecerContext)
 	if !ok {
 		return nil, driver.ErrSkip
@@ -315,6 +346,22 @@ func (c *guardConn) ExecContext(ctx context.Context, query string, args []driver
 }
 
 func (c *guardConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if c.stmts != nil {
+		cs, err := c.stmts.acquire(ctx, query, c.prepare)
+		if err != nil {
+			return nil, err
+		}
+		if cs != nil {
+			rows, err := cs.st.QueryContext(ctx, args)
+			if err != nil {
+				c.stmts.release(cs)
+				return nil, err
+			}
+			gr := rows.(*guardRows)
+			gr.done = func() { c.stmts.release(cs) }
+			return gr, nil
+		}
+	}
 	q, ok := c.inner.(driver.QueryerContext)
 	if !ok {
 		return nil, driver.ErrSkip
@@ -489,13 +536,19 @@ type guardRows struct {
 	inner driver.Rows
 	g     *guard
 	conn  *guardConn
+	done  func() // when set, called once the Rows are closed
 }
 
 func (r *guardRows) Columns() []string { return r.inner.Columns() }
 
 func (r *guardRows) Close() error {
 	r.counted(false)
-	return r.g.check(r.inner.Close())
+	err := r.g.check(r.inner.Close())
+	if r.done != nil {
+		r.done()
+		r.done = nil
+	}
+	return err
 }
 
 func (r *guardRows) Next(dest []driver.Value) error {

@@ -174,7 +174,7 @@ func (s *Store) sqliteDB(dsn string, writer bool) (*sql.DB, error) {
 	if writer {
 		g.wrote = s.noteWriteFailure
 	}
-	return sql.OpenDB(&guardConnector{inner: c, g: g}), nil
+	return sql.OpenDB(&guardConnector{inner: c, g: g, stmtCache: sqliteStmtCacheSize}), nil
 }
 
 // sqliteBase turns path into the DSN before our parameters, and says
@@ -222,6 +222,8 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (store.Store,
 		cfg.ConnectTimeout = DefaultConnectTimeout
 	}
 	s := &Store{d: postgresDialect}
+	// no stmtCache: pgx prepares each query once per connection and caches
+	// it already (its default QueryExecModeCacheStatement)
 	db := sql.OpenDB(&guardConnector{inner: stdlib.GetConnector(*cfg), g: &guard{wrote: s.noteWriteFailure, n: &s.n}})
 	s.w, s.r = db, db
 	n := o.maxOpen

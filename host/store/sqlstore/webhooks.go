@@ -277,6 +277,33 @@ func scanDelivery(row interface{ Scan(...any) error }) (*store.WebhookDelivery, 
 	return &d, nil
 }
 
+// HasWebhookEndpoints reports whether any tenant has an enabled endpoint.
+func (s *Store) HasWebhookEndpoints(ctx context.Context) (bool, error) {
+	return s.exists(ctx, "webhook endpoints", `SELECT 1 FROM webhook_endpoints WHERE status = ? LIMIT 1`, store.EndpointEnabled)
+}
+
+// WebhookDeliveriesDue reports whether a pending delivery is due at now:
+// one read of the index ClaimWebhookDeliveries uses, so that a worker
+// writes a claim only when there is something to claim.
+func (s *Store) WebhookDeliveriesDue(ctx context.Context, now time.Time) (bool, error) {
+	return s.exists(ctx, "webhook deliveries due", // 'pending' literal: the partial index's predicate
+		`SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? LIMIT 1`, micros(now))
+}
+
+// exists reports whether query, a SELECT 1 ... LIMIT 1 on the read pool,
+// finds a row; what names it in errors.
+func (s *Store) exists(ctx context.Context, what, query string, args ...any) (bool, error) {
+	var one int
+	err := s.r.QueryRowContext(ctx, s.d.q(query), args...).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	return true, nil
+}
+
 // ClaimWebhookDeliveries moves the due pending deliveries' next attempt to
 // now+lease under a new claim token, in one statement, and returns them
 // by id. On PostgreSQL rows another claimant holds are skipped (FOR UPDATE

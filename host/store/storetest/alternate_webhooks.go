@@ -31,6 +31,14 @@ func (a *alternate) ListEvents(ctx context.Context, q store.EventQuery) ([]*stor
 	return a.next(ctx).ListEvents(ctx, q)
 }
 
+func (a *alternate) HasWebhookEndpoints(ctx context.Context) (bool, error) {
+	return a.next(ctx).HasWebhookEndpoints(ctx)
+}
+
+func (a *alternate) WebhookDeliveriesDue(ctx context.Context, now time.Time) (bool, error) {
+	return a.next(ctx).WebhookDeliveriesDue(ctx, now)
+}
+
 func (a *alternate) ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.WebhookDelivery, error) {
 	return a.next(ctx).ClaimWebhookDeliveries(ctx, now, lease, limit)
 }

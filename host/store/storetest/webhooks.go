@@ -296,6 +296,54 @@ func webhookCases() []testCase {
 				t.Fatalf("a delivered delivery was claimed: %v", later)
 			}
 		}},
+		{"Webhook/DueAndEndpoints", func(t *testing.T, s store.Store) {
+			ctx := t.Context()
+			has := func(want bool) {
+				t.Helper()
+				got, err := s.HasWebhookEndpoints(ctx)
+				must(t, err)
+				if got != want {
+					t.Fatalf("HasWebhookEndpoints = %v, want %v", got, want)
+				}
+			}
+			due := func(now time.Time, want bool) {
+				t.Helper()
+				got, err := s.WebhookDeliveriesDue(ctx, now)
+				must(t, err)
+				if got != want {
+					t.Fatalf("WebhookDeliveriesDue(%v) = %v, want %v", now, got, want)
+				}
+			}
+			has(false)
+			due(at(time.Hour), false)
+			must(t, s.InsertPayment(ctx, succeededPayment("pay_1", "t1", 100)))
+			emit(t, s, "pay_1", "early", 1, "payment.succeeded") // no endpoint: no delivery
+			due(at(time.Hour), false)
+			must(t, s.InsertWebhookEndpoint(ctx, endpoint("we_1", "t2", "*")))
+			has(true)
+			emit(t, s, "pay_1", "other", 1, "payment.succeeded") // another tenant's endpoint
+			due(at(time.Hour), false)
+			must(t, s.InsertWebhookEndpoint(ctx, endpoint("we_2", "t1", "*")))
+			emit(t, s, "pay_1", "evt", 1, "payment.succeeded") // due at t0
+			due(at(-time.Second), false)
+			due(at(0), true)
+			claimed, err := s.ClaimWebhookDeliveries(ctx, at(0), time.Minute, 10)
+			must(t, err)
+			if len(claimed) != 1 {
+				t.Fatalf("claimed %d deliveries, want 1", len(claimed))
+			}
+			due(at(30*time.Second), false) // leased
+			due(at(time.Minute), true)     // the lease ran out
+			must(t, s.FinishWebhookDelivery(ctx, store.WebhookResult{DeliveryID: claimed[0].ID, ClaimToken: claimed[0].ClaimToken,
+				Status: store.DeliveryDelivered, Now: at(time.Second)}))
+			due(at(time.Hour), false)
+			_, err = s.DeleteWebhookEndpoint(ctx, "we_1", at(time.Second))
+			must(t, err)
+			has(true)
+			_, err = s.DeleteWebhookEndpoint(ctx, "we_2", at(time.Second))
+			must(t, err)
+			has(false)
+		}},
 		{"Webhook/LeaseRunsOut", func(t *testing.T, s store.Store) {
 			ctx := t.Context()
 			must(t, s.InsertPayment(ctx, succeededPayment("pay_1", "t1", 100)))
