@@ -92,6 +92,9 @@ var sqliteParams = []string{
 	"_pragma=foreign_keys(1)",
 	"_pragma=journal_mode(WAL)",
 	"_pragma=synchronous(FULL)",
+	// savepoints (store.Unit, group commit) journal in memory, not in a
+	// temporary file per transaction
+	"_pragma=temp_store(MEMORY)",
 	"_txlock=immediate",
 }
 
