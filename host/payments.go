@@ -161,6 +161,11 @@ func (h *Host) createPayment(ctx context.Context, in CreatePaymentInput, link fu
 		Amount: in.Amount, Currency: in.Currency, Method: in.Method, Description: in.Description, Metadata: in.Metadata,
 		Status: string(core.PaymentCreated), Decision: decision, TerminalID: in.TerminalID, CreatedAt: now, UpdatedAt: now,
 		NextPollAt: now.Add(h.cfg.IdempotencyLease)} // settles a create cut short by a crash, after any live one is over
+	if _, err := h.channelAccount(channels[first]); err == nil {
+		// the channel about to be called is stored with the payment (one
+		// statement less; tryCreate sees it is noted already)
+		sp.Plugin, sp.Account, sp.ChannelMethod = channelFields(sp, channels[first])
+	}
 	sp.Link = link()
 	if err := h.store.InsertPayment(ctx, sp); err != nil {
 		if errors.Is(err, store.ErrTakenOver) {
@@ -296,15 +301,14 @@ func (h *Host) tryCreate(ctx context.Context, sp *store.Payment, c core.Channel,
 	}
 	defer adm.giveBack(h) // unless the call is made
 	// note the channel before calling it: after a crash the poller knows whom to ask
-	chMethod := ""
-	if string(c.Method) != sp.Method {
-		chMethod = string(c.Method)
+	plugin, account, chMethod := channelFields(sp, c)
+	if sp.Plugin != plugin || sp.Account != account || sp.ChannelMethod != chMethod {
+		cur, err := h.movePayment(ctx, sp, "", "api", "", store.PaymentUpdate{Plugin: ptr(plugin), Account: ptr(account), ChannelMethod: ptr(chMethod)})
+		if err != nil {
+			return true, nil, err
+		}
+		*sp = *cur
 	}
-	cur, err := h.movePayment(ctx, sp, "", "api", "", store.PaymentUpdate{Plugin: ptr(c.Plugin), Account: ptr(c.Account), ChannelMethod: ptr(chMethod)})
-	if err != nil {
-		return true, nil, err
-	}
-	*sp = *cur
 	if sp.Status != string(core.PaymentCreated) {
 		// settled meanwhile (closed, or failed by a poller after a takeover): do not send
 		out, aerr := h.toAPI(ctx, sp, false)
@@ -346,6 +350,15 @@ func (h *Host) tryCreate(ctx context.Context, sp *store.Payment, c core.Channel,
 	}
 	out, err := h.toAPI(ctx, p, false)
 	return true, out, err
+}
+
+// channelFields are the payment's columns that name channel c: its plugin,
+// its account, and its method when it differs from the payment's.
+func channelFields(sp *store.Payment, c core.Channel) (plugin, account, method string) {
+	if string(c.Method) != sp.Method {
+		method = string(c.Method)
+	}
+	return c.Plugin, c.Account, method
 }
 
 // canonicalFailure splits a failure code a provider reported into the
