@@ -118,6 +118,7 @@ type Host struct {
 	channels map[core.Channel]core.ChannelInfo
 	offline  map[core.Channel]bool
 	tenants  map[string]*grant
+	wiring   wiring // the flows' pollers, event appliers and webhook event types
 
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
@@ -187,7 +188,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	h := &Host{cfg: cfg, store: cfg.Store, log: cfg.Logger, now: cfg.Now, health: newHealth(cfg.Now),
 		plugins: map[string]plugin.Plugin{}, accounts: map[string]*account{},
-		channels: map[core.Channel]core.ChannelInfo{}, offline: map[core.Channel]bool{}}
+		channels: map[core.Channel]core.ChannelInfo{}, offline: map[core.Channel]bool{}, wiring: wire(engineFlows())}
 	if cfg.Decider != nil {
 		h.SetDecider(cfg.Decider)
 	}

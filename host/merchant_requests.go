@@ -540,26 +540,26 @@ var eventRequestKinds = map[core.EventKind]string{core.EventChannel: store.Reque
 
 // applyRequestEvent applies a notification about a channel activation, a
 // real-name authentication or a settlement account change.
-func (h *Host) applyRequestEvent(ctx context.Context, a *account, ev core.Event) string {
+func (h *Host) applyRequestEvent(ctx context.Context, a *account, ev core.Event) notifyResult {
 	if ev.ObjectID == "" {
-		return "ignored: no request id"
+		return notifyResult{notifyIgnored, "no request id"}
 	}
 	sr, err := h.store.GetMerchantRequest(ctx, ev.ObjectID)
 	if errors.Is(err, store.ErrNotFound) {
-		return "ignored: unknown merchant request"
+		return notifyResult{notifyIgnored, "unknown merchant request"}
 	}
 	if err != nil {
-		return resultError + err.Error()
+		return notifyFailed(err)
 	}
 	if eventRequestKinds[ev.Kind] != sr.Kind {
-		return "ignored: request " + sr.ID + " is a " + sr.Kind + " request"
+		return notifyResult{notifyIgnored, "request " + sr.ID + " is a " + sr.Kind + " request"}
 	}
 	sm, err := h.store.GetMerchant(ctx, sr.MerchantID)
 	if err != nil {
-		return resultError + err.Error()
+		return notifyFailed(err)
 	}
 	if sm.Account != a.name {
-		return "ignored: merchant belongs to account " + sm.Account
+		return notifyResult{notifyIgnored, "merchant belongs to account " + sm.Account}
 	}
 	status := core.OnboardingStatus(ev.Status)
 	rep := requestReport{status: status, failureCode: ev.FailureCode, failureMessage: ev.FailureMessage}
@@ -592,7 +592,7 @@ func (h *Host) applyRequestEvent(ctx context.Context, a *account, ev core.Event)
 	}
 	after, err := h.applyRequestReport(ctx, sr, rep, "notification", "")
 	if err != nil {
-		return resultError + err.Error()
+		return notifyFailed(err)
 	}
 	if ev.Kind == core.EventRealName && requestFinal(ev.Status) {
 		// the event carries only the wallet's status: its application and

@@ -26,18 +26,6 @@ import (
 // made for an earlier stage of an application (the application, or the
 // review of its documents) is stale and ignored.
 
-func init() {
-	registerEventApplier(core.EventOnboarding, (*Host).applyOnboardingEvent)
-	registerEventApplier(core.EventChannel, (*Host).applyRequestEvent)
-	registerEventApplier(core.EventRealName, (*Host).applyRequestEvent)
-	registerEventApplier(core.EventSettlement, (*Host).applyRequestEvent)
-	registerPoller((*Host).pollOnboarding)
-	types := machineEventTypes("merchant", core.MachineOnboarding)
-	for _, kind := range []string{store.RequestChannels, store.RequestRealName, store.RequestSettlement} {
-		types = append(types, machineEventTypes("merchant."+kind, core.MachineOnboarding)...)
-	}
-	registerEventTypes("merchant", types...)
-}
 
 // CreateMerchant stores a merchant application for the tenant and, unless
 // it is a draft, sends it to the account's provider. A provider that
@@ -687,16 +675,16 @@ func (h *Host) submitDocuments(ctx context.Context, a *account, sm *store.Mercha
 // the review stage it is confirmed by a query first: the provider's
 // application result and its review result share the event kind, and a
 // late application notification must not decide the review.
-func (h *Host) applyOnboardingEvent(ctx context.Context, a *account, ev core.Event) string {
+func (h *Host) applyOnboardingEvent(ctx context.Context, a *account, ev core.Event) notifyResult {
 	sm, err := h.store.GetMerchant(ctx, ev.ObjectID)
 	if errors.Is(err, store.ErrNotFound) {
-		return "ignored: unknown merchant"
+		return notifyResult{notifyIgnored, "unknown merchant"}
 	}
 	if err != nil {
-		return resultError + err.Error()
+		return notifyFailed(err)
 	}
 	if sm.Account != a.name {
-		return "ignored: merchant belongs to account " + sm.Account
+		return notifyResult{notifyIgnored, "merchant belongs to account " + sm.Account}
 	}
 	before := sm.Status
 	var after *store.Merchant
@@ -704,18 +692,18 @@ func (h *Host) applyOnboardingEvent(ctx context.Context, a *account, ev core.Eve
 	case store.StageReview:
 		after, err = h.refreshMerchant(ctx, sm, "notification")
 		if err != nil {
-			return resultError + err.Error()
+			return notifyFailed(err)
 		}
 		if after.Status != ev.Status {
-			return "stale: the provider's review says " + after.Status
+			return notifyResult{notifyStale, "the provider's review says " + after.Status}
 		}
 	case store.StageDraft:
-		return "ignored: the merchant is a draft"
+		return notifyResult{notifyIgnored, "the merchant is a draft"}
 	default:
 		res := core.MerchantResult{ApplicationID: sm.ID, ProviderID: ev.ProviderObjectID, Status: core.OnboardingStatus(ev.Status),
 			Issued: ev.Data, FailureCode: ev.FailureCode, FailureMessage: ev.FailureMessage, Message: ev.FailureMessage}
 		if after, err = h.applyMerchantResult(ctx, sm, res, "notification"); err != nil {
-			return resultError + err.Error()
+			return notifyFailed(err)
 		}
 	}
 	return outcome(before, after.Status, ev.Status, nil)

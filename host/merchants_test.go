@@ -224,6 +224,10 @@ func TestMerchantLifecycleByPolling(t *testing.T) {
 	m = w.changeCard("acme", m.ID)
 	card := latestRequest(m, store.RequestSettlement)
 	require.Equal(t, 1, w.sim.Advance())
+	// the round must find the request due (Poll.First after the provider's answer)
+	due, err := w.store.GetMerchantRequest(context.Background(), card.ID)
+	require.NoError(t, err)
+	time.Sleep(time.Until(due.NextPollAt))
 	w.host.Poll(context.Background())
 	assert.Equal(t, core.OnboardingSubmitted, requestStatus(w.merchant("acme", m.ID), store.RequestSettlement),
 		"no query exists for it: only its notification settles it")

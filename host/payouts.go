@@ -48,11 +48,6 @@ type CreatePayoutInput struct {
 	Description    string           `json:"description,omitempty"`
 }
 
-func init() {
-	registerPoller(pollPayouts)
-	registerEventApplier(core.EventPayout, (*Host).applyPayoutEvent)
-	registerEventTypes("payout", machineEventTypes("payout", core.MachinePayout)...)
-}
 
 // payoutEventData is a payout's event data: its API representation.
 func payoutEventData(obj any) (any, error) {
@@ -346,23 +341,23 @@ func payoutSettled(st string) bool {
 	return false
 }
 
-func (h *Host) applyPayoutEvent(ctx context.Context, a *account, ev core.Event) string {
+func (h *Host) applyPayoutEvent(ctx context.Context, a *account, ev core.Event) notifyResult {
 	p, err := h.store.GetPayout(ctx, ev.ObjectID)
 	if errors.Is(err, store.ErrNotFound) {
-		return "ignored: unknown payout"
+		return notifyResult{notifyIgnored, "unknown payout"}
 	}
 	if err != nil {
-		return resultError + err.Error()
+		return notifyFailed(err)
 	}
 	if p.Account != a.name {
-		return "ignored: payout belongs to account " + p.Account
+		return notifyResult{notifyIgnored, "payout belongs to account " + p.Account}
 	}
 	before := p.Status
 	after, err := h.applyPayout(ctx, p, core.Payout{ID: p.ID, ProviderID: ev.ProviderObjectID, Status: core.PayoutStatus(ev.Status),
 		Amount: ev.Amount, FeeAmount: ev.FeeAmount, FailureCode: ev.FailureCode, FailureMessage: ev.FailureMessage,
 		SucceededAt: ev.OccurredAt}, "notification")
 	if err != nil {
-		return resultError + err.Error()
+		return notifyFailed(err)
 	}
 	return outcome(before, after.Status, ev.Status, nil)
 }

@@ -67,19 +67,10 @@ func (h *Host) Poll(ctx context.Context) {
 	for _, sr := range refunds {
 		run(func() { h.pollRefund(ctx, sr) })
 	}
-	for _, p := range pollers {
+	for _, p := range h.wiring.pollers {
 		p(h, ctx, now, run)
 	}
 	wg.Wait()
-}
-
-// pollers are the rounds of other flows (splits, payouts, onboarding ...),
-// registered from init functions: each claims its due objects and hands
-// each one's work to run, which bounds the queries in parallel.
-var pollers []func(h *Host, ctx context.Context, now time.Time, run func(func()))
-
-func registerPoller(p func(h *Host, ctx context.Context, now time.Time, run func(func()))) {
-	pollers = append(pollers, p)
 }
 
 func (h *Host) stopPolling(ctx context.Context, sp *store.Payment) {

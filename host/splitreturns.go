@@ -44,10 +44,6 @@ type CreateSplitReturnInput struct {
 	Reason         string `json:"reason,omitempty"`
 }
 
-func init() {
-	registerPoller(pollSplitReturns)
-	registerEventTypes("split_return", machineEventTypes("split_return", core.MachineSplitReturn)...)
-}
 
 // splitReturnEventData is a split return's event data: its API representation.
 func splitReturnEventData(obj any) (any, error) {

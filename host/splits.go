@@ -94,11 +94,6 @@ func styleOf(a *account) splitStyle {
 	return splitUnsupported
 }
 
-func init() {
-	registerPoller(pollSplits)
-	registerEventApplier(core.EventSplit, (*Host).applySplitEvent)
-	registerEventTypes("split", machineEventTypes("split", core.MachineSplit)...)
-}
 
 // splitEventData is a split's event data: its API representation.
 func splitEventData(obj any) (any, error) {
@@ -516,22 +511,22 @@ func (h *Host) pollSplit(ctx context.Context, sp *store.Split) {
 	}
 }
 
-func (h *Host) applySplitEvent(ctx context.Context, a *account, ev core.Event) string {
+func (h *Host) applySplitEvent(ctx context.Context, a *account, ev core.Event) notifyResult {
 	sp, err := h.store.GetSplit(ctx, ev.ObjectID)
 	if errors.Is(err, store.ErrNotFound) {
-		return "ignored: unknown split"
+		return notifyResult{notifyIgnored, "unknown split"}
 	}
 	if err != nil {
-		return resultError + err.Error()
+		return notifyFailed(err)
 	}
 	if sp.Account != a.name {
-		return "ignored: split belongs to account " + sp.Account
+		return notifyResult{notifyIgnored, "split belongs to account " + sp.Account}
 	}
 	before := sp.Status
 	after, err := h.applySplit(ctx, sp, core.SplitBatch{ID: sp.ID, ProviderID: ev.ProviderObjectID, Status: core.SplitStatus(ev.Status),
 		FailureCode: ev.FailureCode, FailureMessage: ev.FailureMessage}, "notification")
 	if err != nil {
-		return resultError + err.Error()
+		return notifyFailed(err)
 	}
 	return outcome(before, after.Status, ev.Status, nil)
 }

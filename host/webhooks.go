@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -235,58 +234,6 @@ type WebhookDeliveryList struct {
 	Data   []WebhookDelivery `json:"data"`
 }
 
-// eventTypes are the types endpoints may subscribe to; eventObjects their
-// object types (for "<object type>.*").
-var (
-	eventTypes   = map[string]bool{}
-	eventObjects = map[string]bool{}
-)
-
-// registerEventTypes declares the event types of an object type, so
-// endpoints can subscribe to them. Each flow registers its own from an init
-// function, usually registerEventTypes("payout", machineEventTypes("payout",
-// core.MachinePayout)...).
-func registerEventTypes(objectType string, types ...string) {
-	eventObjects[objectType] = true
-	for _, t := range types {
-		if !strings.HasPrefix(t, objectType+".") {
-			panic("host: event type " + t + " is not of object type " + objectType)
-		}
-		eventTypes[t] = true
-	}
-}
-
-// machineEventTypes lists "<objectType>.<status>" for every status a
-// transition of m can reach.
-func machineEventTypes(objectType string, m core.Machine) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, next := range core.Machines()[m] {
-		for _, s := range next {
-			if !seen[s] {
-				seen[s] = true
-				out = append(out, objectType+"."+s)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func init() {
-	registerEventTypes("payment", machineEventTypes("payment", core.MachinePayment)...)
-	registerEventTypes("refund", machineEventTypes("refund", core.MachineRefund)...)
-}
-
-// EventTypes lists the event types endpoints can subscribe to, sorted.
-func EventTypes() []string {
-	out := make([]string, 0, len(eventTypes))
-	for t := range eventTypes {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
-}
 
 // transitionEvent is the outbox event of an object moving to status to:
 // type "<objectType>.<to>", its data render(obj) of the object as the store
@@ -745,7 +692,7 @@ func (h *Host) checkWebhookURL(raw string) error {
 
 // checkWebhookPatterns validates the events an endpoint subscribes to and
 // returns them without repeats.
-func checkWebhookPatterns(patterns []string) ([]string, error) {
+func (h *Host) checkWebhookPatterns(patterns []string) ([]string, error) {
 	if len(patterns) == 0 {
 		return nil, bad("events", `events must list at least one event type, "<object>.*" or "*"`)
 	}
@@ -758,7 +705,7 @@ func checkWebhookPatterns(patterns []string) ([]string, error) {
 		param := fmt.Sprintf("events[%d]", i)
 		obj, wildcard := strings.CutSuffix(p, ".*")
 		switch {
-		case p == "*", wildcard && eventObjects[obj], eventTypes[p]:
+		case p == "*", wildcard && h.wiring.eventObjects[obj], h.wiring.eventTypes[p]:
 		default:
 			if err := checkText(param, p); err != nil {
 				return nil, err
@@ -789,7 +736,7 @@ func (h *Host) CreateWebhookEndpoint(ctx context.Context, in CreateWebhookEndpoi
 	if err := h.checkWebhookURL(in.URL); err != nil {
 		return nil, err
 	}
-	events, err := checkWebhookPatterns(in.Events)
+	events, err := h.checkWebhookPatterns(in.Events)
 	if err != nil {
 		return nil, err
 	}
@@ -914,7 +861,7 @@ func (h *Host) ListEvents(ctx context.Context, in ListEventsInput) (*EventList, 
 		in.Type = ""
 	}
 	if in.Type != "" {
-		if obj, ok := strings.CutSuffix(in.Type, ".*"); !(ok && eventObjects[obj]) && !eventTypes[in.Type] {
+		if obj, ok := strings.CutSuffix(in.Type, ".*"); !(ok && h.wiring.eventObjects[obj]) && !h.wiring.eventTypes[in.Type] {
 			if err := checkText("type", in.Type); err != nil {
 				return nil, err
 			}
