@@ -26,7 +26,6 @@ import (
 // made for an earlier stage of an application (the application, or the
 // review of its documents) is stale and ignored.
 
-
 // CreateMerchant stores a merchant application for the tenant and, unless
 // it is a draft, sends it to the account's provider. A provider that
 // refuses it leaves it rejected (returned, with the failure); one whose

@@ -48,7 +48,6 @@ type CreatePayoutInput struct {
 	Description    string           `json:"description,omitempty"`
 }
 
-
 // payoutEventData is a payout's event data: its API representation.
 func payoutEventData(obj any) (any, error) {
 	p, ok := obj.(*store.Payout)

@@ -44,7 +44,6 @@ type CreateSplitReturnInput struct {
 	Reason         string `json:"reason,omitempty"`
 }
 
-
 // splitReturnEventData is a split return's event data: its API representation.
 func splitReturnEventData(obj any) (any, error) {
 	r, ok := obj.(*store.SplitReturn)

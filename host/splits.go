@@ -94,7 +94,6 @@ func styleOf(a *account) splitStyle {
 	return splitUnsupported
 }
 
-
 // splitEventData is a split's event data: its API representation.
 func splitEventData(obj any) (any, error) {
 	sp, ok := obj.(*store.Split)

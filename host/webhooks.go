@@ -234,7 +234,6 @@ type WebhookDeliveryList struct {
 	Data   []WebhookDelivery `json:"data"`
 }
 
-
 // transitionEvent is the outbox event of an object moving to status to:
 // type "<objectType>.<to>", its data render(obj) of the object as the store
 // holds it after the change. Set it as the Event of the store update that
