@@ -243,23 +243,23 @@ func (h *Host) createRequest(ctx context.Context, tenant, key, merchantID string
 		return nil, &core.Error{Code: core.CodeConflict, Message: fmt.Sprintf(
 			"the provider has not opened merchant %s yet (status %s); this request needs an opened merchant", sm.ID, sm.Status)}
 	}
-	_, body, err := h.idempotent(ctx, tenant, key, "merchant."+spec.kind+":"+sm.ID, hashed,
-		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (int, any, error) {
+	out, err := idempotent(ctx, h, tenant, key, "merchant."+spec.kind+":"+sm.ID, hashed,
+		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (*Merchant, error) {
 			if resumeID != "" {
 				if sr, err := h.store.GetMerchantRequest(ctx, resumeID); err == nil && !requestFinal(sr.Status) {
 					_, _ = h.refreshRequest(ctx, sm, sr, "poll")
 				}
 			} else if err := h.sendRequest(ctx, a, c, sm, spec, tenant, key, link); err != nil {
-				return 0, nil, err
+				return nil, err
 			}
 			cur, err := h.store.GetMerchant(ctx, sm.ID)
 			if err != nil {
-				return 0, nil, core.WrapError(core.CodeInternal, err, "load merchant")
+				return nil, core.WrapError(core.CodeInternal, err, "load merchant")
 			}
 			m, err := h.merchantToAPI(ctx, cur)
-			return statusOKHTTP, m, err
+			return m, err
 		})
-	return decodeMerchant(body, err)
+	return out, err
 }
 
 func (h *Host) sendRequest(ctx context.Context, a *account, c core.Channel, sm *store.Merchant, spec requestSpec, tenant, key string, link func() *store.IdemLink) error {

@@ -46,27 +46,16 @@ func (h *Host) CreateMerchant(ctx context.Context, in CreateMerchantInput) (*Mer
 	}
 	hashed := in // ID, card and mobile numbers stay out of the stored request hash
 	hashed.Application = maskApplication(in.Application)
-	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "merchant.create", hashed,
-		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (int, any, error) {
+	out, err := idempotent(ctx, h, in.Tenant, in.IdempotencyKey, "merchant.create", hashed,
+		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (*Merchant, error) {
 			if resumeID != "" {
 				m, err := h.resumeMerchant(ctx, resumeID)
-				return statusCreatedHTTP, m, err
+				return m, err
 			}
 			m, err := h.createMerchant(ctx, a, in, link)
-			return statusCreatedHTTP, m, err
+			return m, err
 		})
-	return decodeMerchant(body, err)
-}
-
-func decodeMerchant(body []byte, err error) (*Merchant, error) {
-	if err != nil {
-		return nil, err
-	}
-	var m Merchant
-	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, core.WrapError(core.CodeInternal, err, "decode stored response")
-	}
-	return &m, nil
+	return out, err
 }
 
 // onboardingAccount is the account named on create, if its plugin onboards.
@@ -484,14 +473,14 @@ func (h *Host) UploadMerchantDocument(ctx context.Context, in UploadMerchantDocu
 		UploadMerchantDocumentInput
 		SHA256 string `json:"sha256"`
 	}{in, digest}
-	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "merchant.document:"+sm.ID, hashed,
-		func(ctx context.Context, _ string, _ func() *store.IdemLink) (int, any, error) {
+	out, err := idempotent(ctx, h, in.Tenant, in.IdempotencyKey, "merchant.document:"+sm.ID, hashed,
+		func(ctx context.Context, _ string, _ func() *store.IdemLink) (*Merchant, error) {
 			sm, err := h.store.GetMerchant(ctx, sm.ID)
 			if err != nil {
-				return 0, nil, core.WrapError(core.CodeInternal, err, "load merchant")
+				return nil, core.WrapError(core.CodeInternal, err, "load merchant")
 			}
 			if sm.ProviderID == "" && sm.Stage != store.StageDraft {
-				return 0, nil, &core.Error{Code: core.CodeConflict, Message: fmt.Sprintf(
+				return nil, &core.Error{Code: core.CodeConflict, Message: fmt.Sprintf(
 					"the provider has not opened merchant %s yet (status %s): upload documents once it is approved, or create the merchant as a draft to upload them first",
 					sm.ID, sm.Status)}
 			}
@@ -500,22 +489,22 @@ func (h *Host) UploadMerchantDocument(ctx context.Context, in UploadMerchantDocu
 				ApplicationID: sm.ID, ProviderID: sm.ProviderID, Type: in.Type, FileName: in.FileName, ContentType: in.ContentType,
 				Content: in.Content, Description: in.Description, CreatedAt: now})
 			if err != nil {
-				return 0, nil, err
+				return nil, err
 			}
 			if resp.DocumentID == "" {
-				return 0, nil, core.Errorf(core.CodePluginFailure, "plugin %s answered an upload without a document id", sm.Plugin)
+				return nil, core.Errorf(core.CodePluginFailure, "plugin %s answered an upload without a document id", sm.Plugin)
 			}
 			d := &store.MerchantDocument{ID: newID(documentPrefix, now), MerchantID: sm.ID, Type: in.Type, FileName: in.FileName,
 				ContentType: in.ContentType, Size: int64(len(in.Content)), SHA256: digest, Description: in.Description,
 				ProviderDocumentID: resp.DocumentID, CreatedAt: now}
 			if err := h.store.InsertMerchantDocument(ctx, d); err != nil {
-				return 0, nil, core.WrapError(core.CodeInternal, err, "store merchant document")
+				return nil, core.WrapError(core.CodeInternal, err, "store merchant document")
 			}
 			h.log.Info("merchant document uploaded", "merchant", sm.ID, "document", d.ID, "type", d.Type, "size", d.Size)
 			m, err := h.merchantToAPI(ctx, sm)
-			return statusOKHTTP, m, err
+			return m, err
 		})
-	return decodeMerchant(body, err)
+	return out, err
 }
 
 // pickDocuments resolves document ids of a merchant; none means the latest
@@ -589,11 +578,11 @@ func (h *Host) SubmitMerchant(ctx context.Context, in SubmitMerchantInput) (*Mer
 	}
 	hashed := in
 	hashed.Extra = maskExtra(in.Extra)
-	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "merchant.submit:"+sm.ID, hashed,
-		func(ctx context.Context, _ string, _ func() *store.IdemLink) (int, any, error) {
+	out, err := idempotent(ctx, h, in.Tenant, in.IdempotencyKey, "merchant.submit:"+sm.ID, hashed,
+		func(ctx context.Context, _ string, _ func() *store.IdemLink) (*Merchant, error) {
 			sm, err := h.store.GetMerchant(ctx, sm.ID)
 			if err != nil {
-				return 0, nil, core.WrapError(core.CodeInternal, err, "load merchant")
+				return nil, core.WrapError(core.CodeInternal, err, "load merchant")
 			}
 			if sm.Stage == store.StageDraft {
 				sm, err = h.sendDraft(ctx, a, sm, docs)
@@ -601,12 +590,12 @@ func (h *Host) SubmitMerchant(ctx context.Context, in SubmitMerchantInput) (*Mer
 				sm, err = h.submitDocuments(ctx, a, sm, docs, in.Extra)
 			}
 			if err != nil {
-				return 0, nil, err
+				return nil, err
 			}
 			m, err := h.merchantToAPI(ctx, sm)
-			return statusOKHTTP, m, err
+			return m, err
 		})
-	return decodeMerchant(body, err)
+	return out, err
 }
 
 // sendDraft moves a draft to the application stage (once, whatever other

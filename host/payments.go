@@ -16,14 +16,13 @@ import (
 
 // Input limits.
 const (
-	maxMetadataKeys   = 50
-	maxMetadataKey    = 40
-	maxMetadataValue  = 500
-	maxDescription    = 256
-	maxMerchantOrder  = 64
-	maxAmount         = 1 << 53 // keeps amounts exact in every JSON client
-	maxReason         = 256
-	statusCreatedHTTP = 201
+	maxMetadataKeys  = 50
+	maxMetadataKey   = 40
+	maxMetadataValue = 500
+	maxDescription   = 256
+	maxMerchantOrder = 64
+	maxAmount        = 1 << 53 // keeps amounts exact in every JSON client
+	maxReason        = 256
 )
 
 func bad(param, format string, args ...any) error {
@@ -96,23 +95,16 @@ func (h *Host) CreatePayment(ctx context.Context, in CreatePaymentInput) (*Payme
 	}
 	hashed := in // the payer's secrets stay out of the stored request hash
 	hashed.Payer.AuthCode, hashed.Payer.CardNo, hashed.Payer.CardMobile = "", "", ""
-	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, string(core.OpPaymentCreate), hashed,
-		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (int, any, error) {
+	out, err := idempotent(ctx, h, in.Tenant, in.IdempotencyKey, string(core.OpPaymentCreate), hashed,
+		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (*Payment, error) {
 			if resumeID != "" {
 				p, err := h.resumePayment(ctx, resumeID, in)
-				return statusCreatedHTTP, p, err
+				return p, err
 			}
 			p, err := h.createPayment(ctx, in, link)
-			return statusCreatedHTTP, p, err
+			return p, err
 		})
-	if err != nil {
-		return nil, err
-	}
-	var p Payment
-	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, core.WrapError(core.CodeInternal, err, "decode stored response")
-	}
-	return &p, nil
+	return out, err
 }
 
 func (h *Host) decide(ctx context.Context, tx core.Transaction) (core.Decision, error) {
@@ -694,19 +686,12 @@ func (h *Host) ClosePayment(ctx context.Context, tenant, id, idempotencyKey stri
 	if err != nil {
 		return nil, err
 	}
-	_, body, err := h.idempotent(ctx, tenant, idempotencyKey, "payment.close:"+id, struct{}{},
-		func(ctx context.Context, _ string, _ func() *store.IdemLink) (int, any, error) {
+	out, err := idempotent(ctx, h, tenant, idempotencyKey, "payment.close:"+id, struct{}{},
+		func(ctx context.Context, _ string, _ func() *store.IdemLink) (*Payment, error) {
 			p, err := h.closePayment(ctx, sp)
-			return 200, p, err
+			return p, err
 		})
-	if err != nil {
-		return nil, err
-	}
-	var p Payment
-	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, core.WrapError(core.CodeInternal, err, "decode stored response")
-	}
-	return &p, nil
+	return out, err
 }
 
 func (h *Host) closePayment(ctx context.Context, sp *store.Payment) (*Payment, error) {

@@ -109,29 +109,22 @@ func (h *Host) CreatePayout(ctx context.Context, in CreatePayoutInput) (*Payout,
 	}
 	hashed := in
 	hashed.Destination = core.Destination{Kind: d.Kind, ReceiverID: d.ReceiverID, UserID: d.UserID, CardID: d.CardID} // no account numbers in the hash
-	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, string(core.OpPayoutCreate), hashed,
-		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (int, any, error) {
+	out, err := idempotent(ctx, h, in.Tenant, in.IdempotencyKey, string(core.OpPayoutCreate), hashed,
+		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (*Payout, error) {
 			if resumeID != "" {
 				p, err := h.store.GetPayout(ctx, resumeID)
 				if err != nil {
-					return 0, nil, core.WrapError(core.CodeInternal, err, "load payout")
+					return nil, core.WrapError(core.CodeInternal, err, "load payout")
 				}
-				return statusCreatedHTTP, payoutToAPI(p), nil
+				return payoutToAPI(p), nil
 			}
 			p, err := h.createPayout(ctx, in, link)
 			if err != nil {
-				return 0, nil, err
+				return nil, err
 			}
-			return statusCreatedHTTP, payoutToAPI(p), nil
+			return payoutToAPI(p), nil
 		})
-	if err != nil {
-		return nil, err
-	}
-	var out Payout
-	if err := json.Unmarshal(body, &out); err != nil {
-		return nil, core.WrapError(core.CodeInternal, err, "decode stored response")
-	}
-	return &out, nil
+	return out, err
 }
 
 func (h *Host) createPayout(ctx context.Context, in CreatePayoutInput, link func() *store.IdemLink) (*store.Payout, error) {

@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -33,26 +32,19 @@ func (h *Host) CreateRefund(ctx context.Context, in CreateRefundInput) (*Refund,
 	if err != nil {
 		return nil, err
 	}
-	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "refund.create:"+in.PaymentID, in,
-		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (int, any, error) {
+	out, err := idempotent(ctx, h, in.Tenant, in.IdempotencyKey, "refund.create:"+in.PaymentID, in,
+		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (*Refund, error) {
 			if resumeID != "" {
 				r, err := h.store.GetRefund(ctx, resumeID)
 				if err != nil {
-					return 0, nil, core.WrapError(core.CodeInternal, err, "load refund")
+					return nil, core.WrapError(core.CodeInternal, err, "load refund")
 				}
-				return statusCreatedHTTP, refundToAPI(r), nil
+				return refundToAPI(r), nil
 			}
 			r, err := h.createRefund(ctx, sp, in, link)
-			return statusCreatedHTTP, r, err
+			return r, err
 		})
-	if err != nil {
-		return nil, err
-	}
-	var r Refund
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, core.WrapError(core.CodeInternal, err, "decode stored response")
-	}
-	return &r, nil
+	return out, err
 }
 
 func (h *Host) createRefund(ctx context.Context, sp *store.Payment, in CreateRefundInput, link func() *store.IdemLink) (*Refund, error) {

@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -82,29 +81,22 @@ func (h *Host) CreateSplitReturn(ctx context.Context, in CreateSplitReturnInput)
 	if err := h.useAccount(in.Tenant, sp.Account, "id"); err != nil {
 		return nil, err
 	}
-	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "split.return:"+in.SplitID, in,
-		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (int, any, error) {
+	out, err := idempotent(ctx, h, in.Tenant, in.IdempotencyKey, "split.return:"+in.SplitID, in,
+		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (*SplitReturn, error) {
 			if resumeID != "" {
 				r, err := h.store.GetSplitReturn(ctx, resumeID)
 				if err != nil {
-					return 0, nil, core.WrapError(core.CodeInternal, err, "load split return")
+					return nil, core.WrapError(core.CodeInternal, err, "load split return")
 				}
-				return statusCreatedHTTP, splitReturnToAPI(r), nil
+				return splitReturnToAPI(r), nil
 			}
 			r, err := h.startSplitReturn(ctx, sp, in, link)
 			if err != nil {
-				return 0, nil, err
+				return nil, err
 			}
-			return statusCreatedHTTP, splitReturnToAPI(r), nil
+			return splitReturnToAPI(r), nil
 		})
-	if err != nil {
-		return nil, err
-	}
-	var out SplitReturn
-	if err := json.Unmarshal(body, &out); err != nil {
-		return nil, core.WrapError(core.CodeInternal, err, "decode stored response")
-	}
-	return &out, nil
+	return out, err
 }
 
 // startSplitReturn stores a split return, reserving it, and sends it.

@@ -128,14 +128,14 @@ func (h *Host) CreateSplit(ctx context.Context, in CreateSplitInput) (*Split, er
 			return nil, err
 		}
 	}
-	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "split.create:"+in.PaymentID, in,
-		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (int, any, error) {
+	out, err := idempotent(ctx, h, in.Tenant, in.IdempotencyKey, "split.create:"+in.PaymentID, in,
+		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (*Split, error) {
 			if resumeID != "" {
 				sp, err := h.store.GetSplit(ctx, resumeID)
 				if err != nil {
-					return 0, nil, core.WrapError(core.CodeInternal, err, "load split")
+					return nil, core.WrapError(core.CodeInternal, err, "load split")
 				}
-				return statusCreatedHTTP, splitToAPI(sp), nil
+				return splitToAPI(sp), nil
 			}
 			shares := make([]core.Share, 0, len(in.Parts))
 			for _, p := range in.Parts {
@@ -143,28 +143,21 @@ func (h *Host) CreateSplit(ctx context.Context, in CreateSplitInput) (*Split, er
 			}
 			if len(shares) == 0 {
 				if err := h.decisionSplitAllowed(ctx, pay); err != nil {
-					return 0, nil, err
+					return nil, err
 				}
 				d, err := decisionOf(pay)
 				if err != nil {
-					return 0, nil, err
+					return nil, err
 				}
 				shares = d.Splits
 			}
 			sp, err := h.startSplit(ctx, pay, store.SplitFromAPI, in.IdempotencyKey, shares, link, true)
 			if err != nil {
-				return 0, nil, err
+				return nil, err
 			}
-			return statusCreatedHTTP, splitToAPI(sp), nil
+			return splitToAPI(sp), nil
 		})
-	if err != nil {
-		return nil, err
-	}
-	var out Split
-	if err := json.Unmarshal(body, &out); err != nil {
-		return nil, core.WrapError(core.CodeInternal, err, "decode stored response")
-	}
-	return &out, nil
+	return out, err
 }
 
 // decisionSplitAllowed refuses a split by the decision's shares when the

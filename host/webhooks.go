@@ -746,34 +746,30 @@ func (h *Host) CreateWebhookEndpoint(ctx context.Context, in CreateWebhookEndpoi
 	if utf8.RuneCountInString(in.Description) > maxWebhookDesc {
 		return nil, bad("description", "description is longer than %d characters", maxWebhookDesc)
 	}
-	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "webhook_endpoint.create", in,
-		func(ctx context.Context, _ string, _ func() *store.IdemLink) (int, any, error) {
+	stored, err := idempotent(ctx, h, in.Tenant, in.IdempotencyKey, "webhook_endpoint.create", in,
+		func(ctx context.Context, _ string, _ func() *store.IdemLink) (*WebhookEndpoint, error) {
 			existing, err := h.store.ListWebhookEndpoints(ctx, in.Tenant)
 			if err != nil {
-				return 0, nil, core.WrapError(core.CodeInternal, err, "list webhook endpoints")
+				return nil, core.WrapError(core.CodeInternal, err, "list webhook endpoints")
 			}
 			if len(existing) >= h.cfg.Webhooks.MaxEndpoints {
-				return 0, nil, &core.Error{Code: core.CodeLimitExceeded, Message: fmt.Sprintf(
+				return nil, &core.Error{Code: core.CodeLimitExceeded, Message: fmt.Sprintf(
 					"a tenant may have at most %d webhook endpoints; delete one first", h.cfg.Webhooks.MaxEndpoints)}
 			}
 			now := h.now()
 			e := &store.WebhookEndpoint{ID: newID("we_", now), Tenant: in.Tenant, URL: in.URL, Events: in.Events,
 				Description: in.Description, Secret: newWebhookSecret(), Status: store.EndpointEnabled, CreatedAt: now, UpdatedAt: now}
 			if err := h.store.InsertWebhookEndpoint(ctx, e); err != nil {
-				return 0, nil, core.WrapError(core.CodeInternal, err, "store webhook endpoint")
+				return nil, core.WrapError(core.CodeInternal, err, "store webhook endpoint")
 			}
 			if h.hooks != nil {
 				h.hooks.endpoints.Store(true) // this node's commits wake the worker from now on
 			}
 			h.log.Info("webhook endpoint created", "endpoint", e.ID, "tenant", e.Tenant, "events", strings.Join(e.Events, ","))
-			return statusCreatedHTTP, endpointToAPI(e), nil // stored without the secret
+			return endpointToAPI(e), nil // stored without the secret
 		})
 	if err != nil {
 		return nil, err
-	}
-	var stored WebhookEndpoint
-	if err := json.Unmarshal(body, &stored); err != nil {
-		return nil, core.WrapError(core.CodeInternal, err, "decode stored response")
 	}
 	e, err := h.store.GetWebhookEndpoint(ctx, stored.ID)
 	if err != nil {
