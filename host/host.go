@@ -53,7 +53,7 @@ type PollConfig struct {
 	Max        time.Duration // longest backoff; default 5m
 	MaxAge     time.Duration // stop polling objects older than this; default 48h
 	Batch      int           // objects per round; default 50
-	Disabled   bool          // no background poller (tests drive Poll themselves)
+	Disabled   bool          // this node runs no poller: other nodes sharing the store settle open objects
 	Concurrent int           // queries in parallel; default 4
 	Lease      time.Duration // how long a claimed object is left to this node's poller; default 1m
 }

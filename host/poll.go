@@ -26,7 +26,7 @@ func (h *Host) pollLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			h.Poll(ctx)
+			h.poll(ctx)
 		}
 	}
 }
@@ -40,11 +40,11 @@ func (h *Host) backoff(n int) time.Duration {
 	return min(d, h.cfg.Poll.Max)
 }
 
-// Poll runs one round of the settlement poller: every payment and refund
+// poll runs one round of the settlement poller: every payment and refund
 // whose next query is due is claimed (so pollers of other nodes leave it
 // alone for Config.Poll.Lease), queried at its provider and the answer
 // applied. It runs in the background unless Config.Poll.Disabled.
-func (h *Host) Poll(ctx context.Context) {
+func (h *Host) poll(ctx context.Context) {
 	now := h.now()
 	sem := make(chan struct{}, h.cfg.Poll.Concurrent)
 	var wg sync.WaitGroup

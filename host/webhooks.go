@@ -388,7 +388,7 @@ func (h *Host) webhookLoop(ctx context.Context) {
 		if !h.hooks.endpoints.Load() {
 			continue
 		}
-		for ctx.Err() == nil && h.DeliverWebhooks(ctx) == h.cfg.Webhooks.Batch {
+		for ctx.Err() == nil && h.deliverWebhooks(ctx) == h.cfg.Webhooks.Batch {
 			// a full batch: more may be due
 		}
 	}
@@ -442,12 +442,12 @@ func (h *Host) webhookBackoff(n int) time.Duration {
 	return min(d, c.RetryMax)
 }
 
-// DeliverWebhooks runs one round of webhook delivery: the due deliveries
+// deliverWebhooks runs one round of webhook delivery: the due deliveries
 // are claimed (so workers of other nodes leave them alone for
 // Config.Webhooks.Lease), sent and their attempts recorded. It returns how
 // many were claimed. It runs in the background unless
 // Config.Webhooks.Disabled.
-func (h *Host) DeliverWebhooks(ctx context.Context) int {
+func (h *Host) deliverWebhooks(ctx context.Context) int {
 	c := h.cfg.Webhooks
 	now := h.now()
 	// a read first: a claim is a write (and a commit), most rounds find
