@@ -83,7 +83,7 @@ func Example() {
 	if err := gateway.Pay(p.ProviderPaymentID); err != nil {
 		log.Fatal(err)
 	}
-	p, err = h.GetPayment(ctx, "acme", p.ID, true)
+	p, err = h.GetPayment(ctx, "acme", p.ID, host.Refresh())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -211,7 +211,7 @@ func (w *world) eventually(cond func() bool, what string) {
 
 func (w *world) payment(id string) *host.Payment {
 	w.t.Helper()
-	p, err := w.host.GetPayment(context.Background(), "acme", id, false)
+	p, err := w.host.GetPayment(context.Background(), "acme", id)
 	require.NoError(w.t, err)
 	return p
 }

@@ -350,14 +350,15 @@ func (h *Host) tenantMerchant(ctx context.Context, tenant, id string) (*store.Me
 }
 
 // GetMerchant returns a merchant of the tenant with its documents and
-// requests; refresh asks the provider first about the application and
+// requests; Refresh() asks the provider first about the application and
 // about every request still pending.
-func (h *Host) GetMerchant(ctx context.Context, tenant, id string, refresh bool) (*Merchant, error) {
+func (h *Host) GetMerchant(ctx context.Context, tenant, id string, opts ...GetOption) (*Merchant, error) {
+	o := getOptionsOf(opts)
 	sm, err := h.tenantMerchant(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
-	if refresh && sm.Stage != store.StageDraft {
+	if o.refresh && sm.Stage != store.StageDraft {
 		if sm, err = h.refreshMerchant(ctx, sm, "query"); err != nil {
 			return nil, err
 		}

@@ -161,7 +161,7 @@ func (w *onboardingWorld) create(tenant, name string) *host.Merchant {
 
 func (w *onboardingWorld) merchant(tenant, id string) *host.Merchant {
 	w.t.Helper()
-	m, err := w.host.GetMerchant(context.Background(), tenant, id, false)
+	m, err := w.host.GetMerchant(context.Background(), tenant, id)
 	require.NoError(w.t, err)
 	return m
 }

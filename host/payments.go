@@ -629,12 +629,13 @@ func (h *Host) resumePayment(ctx context.Context, id string, in CreatePaymentInp
 
 // GetPayment returns a payment of the tenant, with its refunds; refresh
 // asks the provider first.
-func (h *Host) GetPayment(ctx context.Context, tenant, id string, refresh bool) (*Payment, error) {
+func (h *Host) GetPayment(ctx context.Context, tenant, id string, opts ...GetOption) (*Payment, error) {
+	o := getOptionsOf(opts)
 	sp, err := h.tenantPayment(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
-	if refresh && sp.Plugin != "" {
+	if o.refresh && sp.Plugin != "" {
 		if sp, err = h.refreshPayment(ctx, sp, "query"); err != nil {
 			return nil, err
 		}

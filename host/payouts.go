@@ -247,8 +247,9 @@ func (h *Host) movePayout(ctx context.Context, cur *store.Payout, to core.Payout
 	}, cur, string(to), source, detail, upd.ProviderData)
 }
 
-// GetPayout returns a tenant's payout; refresh asks the provider first.
-func (h *Host) GetPayout(ctx context.Context, tenant, id string, refresh bool) (*Payout, error) {
+// GetPayout returns a tenant's payout; Refresh() asks the provider first.
+func (h *Host) GetPayout(ctx context.Context, tenant, id string, opts ...GetOption) (*Payout, error) {
+	o := getOptionsOf(opts)
 	p, err := h.store.GetPayout(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && p.Tenant != tenant) {
 		return nil, &core.Error{Code: core.CodeNotFound, Param: "id", Message: "no payout " + id}
@@ -256,7 +257,7 @@ func (h *Host) GetPayout(ctx context.Context, tenant, id string, refresh bool) (
 	if err != nil {
 		return nil, core.WrapError(core.CodeInternal, err, "load payout")
 	}
-	if refresh && !payoutSettled(p.Status) {
+	if o.refresh && !payoutSettled(p.Status) {
 		if p, err = h.refreshPayout(ctx, p, "query"); err != nil {
 			return nil, err
 		}

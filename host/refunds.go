@@ -119,8 +119,9 @@ func (h *Host) submitRefund(ctx context.Context, sp *store.Payment, sr *store.Re
 	return h.applyRefund(ctx, sr, resp.Refund, source)
 }
 
-// GetRefund returns a refund of the tenant; refresh asks the provider first.
-func (h *Host) GetRefund(ctx context.Context, tenant, id string, refresh bool) (*Refund, error) {
+// GetRefund returns a refund of the tenant; Refresh() asks the provider first.
+func (h *Host) GetRefund(ctx context.Context, tenant, id string, opts ...GetOption) (*Refund, error) {
+	o := getOptionsOf(opts)
 	sr, err := h.store.GetRefund(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && sr.Tenant != tenant) {
 		return nil, &core.Error{Code: core.CodeNotFound, Param: "id", Message: "no refund " + id}
@@ -128,7 +129,7 @@ func (h *Host) GetRefund(ctx context.Context, tenant, id string, refresh bool) (
 	if err != nil {
 		return nil, core.WrapError(core.CodeInternal, err, "load refund")
 	}
-	if refresh {
+	if o.refresh {
 		if sr, err = h.refreshRefund(ctx, sr, "query"); err != nil {
 			return nil, err
 		}

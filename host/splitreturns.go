@@ -203,7 +203,8 @@ func (h *Host) moveSplitReturn(ctx context.Context, cur *store.SplitReturn, to c
 
 // GetSplitReturn returns a tenant's split return; refresh asks the provider
 // first.
-func (h *Host) GetSplitReturn(ctx context.Context, tenant, id string, refresh bool) (*SplitReturn, error) {
+func (h *Host) GetSplitReturn(ctx context.Context, tenant, id string, opts ...GetOption) (*SplitReturn, error) {
+	o := getOptionsOf(opts)
 	r, err := h.store.GetSplitReturn(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && r.Tenant != tenant) {
 		return nil, &core.Error{Code: core.CodeNotFound, Param: "id", Message: "no split return " + id}
@@ -211,7 +212,7 @@ func (h *Host) GetSplitReturn(ctx context.Context, tenant, id string, refresh bo
 	if err != nil {
 		return nil, core.WrapError(core.CodeInternal, err, "load split return")
 	}
-	if refresh && r.Status == string(core.SplitReturnProcessing) {
+	if o.refresh && r.Status == string(core.SplitReturnProcessing) {
 		if r, err = h.refreshSplitReturn(ctx, r, "query"); err != nil {
 			return nil, err
 		}

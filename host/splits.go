@@ -398,8 +398,9 @@ func (h *Host) moveSplit(ctx context.Context, cur *store.Split, to core.SplitSta
 	}, cur, string(to), source, detail, upd.ProviderData)
 }
 
-// GetSplit returns a tenant's split; refresh asks the provider first.
-func (h *Host) GetSplit(ctx context.Context, tenant, id string, refresh bool) (*Split, error) {
+// GetSplit returns a tenant's split; Refresh() asks the provider first.
+func (h *Host) GetSplit(ctx context.Context, tenant, id string, opts ...GetOption) (*Split, error) {
+	o := getOptionsOf(opts)
 	sp, err := h.store.GetSplit(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && sp.Tenant != tenant) {
 		return nil, &core.Error{Code: core.CodeNotFound, Param: "id", Message: "no split " + id}
@@ -407,7 +408,7 @@ func (h *Host) GetSplit(ctx context.Context, tenant, id string, refresh bool) (*
 	if err != nil {
 		return nil, core.WrapError(core.CodeInternal, err, "load split")
 	}
-	if refresh && !splitSettled(sp.Status) {
+	if o.refresh && !splitSettled(sp.Status) {
 		if sp, err = h.refreshSplit(ctx, sp, "query"); err != nil {
 			return nil, err
 		}

@@ -41,10 +41,10 @@ import (
 // Engine is what the API needs of the engine; *host.Host implements it.
 type Engine interface {
 	CreatePayment(ctx context.Context, in host.CreatePaymentInput) (*host.Payment, error)
-	GetPayment(ctx context.Context, tenant, id string, refresh bool) (*host.Payment, error)
+	GetPayment(ctx context.Context, tenant, id string, opts ...host.GetOption) (*host.Payment, error)
 	ClosePayment(ctx context.Context, tenant, id, idempotencyKey string) (*host.Payment, error)
 	CreateRefund(ctx context.Context, in host.CreateRefundInput) (*host.Refund, error)
-	GetRefund(ctx context.Context, tenant, id string, refresh bool) (*host.Refund, error)
+	GetRefund(ctx context.Context, tenant, id string, opts ...host.GetOption) (*host.Refund, error)
 	CreateWebhookEndpoint(ctx context.Context, in host.CreateWebhookEndpointInput) (*host.WebhookEndpoint, error)
 	ListWebhookEndpoints(ctx context.Context, tenant string) (*host.WebhookEndpointList, error)
 	GetWebhookEndpoint(ctx context.Context, tenant, id string) (*host.WebhookEndpoint, error)
@@ -53,7 +53,7 @@ type Engine interface {
 	GetEvent(ctx context.Context, tenant, id string) (*host.Event, error)
 	ListEventDeliveries(ctx context.Context, tenant, eventID string) (*host.WebhookDeliveryList, error)
 	CreateMerchant(ctx context.Context, in host.CreateMerchantInput) (*host.Merchant, error)
-	GetMerchant(ctx context.Context, tenant, id string, refresh bool) (*host.Merchant, error)
+	GetMerchant(ctx context.Context, tenant, id string, opts ...host.GetOption) (*host.Merchant, error)
 	UploadMerchantDocument(ctx context.Context, in host.UploadMerchantDocumentInput) (*host.Merchant, error)
 	SubmitMerchant(ctx context.Context, in host.SubmitMerchantInput) (*host.Merchant, error)
 	ActivateMerchantChannels(ctx context.Context, in host.ActivateMerchantChannelsInput) (*host.Merchant, error)
