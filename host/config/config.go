@@ -930,8 +930,8 @@ func (c *Config) Host() host.Config {
 		hc.Plugins = append(hc.Plugins, host.PluginConfig{Path: p.Path, SHA256: p.SHA256, PublicKey: p.PublicKey})
 	}
 	for _, a := range c.Accounts {
-		ac := host.AccountConfig{AccountConfig: caps.AccountConfig{Name: a.Name, Plugin: a.Plugin, Environment: a.Environment,
-			Keys: a.Keys, Config: a.Config}}
+		ac := host.AccountConfig{Name: a.Name, Plugin: a.Plugin, Environment: a.Environment,
+			Keys: a.Keys, Config: a.Config}
 		if len(a.Endpoints) > 0 {
 			ac.Endpoints = map[string]caps.EndpointConfig{}
 			for name, ep := range a.Endpoints {
