@@ -5,7 +5,7 @@ PLUGINS := haotian adapay
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build payhost plugins test test-race test-postgres test-crash check fmt vet lint bench run generate hostile-wasm clean
+.PHONY: all build payhost plugins test test-race test-postgres test-crash check fmt vet lint bench bench-http run generate hostile-wasm clean
 
 all: build
 
@@ -63,9 +63,28 @@ lint: $(BIN)/golangci-lint
 $(BIN)/golangci-lint: tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o ../$(BIN)/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 
-## bench: plugin transports, boundary, rules engine, store (numbers in docs/benchmarks.md)
+## bench: plugin transports, boundary, rules engine, store (numbers in docs/benchmarks.md), in
+## BENCH_ROUNDS rounds of -count 1 so that the variants interleave; the output is benchstat's input.
+BENCH_ROUNDS ?= 5
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./plugins/haotian/ ./host/plugin/ ./rules/ ./host/store/sqlstore/
+	@for i in $$(seq $(BENCH_ROUNDS)); do \
+		echo "# round $$i of $(BENCH_ROUNDS)" >&2; \
+		$(GO) test -run '^$$' -bench . -benchmem -count 1 ./plugins/haotian/ ./host/plugin/ ./rules/ ./host/store/sqlstore/ || exit 1; \
+	done
+
+## bench-http: payhost bench (docs/benchmarks.md): payhost serve against a direct client of the same
+## simulator, provider latency 0 and 50ms, on SQLite and, when PAYHOST_TEST_POSTGRES is set, PostgreSQL.
+## BENCH_FLAGS adds flags, e.g. BENCH_FLAGS='--duration 10s --concurrency 1,16'.
+BENCH_FLAGS ?=
+bench-http: build
+	@for lat in 0s 50ms; do \
+		echo "$(BIN)/payhost bench --latency $$lat $(BENCH_FLAGS)"; \
+		$(BIN)/payhost bench --latency $$lat $(BENCH_FLAGS) || exit 1; \
+		if [ -n "$$PAYHOST_TEST_POSTGRES" ]; then \
+			echo "$(BIN)/payhost bench --postgres \$$PAYHOST_TEST_POSTGRES --latency $$lat $(BENCH_FLAGS)"; \
+			$(BIN)/payhost bench --postgres "$$PAYHOST_TEST_POSTGRES" --latency $$lat $(BENCH_FLAGS) || exit 1; \
+		fi; \
+	done
 
 ## generate: the ABI codec from the core types
 generate:

@@ -110,3 +110,20 @@ func refundToAPI(r *store.Refund) *Refund {
 	}
 	return out
 }
+
+// GetOption adjusts a Get method (GetPayment, GetRefund, GetSplit, ...).
+type GetOption func(*getOptions)
+
+type getOptions struct{ refresh bool }
+
+// Refresh makes a Get method ask the provider first and apply its answer,
+// so the object returned is as the provider has it now.
+func Refresh() GetOption { return func(o *getOptions) { o.refresh = true } }
+
+func getOptionsOf(opts []GetOption) getOptions {
+	var o getOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}

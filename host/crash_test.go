@@ -141,7 +141,7 @@ func TestRetryNeverRefundsTwice(t *testing.T) {
 	assert.Equal(t, w.keyResource(t, in.IdempotencyKey), got.ID, "the retry answers the refund the first owner stored")
 	w.eventually(func() bool {
 		w.host.Poll(context.Background())
-		r, err := w.host.GetRefund(context.Background(), "acme", got.ID, false)
+		r, err := w.host.GetRefund(context.Background(), "acme", got.ID)
 		return err == nil && r.Status == core.RefundSucceeded
 	}, "the poller to send the refund and settle it")
 	refunds := 0

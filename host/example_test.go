@@ -48,12 +48,12 @@ func Example() {
 	h, err := host.New(ctx, host.Config{
 		Store:   st,
 		Plugins: []host.PluginConfig{{Native: haotian.New()}},
-		Accounts: []host.AccountConfig{{AccountConfig: caps.AccountConfig{
+		Accounts: []host.AccountConfig{{
 			Name: "main", Plugin: "haotian",
 			Endpoints: map[string]caps.EndpointConfig{"gateway": {URL: srv.URL, AllowPrivate: true}},
 			Keys:      map[string]string{"app_secret": "env:HAOTIAN_SECRET"},
 			Config:    map[string]string{"mch_no": sim.DefaultMerchant.MchNo, "app_id": sim.DefaultMerchant.AppID},
-		}}},
+		}},
 		// Each tenant names the accounts it may use (and pay out of).
 		Tenants:   []host.TenantConfig{{Name: "acme", Accounts: []string{"main"}}},
 		Keys:      keys,
@@ -83,7 +83,7 @@ func Example() {
 	if err := gateway.Pay(p.ProviderPaymentID); err != nil {
 		log.Fatal(err)
 	}
-	p, err = h.GetPayment(ctx, "acme", p.ID, true)
+	p, err = h.GetPayment(ctx, "acme", p.ID, host.Refresh())
 	if err != nil {
 		log.Fatal(err)
 	}

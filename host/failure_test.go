@@ -274,7 +274,7 @@ func TestPollerResubmitsALostRefund(t *testing.T) {
 	assert.Equal(t, host.PendingUnknownOutcome, r.PendingReason)
 
 	w.poll()
-	got, err := w.host.GetRefund(context.Background(), "acme", r.ID, false)
+	got, err := w.host.GetRefund(context.Background(), "acme", r.ID)
 	require.NoError(t, err)
 	assert.Equal(t, core.RefundSucceeded, got.Status)
 	assert.Equal(t, int64(200), w.payment(paid.ID).RefundedAmount)

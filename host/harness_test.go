@@ -161,12 +161,12 @@ func everyAccount(hc host.Config) []host.TenantConfig {
 }
 
 func account(name, url string) host.AccountConfig {
-	return host.AccountConfig{AccountConfig: caps.AccountConfig{
+	return host.AccountConfig{
 		Name: name, Plugin: "haotian",
 		Endpoints: map[string]caps.EndpointConfig{"gateway": {URL: url, AllowPrivate: true, Timeout: 2 * time.Second}},
 		Keys:      map[string]string{"app_secret": "env:HAOTIAN_SECRET"},
 		Config:    map[string]string{"mch_no": sim.DefaultMerchant.MchNo, "app_id": sim.DefaultMerchant.AppID},
-	}}
+	}
 }
 
 // unifiedOrders counts the create calls the simulator received.
@@ -211,7 +211,7 @@ func (w *world) eventually(cond func() bool, what string) {
 
 func (w *world) payment(id string) *host.Payment {
 	w.t.Helper()
-	p, err := w.host.GetPayment(context.Background(), "acme", id, false)
+	p, err := w.host.GetPayment(context.Background(), "acme", id)
 	require.NoError(w.t, err)
 	return p
 }

@@ -28,11 +28,35 @@ type PluginConfig struct {
 	Native    pdk.Plugin `koanf:"-" json:"-"`
 }
 
-// AccountConfig is an account of a plugin: its capability binding plus the
-// methods it offers (empty = every method of the plugin).
+// AccountConfig is a provider account: the plugin that serves it, where
+// its endpoints are, its keys and settings, and the methods it offers.
 type AccountConfig struct {
-	caps.AccountConfig `koanf:",squash"`
-	Methods            []core.Method `koanf:"methods" json:"methods,omitempty"`
+	Name   string
+	Plugin string
+	// Environment picks the manifest's set of endpoint URLs; default
+	// "production".
+	Environment string
+	// Endpoints override the manifest's endpoints by name (a simulator's
+	// URL, a timeout).
+	Endpoints map[string]EndpointConfig
+	// Keys maps the manifest's key names to references: env:NAME or
+	// file:PATH. The keys themselves never reach the plugin.
+	Keys map[string]string
+	// Config is the plugin's settings for the account (merchant numbers,
+	// app ids), as its manifest lists them.
+	Config map[string]string
+	// Methods are the methods the account offers; empty = every method of
+	// its plugin.
+	Methods []core.Method
+}
+
+// EndpointConfig overrides one endpoint of an account.
+type EndpointConfig = caps.EndpointConfig
+
+// binding is what the capability binding needs of the account.
+func (ac AccountConfig) binding() caps.AccountConfig {
+	return caps.AccountConfig{Name: ac.Name, Plugin: ac.Plugin, Environment: ac.Environment, Endpoints: ac.Endpoints,
+		Keys: ac.Keys, Config: ac.Config}
 }
 
 // Decider turns a transaction into a decision; *rules.Holder is one. The
@@ -53,7 +77,7 @@ type PollConfig struct {
 	Max        time.Duration // longest backoff; default 5m
 	MaxAge     time.Duration // stop polling objects older than this; default 48h
 	Batch      int           // objects per round; default 50
-	Disabled   bool          // no background poller (tests drive Poll themselves)
+	Disabled   bool          // this node runs no poller: other nodes sharing the store settle open objects
 	Concurrent int           // queries in parallel; default 4
 	Lease      time.Duration // how long a claimed object is left to this node's poller; default 1m
 }
@@ -118,6 +142,7 @@ type Host struct {
 	channels map[core.Channel]core.ChannelInfo
 	offline  map[core.Channel]bool
 	tenants  map[string]*grant
+	wiring   wiring // the flows' pollers, event appliers and webhook event types
 
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
@@ -187,7 +212,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	h := &Host{cfg: cfg, store: cfg.Store, log: cfg.Logger, now: cfg.Now, health: newHealth(cfg.Now),
 		plugins: map[string]plugin.Plugin{}, accounts: map[string]*account{},
-		channels: map[core.Channel]core.ChannelInfo{}, offline: map[core.Channel]bool{}}
+		channels: map[core.Channel]core.ChannelInfo{}, offline: map[core.Channel]bool{}, wiring: wire(engineFlows())}
 	if cfg.Decider != nil {
 		h.SetDecider(cfg.Decider)
 	}
@@ -262,7 +287,7 @@ func (h *Host) load(ctx context.Context) error {
 			return fmt.Errorf("host: account %s: plugin %q is not loaded", ac.Name, ac.Plugin)
 		}
 		m := p.Manifest()
-		b, err := caps.Bind(m, ac.AccountConfig, deps)
+		b, err := caps.Bind(m, ac.binding(), deps)
 		if err != nil {
 			return fmt.Errorf("host: %w", err)
 		}

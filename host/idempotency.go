@@ -29,7 +29,18 @@ type errorBody struct {
 // reserves money or calls a provider is never an orphan that a retry would
 // create a second time. An insert refused with store.ErrTakenOver (a retry
 // took the key over) stored nothing: answer errTakenOver.
-type idemRun func(ctx context.Context, resumeID string, link func() *store.IdemLink) (status int, resp any, err error)
+type idemRun[T any] func(ctx context.Context, resumeID string, link func() *store.IdemLink) (*T, error)
+
+// The stored answer of a key (store.IdemRecord.ResponseStatus) is a value
+// (idemAnswer) or an error (idemFailed, its body an errorBody). Keys
+// stored before this distinction hold an HTTP status there: 4xx and 5xx
+// are errors.
+const (
+	idemAnswer = 0
+	idemFailed = 1
+)
+
+func storedFailure(status int) bool { return status == idemFailed || status >= 400 }
 
 // keyLinked reports whether owner's key has a resource linked to it. When
 // the store cannot say, it answers true: the key then stays in progress
@@ -58,19 +69,19 @@ var errTakenOver = &core.Error{Code: core.CodeInProgress, Retryable: true,
 // A failure before a resource was linked (nothing stored) releases the key
 // for a corrected retry; a transient one after keeps it in progress, and a
 // retry after the lease resumes that resource; any other is the stored answer.
-func (h *Host) idempotent(ctx context.Context, tenant, key, op string, hashed any, fn idemRun) (int, []byte, error) {
+func idempotent[T any](ctx context.Context, h *Host, tenant, key, op string, hashed any, fn idemRun[T]) (*T, error) {
 	if key == "" {
-		return 0, nil, &core.Error{Code: core.CodeInvalidRequest, Param: "Idempotency-Key", Message: "an Idempotency-Key is required for this request"}
+		return nil, &core.Error{Code: core.CodeInvalidRequest, Param: "Idempotency-Key", Message: "an Idempotency-Key is required for this request"}
 	}
 	if len(key) > MaxIdempotencyKey {
-		return 0, nil, &core.Error{Code: core.CodeInvalidRequest, Param: "Idempotency-Key", Message: fmt.Sprintf("the Idempotency-Key is longer than %d characters", MaxIdempotencyKey)}
+		return nil, &core.Error{Code: core.CodeInvalidRequest, Param: "Idempotency-Key", Message: fmt.Sprintf("the Idempotency-Key is longer than %d characters", MaxIdempotencyKey)}
 	}
 	if err := checkText("Idempotency-Key", key); err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	canon, err := json.Marshal(hashed)
 	if err != nil {
-		return 0, nil, core.WrapError(core.CodeInternal, err, "hash request")
+		return nil, core.WrapError(core.CodeInternal, err, "hash request")
 	}
 	sum := sha256.Sum256(append([]byte(op+"\n"), canon...))
 	claim := store.IdemClaim{Tenant: tenant, Key: key, Operation: op, RequestHash: hex.EncodeToString(sum[:]),
@@ -78,16 +89,29 @@ func (h *Host) idempotent(ctx context.Context, tenant, key, op string, hashed an
 	deadline := time.Now().Add(h.cfg.IdempotencyWait)
 	for {
 		claim.Now = h.now()
-		rec, owned, err := h.store.ClaimIdempotencyKey(ctx, claim)
+		// The claim is the first write of the request's unit: it commits
+		// with the resource the request creates, before any provider call
+		// (see store.Unit), or not at all when the request fails first.
+		uctx, unit := store.WithUnit(ctx)
+		rec, owned, err := h.store.ClaimIdempotencyKey(uctx, claim)
 		if err != nil {
-			return 0, nil, core.WrapError(core.CodeInternal, err, "claim idempotency key")
+			unit.Close()
+			return nil, core.WrapError(core.CodeInternal, err, "claim idempotency key")
 		}
 		if owned {
-			return h.runOwned(ctx, claim, rec.ResourceID, fn)
+			return runOwned(uctx, h, unit, claim, rec.ResourceID, fn)
 		}
-		status, body, err, released := h.await(ctx, claim, rec, deadline)
+		unit.Close()
+		body, err, released := h.await(ctx, claim, rec, deadline)
 		if !released {
-			return status, body, err
+			if err != nil {
+				return nil, err
+			}
+			var out T
+			if err := json.Unmarshal(body, &out); err != nil {
+				return nil, core.WrapError(core.CodeInternal, err, "decode stored response")
+			}
+			return &out, nil
 		}
 		// the first request released the key without an answer: take it
 	}
@@ -126,7 +150,11 @@ func transient(code core.Code) bool {
 	return false
 }
 
-func (h *Host) runOwned(ctx context.Context, claim store.IdemClaim, resumeID string, fn idemRun) (int, []byte, error) {
+// runOwned runs fn under a key claimed in unit (which ctx carries) and
+// stores its answer: everything written after the last provider call,
+// with the answer, is committed once, at the end.
+func runOwned[T any](ctx context.Context, h *Host, unit *store.Unit, claim store.IdemClaim, resumeID string, fn idemRun[T]) (*T, error) {
+	defer unit.Close()
 	tenant, key, owner := claim.Tenant, claim.Key, claim.Owner
 	bg := context.WithoutCancel(ctx)
 	runCtx, cancel := context.WithTimeout(bg, claim.Lease*3/4)
@@ -134,11 +162,13 @@ func (h *Host) runOwned(ctx context.Context, claim store.IdemClaim, resumeID str
 	link := func() *store.IdemLink {
 		return &store.IdemLink{Tenant: tenant, Key: key, Owner: owner, Now: h.now()}
 	}
-	status, resp, runErr := fn(runCtx, resumeID, link)
+	value, runErr := fn(runCtx, resumeID, link)
+	var answer any = value
+	status := idemAnswer
 	if runErr != nil {
 		ce := core.AsError(runErr)
 		if ce == errTakenOver {
-			return 0, nil, runErr // the key is another's now, and nothing of this run was stored
+			return nil, runErr // the key is another's now, and nothing of this run was stored
 		}
 		if resumeID == "" && !h.keyLinked(bg, tenant, key, owner) {
 			// nothing was stored (refused input, no channel, a failure
@@ -146,18 +176,24 @@ func (h *Host) runOwned(ctx context.Context, claim store.IdemClaim, resumeID str
 			if err := h.store.ReleaseIdempotencyKey(bg, tenant, key, owner); err != nil && !errors.Is(err, store.ErrConflict) {
 				h.log.Error("release idempotency key", "err", err)
 			}
-			return 0, nil, runErr
+			if err := unit.Commit(); err != nil {
+				h.log.Error("release idempotency key", "err", err)
+			}
+			return nil, runErr
 		}
 		if transient(ce.Code) {
 			// with a linked resource the key stays in progress: a retry
 			// after the lease resumes that resource instead of starting another
-			return 0, nil, runErr
+			if err := unit.Commit(); err != nil {
+				h.log.Error("store what the request did", "err", err)
+			}
+			return nil, runErr
 		}
-		status, resp = ce.Code.HTTPStatus(), errorBody{Error: ce}
+		answer, status, value = errorBody{Error: ce}, idemFailed, nil
 	}
-	body, err := json.Marshal(resp)
+	body, err := json.Marshal(answer)
 	if err != nil {
-		return 0, nil, core.WrapError(core.CodeInternal, err, "encode response")
+		return nil, core.WrapError(core.CodeInternal, err, "encode response")
 	}
 	if err := h.store.FinishIdempotencyKey(bg, tenant, key, owner, status, body, h.now()); err != nil {
 		if errors.Is(err, store.ErrConflict) {
@@ -167,46 +203,53 @@ func (h *Host) runOwned(ctx context.Context, claim store.IdemClaim, resumeID str
 			h.log.Error("finish idempotency key", "err", err)
 		}
 	}
-	return status, body, runErr
+	if err := unit.Commit(); err != nil {
+		// Nothing since the last provider call is stored, the answer
+		// neither: the key stays in progress and a retry after its lease
+		// resumes the resource (a payment is settled by query).
+		return nil, core.WrapError(core.CodeInternal, err, "store the outcome")
+	}
+	return value, runErr
 }
 
 // await waits for the owner of a key to finish. released=true means the
 // owner gave the key up without an answer, so the caller may claim it.
-func (h *Host) await(ctx context.Context, claim store.IdemClaim, rec store.IdemRecord, deadline time.Time) (status int, body []byte, err error, released bool) {
+func (h *Host) await(ctx context.Context, claim store.IdemClaim, rec store.IdemRecord, deadline time.Time) (body []byte, err error, released bool) {
 	wait := 20 * time.Millisecond
 	for {
 		if rec.Operation != claim.Operation || rec.RequestHash != claim.RequestHash {
-			return 0, nil, &core.Error{Code: core.CodeIdempotencyMismatch, Param: "Idempotency-Key",
+			return nil, &core.Error{Code: core.CodeIdempotencyMismatch, Param: "Idempotency-Key",
 				Message: "this Idempotency-Key was used with a different request"}, false
 		}
 		if rec.State == store.IdemDone {
-			if rec.ResponseStatus >= 400 {
+			if storedFailure(rec.ResponseStatus) {
 				var eb errorBody
-				if err := json.Unmarshal(rec.ResponseBody, &eb); err == nil && eb.Error != nil {
-					return rec.ResponseStatus, rec.ResponseBody, eb.Error, false
+				if err := json.Unmarshal(rec.ResponseBody, &eb); err != nil || eb.Error == nil {
+					return nil, core.Errorf(core.CodeInternal, "the stored error of this Idempotency-Key cannot be read"), false
 				}
+				return nil, eb.Error, false
 			}
-			return rec.ResponseStatus, rec.ResponseBody, nil, false
+			return rec.ResponseBody, nil, false
 		}
 		if time.Now().After(deadline) {
-			return 0, nil, &core.Error{Code: core.CodeInProgress, Param: "Idempotency-Key", Retryable: true,
+			return nil, &core.Error{Code: core.CodeInProgress, Param: "Idempotency-Key", Retryable: true,
 				Message: "the first request with this Idempotency-Key is still being processed; retry later"}, false
 		}
 		select {
 		case <-ctx.Done():
-			return 0, nil, core.WrapError(core.CodeInProgress, ctx.Err(), "waiting for the first request with this Idempotency-Key"), false
+			return nil, core.WrapError(core.CodeInProgress, ctx.Err(), "waiting for the first request with this Idempotency-Key"), false
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, 250*time.Millisecond)
 		var gerr error
 		if rec, gerr = h.store.GetIdempotencyKey(ctx, claim.Tenant, claim.Key); gerr != nil {
 			if errors.Is(gerr, store.ErrNotFound) {
-				return 0, nil, nil, true
+				return nil, nil, true
 			}
-			return 0, nil, core.WrapError(core.CodeInternal, gerr, "read idempotency key"), false
+			return nil, core.WrapError(core.CodeInternal, gerr, "read idempotency key"), false
 		}
 		if rec.State == store.IdemInProgress && (h.now().After(rec.LockedUntil) || h.nodeGone(ctx, rec.Node)) {
-			return 0, nil, nil, true // lease ran out, or its node crashed: claiming takes it over
+			return nil, nil, true // lease ran out, or its node crashed: claiming takes it over
 		}
 	}
 }

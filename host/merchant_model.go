@@ -171,7 +171,6 @@ const (
 	maxFileName      = 255
 	maxShareholders  = 20
 	maxFeeRates      = 50
-	statusOKHTTP     = 200
 	merchantPrefix   = "mer_"
 	requestPrefix    = "mrq_"
 	documentPrefix   = "doc_"

@@ -243,23 +243,23 @@ func (h *Host) createRequest(ctx context.Context, tenant, key, merchantID string
 		return nil, &core.Error{Code: core.CodeConflict, Message: fmt.Sprintf(
 			"the provider has not opened merchant %s yet (status %s); this request needs an opened merchant", sm.ID, sm.Status)}
 	}
-	_, body, err := h.idempotent(ctx, tenant, key, "merchant."+spec.kind+":"+sm.ID, hashed,
-		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (int, any, error) {
+	out, err := idempotent(ctx, h, tenant, key, "merchant."+spec.kind+":"+sm.ID, hashed,
+		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (*Merchant, error) {
 			if resumeID != "" {
 				if sr, err := h.store.GetMerchantRequest(ctx, resumeID); err == nil && !requestFinal(sr.Status) {
 					_, _ = h.refreshRequest(ctx, sm, sr, "poll")
 				}
 			} else if err := h.sendRequest(ctx, a, c, sm, spec, tenant, key, link); err != nil {
-				return 0, nil, err
+				return nil, err
 			}
 			cur, err := h.store.GetMerchant(ctx, sm.ID)
 			if err != nil {
-				return 0, nil, core.WrapError(core.CodeInternal, err, "load merchant")
+				return nil, core.WrapError(core.CodeInternal, err, "load merchant")
 			}
 			m, err := h.merchantToAPI(ctx, cur)
-			return statusOKHTTP, m, err
+			return m, err
 		})
-	return decodeMerchant(body, err)
+	return out, err
 }
 
 func (h *Host) sendRequest(ctx context.Context, a *account, c core.Channel, sm *store.Merchant, spec requestSpec, tenant, key string, link func() *store.IdemLink) error {
@@ -540,26 +540,26 @@ var eventRequestKinds = map[core.EventKind]string{core.EventChannel: store.Reque
 
 // applyRequestEvent applies a notification about a channel activation, a
 // real-name authentication or a settlement account change.
-func (h *Host) applyRequestEvent(ctx context.Context, a *account, ev core.Event) string {
+func (h *Host) applyRequestEvent(ctx context.Context, a *account, ev core.Event) notifyResult {
 	if ev.ObjectID == "" {
-		return "ignored: no request id"
+		return notifyResult{notifyIgnored, "no request id"}
 	}
 	sr, err := h.store.GetMerchantRequest(ctx, ev.ObjectID)
 	if errors.Is(err, store.ErrNotFound) {
-		return "ignored: unknown merchant request"
+		return notifyResult{notifyIgnored, "unknown merchant request"}
 	}
 	if err != nil {
-		return resultError + err.Error()
+		return notifyFailed(err)
 	}
 	if eventRequestKinds[ev.Kind] != sr.Kind {
-		return "ignored: request " + sr.ID + " is a " + sr.Kind + " request"
+		return notifyResult{notifyIgnored, "request " + sr.ID + " is a " + sr.Kind + " request"}
 	}
 	sm, err := h.store.GetMerchant(ctx, sr.MerchantID)
 	if err != nil {
-		return resultError + err.Error()
+		return notifyFailed(err)
 	}
 	if sm.Account != a.name {
-		return "ignored: merchant belongs to account " + sm.Account
+		return notifyResult{notifyIgnored, "merchant belongs to account " + sm.Account}
 	}
 	status := core.OnboardingStatus(ev.Status)
 	rep := requestReport{status: status, failureCode: ev.FailureCode, failureMessage: ev.FailureMessage}
@@ -592,7 +592,7 @@ func (h *Host) applyRequestEvent(ctx context.Context, a *account, ev core.Event)
 	}
 	after, err := h.applyRequestReport(ctx, sr, rep, "notification", "")
 	if err != nil {
-		return resultError + err.Error()
+		return notifyFailed(err)
 	}
 	if ev.Kind == core.EventRealName && requestFinal(ev.Status) {
 		// the event carries only the wallet's status: its application and

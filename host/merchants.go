@@ -26,19 +26,6 @@ import (
 // made for an earlier stage of an application (the application, or the
 // review of its documents) is stale and ignored.
 
-func init() {
-	registerEventApplier(core.EventOnboarding, (*Host).applyOnboardingEvent)
-	registerEventApplier(core.EventChannel, (*Host).applyRequestEvent)
-	registerEventApplier(core.EventRealName, (*Host).applyRequestEvent)
-	registerEventApplier(core.EventSettlement, (*Host).applyRequestEvent)
-	registerPoller((*Host).pollOnboarding)
-	types := machineEventTypes("merchant", core.MachineOnboarding)
-	for _, kind := range []string{store.RequestChannels, store.RequestRealName, store.RequestSettlement} {
-		types = append(types, machineEventTypes("merchant."+kind, core.MachineOnboarding)...)
-	}
-	registerEventTypes("merchant", types...)
-}
-
 // CreateMerchant stores a merchant application for the tenant and, unless
 // it is a draft, sends it to the account's provider. A provider that
 // refuses it leaves it rejected (returned, with the failure); one whose
@@ -59,27 +46,16 @@ func (h *Host) CreateMerchant(ctx context.Context, in CreateMerchantInput) (*Mer
 	}
 	hashed := in // ID, card and mobile numbers stay out of the stored request hash
 	hashed.Application = maskApplication(in.Application)
-	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "merchant.create", hashed,
-		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (int, any, error) {
+	out, err := idempotent(ctx, h, in.Tenant, in.IdempotencyKey, "merchant.create", hashed,
+		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (*Merchant, error) {
 			if resumeID != "" {
 				m, err := h.resumeMerchant(ctx, resumeID)
-				return statusCreatedHTTP, m, err
+				return m, err
 			}
 			m, err := h.createMerchant(ctx, a, in, link)
-			return statusCreatedHTTP, m, err
+			return m, err
 		})
-	return decodeMerchant(body, err)
-}
-
-func decodeMerchant(body []byte, err error) (*Merchant, error) {
-	if err != nil {
-		return nil, err
-	}
-	var m Merchant
-	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, core.WrapError(core.CodeInternal, err, "decode stored response")
-	}
-	return &m, nil
+	return out, err
 }
 
 // onboardingAccount is the account named on create, if its plugin onboards.
@@ -374,14 +350,15 @@ func (h *Host) tenantMerchant(ctx context.Context, tenant, id string) (*store.Me
 }
 
 // GetMerchant returns a merchant of the tenant with its documents and
-// requests; refresh asks the provider first about the application and
+// requests; Refresh() asks the provider first about the application and
 // about every request still pending.
-func (h *Host) GetMerchant(ctx context.Context, tenant, id string, refresh bool) (*Merchant, error) {
+func (h *Host) GetMerchant(ctx context.Context, tenant, id string, opts ...GetOption) (*Merchant, error) {
+	o := getOptionsOf(opts)
 	sm, err := h.tenantMerchant(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
-	if refresh && sm.Stage != store.StageDraft {
+	if o.refresh && sm.Stage != store.StageDraft {
 		if sm, err = h.refreshMerchant(ctx, sm, "query"); err != nil {
 			return nil, err
 		}
@@ -497,14 +474,14 @@ func (h *Host) UploadMerchantDocument(ctx context.Context, in UploadMerchantDocu
 		UploadMerchantDocumentInput
 		SHA256 string `json:"sha256"`
 	}{in, digest}
-	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "merchant.document:"+sm.ID, hashed,
-		func(ctx context.Context, _ string, _ func() *store.IdemLink) (int, any, error) {
+	out, err := idempotent(ctx, h, in.Tenant, in.IdempotencyKey, "merchant.document:"+sm.ID, hashed,
+		func(ctx context.Context, _ string, _ func() *store.IdemLink) (*Merchant, error) {
 			sm, err := h.store.GetMerchant(ctx, sm.ID)
 			if err != nil {
-				return 0, nil, core.WrapError(core.CodeInternal, err, "load merchant")
+				return nil, core.WrapError(core.CodeInternal, err, "load merchant")
 			}
 			if sm.ProviderID == "" && sm.Stage != store.StageDraft {
-				return 0, nil, &core.Error{Code: core.CodeConflict, Message: fmt.Sprintf(
+				return nil, &core.Error{Code: core.CodeConflict, Message: fmt.Sprintf(
 					"the provider has not opened merchant %s yet (status %s): upload documents once it is approved, or create the merchant as a draft to upload them first",
 					sm.ID, sm.Status)}
 			}
@@ -513,22 +490,22 @@ func (h *Host) UploadMerchantDocument(ctx context.Context, in UploadMerchantDocu
 				ApplicationID: sm.ID, ProviderID: sm.ProviderID, Type: in.Type, FileName: in.FileName, ContentType: in.ContentType,
 				Content: in.Content, Description: in.Description, CreatedAt: now})
 			if err != nil {
-				return 0, nil, err
+				return nil, err
 			}
 			if resp.DocumentID == "" {
-				return 0, nil, core.Errorf(core.CodePluginFailure, "plugin %s answered an upload without a document id", sm.Plugin)
+				return nil, core.Errorf(core.CodePluginFailure, "plugin %s answered an upload without a document id", sm.Plugin)
 			}
 			d := &store.MerchantDocument{ID: newID(documentPrefix, now), MerchantID: sm.ID, Type: in.Type, FileName: in.FileName,
 				ContentType: in.ContentType, Size: int64(len(in.Content)), SHA256: digest, Description: in.Description,
 				ProviderDocumentID: resp.DocumentID, CreatedAt: now}
 			if err := h.store.InsertMerchantDocument(ctx, d); err != nil {
-				return 0, nil, core.WrapError(core.CodeInternal, err, "store merchant document")
+				return nil, core.WrapError(core.CodeInternal, err, "store merchant document")
 			}
 			h.log.Info("merchant document uploaded", "merchant", sm.ID, "document", d.ID, "type", d.Type, "size", d.Size)
 			m, err := h.merchantToAPI(ctx, sm)
-			return statusOKHTTP, m, err
+			return m, err
 		})
-	return decodeMerchant(body, err)
+	return out, err
 }
 
 // pickDocuments resolves document ids of a merchant; none means the latest
@@ -602,11 +579,11 @@ func (h *Host) SubmitMerchant(ctx context.Context, in SubmitMerchantInput) (*Mer
 	}
 	hashed := in
 	hashed.Extra = maskExtra(in.Extra)
-	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "merchant.submit:"+sm.ID, hashed,
-		func(ctx context.Context, _ string, _ func() *store.IdemLink) (int, any, error) {
+	out, err := idempotent(ctx, h, in.Tenant, in.IdempotencyKey, "merchant.submit:"+sm.ID, hashed,
+		func(ctx context.Context, _ string, _ func() *store.IdemLink) (*Merchant, error) {
 			sm, err := h.store.GetMerchant(ctx, sm.ID)
 			if err != nil {
-				return 0, nil, core.WrapError(core.CodeInternal, err, "load merchant")
+				return nil, core.WrapError(core.CodeInternal, err, "load merchant")
 			}
 			if sm.Stage == store.StageDraft {
 				sm, err = h.sendDraft(ctx, a, sm, docs)
@@ -614,12 +591,12 @@ func (h *Host) SubmitMerchant(ctx context.Context, in SubmitMerchantInput) (*Mer
 				sm, err = h.submitDocuments(ctx, a, sm, docs, in.Extra)
 			}
 			if err != nil {
-				return 0, nil, err
+				return nil, err
 			}
 			m, err := h.merchantToAPI(ctx, sm)
-			return statusOKHTTP, m, err
+			return m, err
 		})
-	return decodeMerchant(body, err)
+	return out, err
 }
 
 // sendDraft moves a draft to the application stage (once, whatever other
@@ -687,16 +664,16 @@ func (h *Host) submitDocuments(ctx context.Context, a *account, sm *store.Mercha
 // the review stage it is confirmed by a query first: the provider's
 // application result and its review result share the event kind, and a
 // late application notification must not decide the review.
-func (h *Host) applyOnboardingEvent(ctx context.Context, a *account, ev core.Event) string {
+func (h *Host) applyOnboardingEvent(ctx context.Context, a *account, ev core.Event) notifyResult {
 	sm, err := h.store.GetMerchant(ctx, ev.ObjectID)
 	if errors.Is(err, store.ErrNotFound) {
-		return "ignored: unknown merchant"
+		return notifyResult{notifyIgnored, "unknown merchant"}
 	}
 	if err != nil {
-		return resultError + err.Error()
+		return notifyFailed(err)
 	}
 	if sm.Account != a.name {
-		return "ignored: merchant belongs to account " + sm.Account
+		return notifyResult{notifyIgnored, "merchant belongs to account " + sm.Account}
 	}
 	before := sm.Status
 	var after *store.Merchant
@@ -704,18 +681,18 @@ func (h *Host) applyOnboardingEvent(ctx context.Context, a *account, ev core.Eve
 	case store.StageReview:
 		after, err = h.refreshMerchant(ctx, sm, "notification")
 		if err != nil {
-			return resultError + err.Error()
+			return notifyFailed(err)
 		}
 		if after.Status != ev.Status {
-			return "stale: the provider's review says " + after.Status
+			return notifyResult{notifyStale, "the provider's review says " + after.Status}
 		}
 	case store.StageDraft:
-		return "ignored: the merchant is a draft"
+		return notifyResult{notifyIgnored, "the merchant is a draft"}
 	default:
 		res := core.MerchantResult{ApplicationID: sm.ID, ProviderID: ev.ProviderObjectID, Status: core.OnboardingStatus(ev.Status),
 			Issued: ev.Data, FailureCode: ev.FailureCode, FailureMessage: ev.FailureMessage, Message: ev.FailureMessage}
 		if after, err = h.applyMerchantResult(ctx, sm, res, "notification"); err != nil {
-			return resultError + err.Error()
+			return notifyFailed(err)
 		}
 	}
 	return outcome(before, after.Status, ev.Status, nil)

@@ -161,7 +161,7 @@ func (w *onboardingWorld) create(tenant, name string) *host.Merchant {
 
 func (w *onboardingWorld) merchant(tenant, id string) *host.Merchant {
 	w.t.Helper()
-	m, err := w.host.GetMerchant(context.Background(), tenant, id, false)
+	m, err := w.host.GetMerchant(context.Background(), tenant, id)
 	require.NoError(w.t, err)
 	return m
 }
@@ -329,15 +329,15 @@ func (w *onboardingWorld) newEngine(st store.Store) *host.Host {
 		Store:   st,
 		Plugins: []host.PluginConfig{{Native: adapay.New()}, {Native: haotian.New()}},
 		Accounts: []host.AccountConfig{
-			{AccountConfig: caps.AccountConfig{Name: "app", Plugin: adapay.Name,
+			{Name: "app", Plugin: adapay.Name,
 				Endpoints: map[string]caps.EndpointConfig{"api": {URL: w.gw.URL, AllowPrivate: true, Timeout: 2 * time.Second}},
 				Keys:      map[string]string{"merchant_private": "env:ADAPAY_PRIVATE", "adapay_public": "env:ADAPAY_PUBLIC"},
 				Config: map[string]string{"api_key": adapaysim.DefaultMerchantAPIKey, "app_id": adapaysim.DefaultMerchantAppID,
-					"base_url": w.gw.URL}}},
-			{AccountConfig: caps.AccountConfig{Name: "main", Plugin: haotian.Name,
+					"base_url": w.gw.URL}},
+			{Name: "main", Plugin: haotian.Name,
 				Endpoints: map[string]caps.EndpointConfig{"gateway": {URL: "http://127.0.0.1:1", AllowPrivate: true}},
 				Keys:      map[string]string{"app_secret": "env:HAOTIAN_SECRET"},
-				Config:    map[string]string{"mch_no": haotiansim.DefaultMerchant.MchNo, "app_id": haotiansim.DefaultMerchant.AppID}}},
+				Config:    map[string]string{"mch_no": haotiansim.DefaultMerchant.MchNo, "app_id": haotiansim.DefaultMerchant.AppID}},
 		},
 		Keys:            keys,
 		Logger:          slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -114,7 +114,7 @@ func testMerchantLifecycle(t *testing.T, st func(t *testing.T) store.Store) {
 	rnSim, _ := w.sim.RealName(rn.ID)
 	assert.Equal(t, "LEGAL", rnSim.ContactType)
 	require.Equal(t, 1, w.sim.Advance())
-	m, err := w.host.GetMerchant(ctx, "acme", m.ID, true)
+	m, err := w.host.GetMerchant(ctx, "acme", m.ID, host.Refresh())
 	require.NoError(t, err)
 	rn = latestRequest(m, store.RequestRealName)
 	assert.Equal(t, core.OnboardingNeedsInfo, rn.Status)
@@ -224,6 +224,10 @@ func TestMerchantLifecycleByPolling(t *testing.T) {
 	m = w.changeCard("acme", m.ID)
 	card := latestRequest(m, store.RequestSettlement)
 	require.Equal(t, 1, w.sim.Advance())
+	// the round must find the request due (Poll.First after the provider's answer)
+	due, err := w.store.GetMerchantRequest(context.Background(), card.ID)
+	require.NoError(t, err)
+	time.Sleep(time.Until(due.NextPollAt))
 	w.host.Poll(context.Background())
 	assert.Equal(t, core.OnboardingSubmitted, requestStatus(w.merchant("acme", m.ID), store.RequestSettlement),
 		"no query exists for it: only its notification settles it")
@@ -621,7 +625,7 @@ func TestMerchantTenantIsolation(t *testing.T) {
 	w := newOnboardingWorld(t, onboardingOpts{})
 	ctx := context.Background()
 	m := w.open("上海测试科技")
-	_, err := w.host.GetMerchant(ctx, "globex", m.ID, true)
+	_, err := w.host.GetMerchant(ctx, "globex", m.ID, host.Refresh())
 	assert.Equal(t, core.CodeNotFound, core.CodeOf(err))
 	_, err = w.host.UploadMerchantDocument(ctx, host.UploadMerchantDocumentInput{Tenant: "globex", IdempotencyKey: obKey("d"),
 		MerchantID: m.ID, Type: "license", FileName: "l.png", Content: pngPicture})

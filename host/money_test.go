@@ -179,14 +179,14 @@ func testManualSplit(t *testing.T, st func(t *testing.T) store.Store) {
 	assert.Equal(t, int64(500), more.Amount)
 	w.eventually(func() bool {
 		w.host.Poll(ctx)
-		s1, err1 := w.host.GetSplit(ctx, "acme", sp.ID, false)
-		s2, err2 := w.host.GetSplit(ctx, "acme", more.ID, false)
+		s1, err1 := w.host.GetSplit(ctx, "acme", sp.ID)
+		s2, err2 := w.host.GetSplit(ctx, "acme", more.ID)
 		return err1 == nil && err2 == nil && s1.Status == core.SplitSucceeded && s2.Status == core.SplitSucceeded
 	}, "both splits to settle")
 	got := w.payment(p.ID)
 	assert.Equal(t, int64(1500), got.Ledger.Split)
 	assert.True(t, got.Ledger.Balanced, "%v", got.Ledger.Problems)
-	_, err = w.host.GetSplit(ctx, "globex", sp.ID, false)
+	_, err = w.host.GetSplit(ctx, "globex", sp.ID)
 	assert.Equal(t, core.CodeNotFound, core.CodeOf(err))
 }
 
@@ -214,7 +214,7 @@ func TestRulesSplitWithoutReceiver(t *testing.T) {
 	assert.Equal(t, int64(1000), sp.Amount)
 	w.eventually(func() bool {
 		w.host.Poll(context.Background())
-		s, err := w.host.GetSplit(context.Background(), "acme", sp.ID, false)
+		s, err := w.host.GetSplit(context.Background(), "acme", sp.ID)
 		return err == nil && s.Status == core.SplitSucceeded
 	}, "the split made by hand")
 }
@@ -232,10 +232,10 @@ func testTransfers(t *testing.T, st func(t *testing.T) store.Store) {
 		Kind: core.PayoutTransfer, Amount: 500, Currency: "CNY", Destination: dest, Description: "奖金"})
 	require.NoError(t, err)
 	w.eventually(func() bool {
-		p, err := w.host.GetPayout(ctx, "acme", ok.ID, true)
+		p, err := w.host.GetPayout(ctx, "acme", ok.ID, host.Refresh())
 		return err == nil && p.Status == core.PayoutSucceeded
 	}, "the transfer to succeed")
-	got, err := w.host.GetPayout(ctx, "acme", ok.ID, false)
+	got, err := w.host.GetPayout(ctx, "acme", ok.ID)
 	require.NoError(t, err)
 	assert.Equal(t, "2088********3034", got.Destination.AccountNo, "masked")
 	assert.NotNil(t, got.CompletedAt)
@@ -249,7 +249,7 @@ func testTransfers(t *testing.T, st func(t *testing.T) store.Store) {
 	require.NoError(t, err)
 	w.eventually(func() bool {
 		w.host.Poll(ctx)
-		p, err := w.host.GetPayout(ctx, "acme", declined.ID, false)
+		p, err := w.host.GetPayout(ctx, "acme", declined.ID)
 		return err == nil && p.Status == core.PayoutFailed
 	}, "the declined transfer to fail")
 
@@ -259,7 +259,7 @@ func testTransfers(t *testing.T, st func(t *testing.T) store.Store) {
 	assert.Equal(t, host.PendingUnknownOutcome, lost.PendingReason)
 	w.eventually(func() bool {
 		w.host.Poll(ctx)
-		p, err := w.host.GetPayout(ctx, "acme", lost.ID, false)
+		p, err := w.host.GetPayout(ctx, "acme", lost.ID)
 		return err == nil && p.PendingReason != host.PendingUnknownOutcome
 	}, "the poller to learn the lost transfer")
 
@@ -287,7 +287,7 @@ func testTransfers(t *testing.T, st func(t *testing.T) store.Store) {
 			assert.Equal(t, tt.param, ce.Param)
 		})
 	}
-	_, err = w.host.GetPayout(ctx, "globex", ok.ID, false)
+	_, err = w.host.GetPayout(ctx, "globex", ok.ID)
 	assert.Equal(t, core.CodeNotFound, core.CodeOf(err))
 }
 
@@ -307,7 +307,7 @@ func testTerminals(t *testing.T, st func(t *testing.T) store.Store) {
 	_, err = w.host.RegisterTerminal(ctx, host.RegisterTerminalInput{Tenant: "globex", Account: "main", DeviceNo: "POS001"})
 	assert.Equal(t, core.CodeConflict, core.CodeOf(err), "another tenant's device")
 
-	live, err := w.host.GetTerminal(ctx, "acme", tm.ID, true)
+	live, err := w.host.GetTerminal(ctx, "acme", tm.ID, host.Refresh())
 	require.NoError(t, err)
 	assert.Contains(t, live.Methods, core.MethodWechatBarcode)
 
@@ -346,7 +346,7 @@ func testTerminals(t *testing.T, st func(t *testing.T) store.Store) {
 
 	_, err = w.host.TerminalSummary(ctx, "acme", tm.ID, "yesterday")
 	assert.Equal(t, core.CodeInvalidRequest, core.CodeOf(err))
-	_, err = w.host.GetTerminal(ctx, "globex", tm.ID, false)
+	_, err = w.host.GetTerminal(ctx, "globex", tm.ID)
 	assert.Equal(t, core.CodeNotFound, core.CodeOf(err))
 	ts, err := w.host.ListTerminals(ctx, "acme")
 	require.NoError(t, err)

@@ -35,6 +35,9 @@ func (h *Host) HandleNotification(ctx context.Context, accountName string, req *
 	if !supports(a, core.OpNotificationParse) {
 		return core.Ack{}, &core.Error{Code: core.CodeUnsupported, Message: "plugin " + a.plugin.Manifest().Name + " takes no notifications"}
 	}
+	if err := commitBeforeCall(ctx); err != nil {
+		return core.Ack{}, err
+	}
 	resp, err := plugin.Call[core.ParseNotificationResponse](ctx, a.plugin, a.binding, core.OpNotificationParse, req)
 	if err != nil {
 		h.log.Warn("notification refused", "account", accountName, "code", core.CodeOf(err), "reason", err)
@@ -67,18 +70,18 @@ func (h *Host) HandleNotification(ctx context.Context, accountName string, req *
 			if err != nil {
 				return core.Ack{}, core.WrapError(core.CodeInternal, err, "read notification")
 			}
-			if prev.Result != "" && !strings.HasPrefix(prev.Result, resultError) && !strings.HasPrefix(prev.Result, resultRefused) {
+			if settledResult(prev.Result) {
 				h.log.Info("duplicate notification acknowledged", "account", accountName, "event", ev.ID)
 				continue
 			}
 			n.ID = prev.ID // applying it failed, never finished, or led to a query: again
 		}
 		result := h.applyEvent(bg, a, ev)
-		if err := h.store.SetNotificationResult(bg, n.ID, result); err != nil {
+		if err := h.store.SetNotificationResult(bg, n.ID, result.String()); err != nil {
 			h.log.Error("record notification result", "event", ev.ID, "err", err)
 		}
-		h.log.Info("notification", "account", accountName, "event", ev.ID, "kind", ev.Kind, "object", ev.ObjectID, "status", ev.Status, "result", result)
-		if strings.HasPrefix(result, resultError) && failed == nil {
+		h.log.Info("notification", "account", accountName, "event", ev.ID, "kind", ev.Kind, "object", ev.ObjectID, "status", ev.Status, "result", result.String())
+		if result.outcome == notifyError && failed == nil {
 			failed = core.Errorf(core.CodeInternal, "notification %s could not be applied; the provider should deliver it again", ev.ID)
 		}
 	}
@@ -89,14 +92,51 @@ func (h *Host) HandleNotification(ctx context.Context, accountName string, req *
 	return resp.Ack, nil
 }
 
-// Prefixes of a notification's result: resultError is not acknowledged
-// (the provider delivers it again); resultRefused was acknowledged but not
-// applied, the provider was queried instead (a copy delivered again leads
-// to another query).
+// notifyOutcome is what applying one notification event did.
+type notifyOutcome int
+
 const (
-	resultError   = "error: "
-	resultRefused = "refused: "
+	notifyApplied   notifyOutcome = iota + 1 // the object moved to the reported state
+	notifyUnchanged                          // it was in that state already
+	notifyStale                              // it is past that state: the report is old
+	notifyIgnored                            // not about an object of this account, or not handled
+	// notifyRefused: acknowledged but not applied; the provider was
+	// queried instead (a copy delivered again leads to another query).
+	notifyRefused
+	// notifyError: not acknowledged, so the provider delivers it again and
+	// the copy is applied.
+	notifyError
 )
+
+// notifyResult is an outcome with what explains it.
+type notifyResult struct {
+	outcome notifyOutcome
+	detail  string
+}
+
+func notifyFailed(err error) notifyResult { return notifyResult{notifyError, err.Error()} }
+
+// resultPrefixes are how the outcomes are stored, as the notification's
+// result text ("applied", "stale: state is paid", ...).
+var resultPrefixes = map[notifyOutcome]string{notifyApplied: "applied", notifyUnchanged: "unchanged",
+	notifyStale: "stale", notifyIgnored: "ignored", notifyRefused: "refused", notifyError: "error"}
+
+// String is the stored result text.
+func (r notifyResult) String() string {
+	if r.detail == "" {
+		return resultPrefixes[r.outcome]
+	}
+	return resultPrefixes[r.outcome] + ": " + r.detail
+}
+
+// settledResult says whether a stored result text is final: a copy of the
+// notification delivered again is acknowledged without being applied.
+// An error, a refusal that led to a query, or no result (applying never
+// finished) is applied again.
+func settledResult(stored string) bool {
+	return stored != "" && !strings.HasPrefix(stored, resultPrefixes[notifyError]+":") &&
+		!strings.HasPrefix(stored, resultPrefixes[notifyRefused]+":")
+}
 
 // badEventText names the first field of a plugin's event that the engine
 // would store and that is not valid UTF-8 without NUL ("" when all are):
@@ -128,30 +168,11 @@ func bodyDigest(body []byte) []byte {
 	return []byte("sha256:" + hex.EncodeToString(sum[:]))
 }
 
-// eventAppliers apply verified events of the kinds other files of this
-// package handle (splits, payouts, onboarding, ...); each registers its
-// kinds from an init function. An applier returns what happened: "applied",
-// "unchanged", "stale: ...", "ignored: ..." or resultError + the error (the
-// notification is then not acknowledged and its redelivery applies it).
-var eventAppliers = map[core.EventKind]func(h *Host, ctx context.Context, a *account, ev core.Event) string{}
-
-func registerEventApplier(kind core.EventKind, fn func(h *Host, ctx context.Context, a *account, ev core.Event) string) {
-	if _, dup := eventAppliers[kind]; dup {
-		panic("host: two appliers for event kind " + string(kind))
-	}
-	eventAppliers[kind] = fn
-}
-
-func init() {
-	registerEventApplier(core.EventPayment, (*Host).applyPaymentEvent)
-	registerEventApplier(core.EventRefund, (*Host).applyRefundEvent)
-}
-
 // applyEvent applies one verified event and says what happened.
-func (h *Host) applyEvent(ctx context.Context, a *account, ev core.Event) string {
-	fn, ok := eventAppliers[ev.Kind]
+func (h *Host) applyEvent(ctx context.Context, a *account, ev core.Event) notifyResult {
+	fn, ok := h.wiring.appliers[ev.Kind]
 	if !ok {
-		return "ignored: event kind " + string(ev.Kind) + " is not handled yet"
+		return notifyResult{notifyIgnored, "event kind " + string(ev.Kind) + " is not handled yet"}
 	}
 	if check, ok := successChecks[ev.Kind]; ok && ev.Status == successStatus {
 		if result, settled := check(h, ctx, a, ev); settled {
@@ -176,7 +197,7 @@ const successStatus = "succeeded"
 // settled=false to let the event be applied as usual (it agrees, or the
 // applier has its own reason to ignore it: an unknown object, another
 // account's).
-var successChecks = map[core.EventKind]func(h *Host, ctx context.Context, a *account, ev core.Event) (result string, settled bool){
+var successChecks = map[core.EventKind]func(h *Host, ctx context.Context, a *account, ev core.Event) (result notifyResult, settled bool){
 	core.EventPayment: (*Host).checkPaymentSuccess,
 	core.EventRefund:  (*Host).checkRefundSuccess,
 	core.EventPayout:  (*Host).checkPayoutSuccess,
@@ -198,7 +219,7 @@ func amountDisagrees(kind string, ev core.Event, amount int64, currency string) 
 
 // notifiedSuccessRefused records why a success notification was not
 // applied, and what the query it led to found.
-func (h *Host) notifiedSuccessRefused(ctx context.Context, kind, id, from, why string, ev core.Event, query func() (string, error)) string {
+func (h *Host) notifiedSuccessRefused(ctx context.Context, kind, id, from, why string, ev core.Event, query func() (string, error)) notifyResult {
 	h.refusedTransition(ctx, kind, id, from, successStatus, "notification", why+"; querying the provider")
 	if ev.Amount > 0 {
 		h.incident(ctx, IncidentAmountMismatch, id, "notification: "+why)
@@ -206,19 +227,19 @@ func (h *Host) notifiedSuccessRefused(ctx context.Context, kind, id, from, why s
 	after, err := query()
 	if err != nil {
 		h.log.Warn("notification: query after a refused success failed", kind, id, "code", core.CodeOf(err), "err", err)
-		return resultRefused + why + "; the query failed (" + string(core.CodeOf(err)) + "): left to the poller"
+		return notifyResult{notifyRefused, why + "; the query failed (" + string(core.CodeOf(err)) + "): left to the poller"}
 	}
-	return resultRefused + why + "; queried the provider: " + after
+	return notifyResult{notifyRefused, why + "; queried the provider: " + after}
 }
 
-func (h *Host) checkPaymentSuccess(ctx context.Context, a *account, ev core.Event) (string, bool) {
+func (h *Host) checkPaymentSuccess(ctx context.Context, a *account, ev core.Event) (notifyResult, bool) {
 	sp, err := h.store.GetPayment(ctx, ev.ObjectID)
 	if err != nil || sp.Account != a.name || sp.Status == successStatus {
-		return "", false // the applier ignores it, or it changes nothing
+		return notifyResult{}, false // the applier ignores it, or it changes nothing
 	}
 	why := amountDisagrees("payment", ev, sp.Amount, sp.Currency)
 	if why == "" {
-		return "", false
+		return notifyResult{}, false
 	}
 	return h.notifiedSuccessRefused(ctx, "payment", sp.ID, sp.Status, why, ev, func() (string, error) {
 		after, err := h.refreshPayment(ctx, sp, "query")
@@ -229,14 +250,14 @@ func (h *Host) checkPaymentSuccess(ctx context.Context, a *account, ev core.Even
 	}), true
 }
 
-func (h *Host) checkRefundSuccess(ctx context.Context, a *account, ev core.Event) (string, bool) {
+func (h *Host) checkRefundSuccess(ctx context.Context, a *account, ev core.Event) (notifyResult, bool) {
 	sr, err := h.store.GetRefund(ctx, ev.ObjectID)
 	if err != nil {
-		return "", false
+		return notifyResult{}, false
 	}
 	owner, err := h.store.GetPayment(ctx, sr.PaymentID)
 	if err != nil || owner.Account != a.name || sr.Status == successStatus {
-		return "", false
+		return notifyResult{}, false
 	}
 	currency := sr.Currency
 	if currency == "" {
@@ -244,7 +265,7 @@ func (h *Host) checkRefundSuccess(ctx context.Context, a *account, ev core.Event
 	}
 	why := amountDisagrees("refund", ev, sr.Amount, currency)
 	if why == "" {
-		return "", false
+		return notifyResult{}, false
 	}
 	return h.notifiedSuccessRefused(ctx, "refund", sr.ID, sr.Status, why, ev, func() (string, error) {
 		after, err := h.refreshRefund(ctx, sr, "query")
@@ -255,14 +276,14 @@ func (h *Host) checkRefundSuccess(ctx context.Context, a *account, ev core.Event
 	}), true
 }
 
-func (h *Host) checkPayoutSuccess(ctx context.Context, a *account, ev core.Event) (string, bool) {
+func (h *Host) checkPayoutSuccess(ctx context.Context, a *account, ev core.Event) (notifyResult, bool) {
 	p, err := h.store.GetPayout(ctx, ev.ObjectID)
 	if err != nil || p.Account != a.name || p.Status == successStatus {
-		return "", false
+		return notifyResult{}, false
 	}
 	why := amountDisagrees("payout", ev, p.Amount, p.Currency)
 	if why == "" {
-		return "", false
+		return notifyResult{}, false
 	}
 	return h.notifiedSuccessRefused(ctx, "payout", p.ID, p.Status, why, ev, func() (string, error) {
 		after, err := h.refreshPayout(ctx, p, "query")
@@ -273,61 +294,61 @@ func (h *Host) checkPayoutSuccess(ctx context.Context, a *account, ev core.Event
 	}), true
 }
 
-func (h *Host) applyPaymentEvent(ctx context.Context, a *account, ev core.Event) string {
+func (h *Host) applyPaymentEvent(ctx context.Context, a *account, ev core.Event) notifyResult {
 	sp, err := h.store.GetPayment(ctx, ev.ObjectID)
 	if errors.Is(err, store.ErrNotFound) {
-		return "ignored: unknown payment"
+		return notifyResult{notifyIgnored, "unknown payment"}
 	}
 	if err != nil {
-		return resultError + err.Error()
+		return notifyFailed(err)
 	}
 	if sp.Account != a.name {
-		return "ignored: payment belongs to account " + sp.Account
+		return notifyResult{notifyIgnored, "payment belongs to account " + sp.Account}
 	}
 	before := sp.Status
 	got := core.Payment{ID: ev.ObjectID, ProviderID: ev.ProviderObjectID, Status: core.PaymentStatus(ev.Status),
 		Amount: ev.Amount, FeeAmount: ev.FeeAmount, FailureCode: ev.FailureCode, FailureMessage: ev.FailureMessage, PaidAt: ev.OccurredAt}
 	after, err := h.applyPayment(ctx, sp, got, "notification")
 	if err != nil {
-		return resultError + err.Error()
+		return notifyFailed(err)
 	}
 	return outcome(before, after.Status, ev.Status, nil)
 }
 
-func (h *Host) applyRefundEvent(ctx context.Context, a *account, ev core.Event) string {
+func (h *Host) applyRefundEvent(ctx context.Context, a *account, ev core.Event) notifyResult {
 	sr, err := h.store.GetRefund(ctx, ev.ObjectID)
 	if errors.Is(err, store.ErrNotFound) {
-		return "ignored: unknown refund"
+		return notifyResult{notifyIgnored, "unknown refund"}
 	}
 	if err != nil {
-		return resultError + err.Error()
+		return notifyFailed(err)
 	}
 	owner, err := h.store.GetPayment(ctx, sr.PaymentID)
 	if err != nil {
-		return resultError + err.Error()
+		return notifyFailed(err)
 	}
 	if owner.Account != a.name {
-		return "ignored: refund belongs to account " + owner.Account
+		return notifyResult{notifyIgnored, "refund belongs to account " + owner.Account}
 	}
 	before := sr.Status
 	got := core.Refund{ID: ev.ObjectID, ProviderID: ev.ProviderObjectID, Status: core.RefundStatus(ev.Status),
 		Amount: ev.Amount, FailureCode: ev.FailureCode, FailureMessage: ev.FailureMessage, SucceededAt: ev.OccurredAt}
 	after, err := h.applyRefund(ctx, sr, got, "notification")
 	if err != nil {
-		return resultError + err.Error()
+		return notifyFailed(err)
 	}
 	return outcome(before, after.Status, ev.Status, nil)
 }
 
-func outcome(before, after, reported string, err error) string {
+func outcome(before, after, reported string, err error) notifyResult {
 	switch {
 	case err != nil:
-		return resultError + err.Error()
+		return notifyFailed(err)
 	case after == reported && before != after:
-		return "applied"
+		return notifyResult{outcome: notifyApplied}
 	case after == reported:
-		return "unchanged"
+		return notifyResult{outcome: notifyUnchanged}
 	default:
-		return "stale: state is " + after
+		return notifyResult{notifyStale, "state is " + after}
 	}
 }

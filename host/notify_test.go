@@ -190,7 +190,7 @@ func TestSuccessEventsMatchTheObject(t *testing.T) {
 			assert.Equal(t, tt.want, notify(tt.ev))
 		})
 	}
-	got, err := w.host.GetRefund(ctx, "acme", r.ID, false)
+	got, err := w.host.GetRefund(ctx, "acme", r.ID)
 	require.NoError(t, err)
 	assert.NotEqual(t, core.RefundSucceeded, got.Status)
 	assert.Equal(t, core.PaymentFailed, w.payment(p.ID).Status)
@@ -213,7 +213,7 @@ func TestPayoutSuccessWithoutAmount(t *testing.T) {
 	n, err := w.store.GetNotification(ctx, "main", "payout:"+po.ID+":2")
 	require.NoError(t, err)
 	assert.Equal(t, "refused: success notification without the payout's amount; queried the provider: processing", n.Result)
-	got, err := w.host.GetPayout(ctx, "acme", po.ID, false)
+	got, err := w.host.GetPayout(ctx, "acme", po.ID)
 	require.NoError(t, err)
 	assert.NotEqual(t, core.PayoutSucceeded, got.Status)
 }

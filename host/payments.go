@@ -16,14 +16,13 @@ import (
 
 // Input limits.
 const (
-	maxMetadataKeys   = 50
-	maxMetadataKey    = 40
-	maxMetadataValue  = 500
-	maxDescription    = 256
-	maxMerchantOrder  = 64
-	maxAmount         = 1 << 53 // keeps amounts exact in every JSON client
-	maxReason         = 256
-	statusCreatedHTTP = 201
+	maxMetadataKeys  = 50
+	maxMetadataKey   = 40
+	maxMetadataValue = 500
+	maxDescription   = 256
+	maxMerchantOrder = 64
+	maxAmount        = 1 << 53 // keeps amounts exact in every JSON client
+	maxReason        = 256
 )
 
 func bad(param, format string, args ...any) error {
@@ -96,23 +95,16 @@ func (h *Host) CreatePayment(ctx context.Context, in CreatePaymentInput) (*Payme
 	}
 	hashed := in // the payer's secrets stay out of the stored request hash
 	hashed.Payer.AuthCode, hashed.Payer.CardNo, hashed.Payer.CardMobile = "", "", ""
-	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, string(core.OpPaymentCreate), hashed,
-		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (int, any, error) {
+	out, err := idempotent(ctx, h, in.Tenant, in.IdempotencyKey, string(core.OpPaymentCreate), hashed,
+		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (*Payment, error) {
 			if resumeID != "" {
 				p, err := h.resumePayment(ctx, resumeID, in)
-				return statusCreatedHTTP, p, err
+				return p, err
 			}
 			p, err := h.createPayment(ctx, in, link)
-			return statusCreatedHTTP, p, err
+			return p, err
 		})
-	if err != nil {
-		return nil, err
-	}
-	var p Payment
-	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, core.WrapError(core.CodeInternal, err, "decode stored response")
-	}
-	return &p, nil
+	return out, err
 }
 
 func (h *Host) decide(ctx context.Context, tx core.Transaction) (core.Decision, error) {
@@ -161,6 +153,11 @@ func (h *Host) createPayment(ctx context.Context, in CreatePaymentInput, link fu
 		Amount: in.Amount, Currency: in.Currency, Method: in.Method, Description: in.Description, Metadata: in.Metadata,
 		Status: string(core.PaymentCreated), Decision: decision, TerminalID: in.TerminalID, CreatedAt: now, UpdatedAt: now,
 		NextPollAt: now.Add(h.cfg.IdempotencyLease)} // settles a create cut short by a crash, after any live one is over
+	if _, err := h.channelAccount(channels[first]); err == nil {
+		// the channel about to be called is stored with the payment (one
+		// statement less; tryCreate sees it is noted already)
+		sp.Plugin, sp.Account, sp.ChannelMethod = channelFields(sp, channels[first])
+	}
 	sp.Link = link()
 	if err := h.store.InsertPayment(ctx, sp); err != nil {
 		if errors.Is(err, store.ErrTakenOver) {
@@ -296,15 +293,14 @@ func (h *Host) tryCreate(ctx context.Context, sp *store.Payment, c core.Channel,
 	}
 	defer adm.giveBack(h) // unless the call is made
 	// note the channel before calling it: after a crash the poller knows whom to ask
-	chMethod := ""
-	if string(c.Method) != sp.Method {
-		chMethod = string(c.Method)
+	plugin, account, chMethod := channelFields(sp, c)
+	if sp.Plugin != plugin || sp.Account != account || sp.ChannelMethod != chMethod {
+		cur, err := h.movePayment(ctx, sp, "", "api", "", store.PaymentUpdate{Plugin: ptr(plugin), Account: ptr(account), ChannelMethod: ptr(chMethod)})
+		if err != nil {
+			return true, nil, err
+		}
+		*sp = *cur
 	}
-	cur, err := h.movePayment(ctx, sp, "", "api", "", store.PaymentUpdate{Plugin: ptr(c.Plugin), Account: ptr(c.Account), ChannelMethod: ptr(chMethod)})
-	if err != nil {
-		return true, nil, err
-	}
-	*sp = *cur
 	if sp.Status != string(core.PaymentCreated) {
 		// settled meanwhile (closed, or failed by a poller after a takeover): do not send
 		out, aerr := h.toAPI(ctx, sp, false)
@@ -348,6 +344,15 @@ func (h *Host) tryCreate(ctx context.Context, sp *store.Payment, c core.Channel,
 	return true, out, err
 }
 
+// channelFields are the payment's columns that name channel c: its plugin,
+// its account, and its method when it differs from the payment's.
+func channelFields(sp *store.Payment, c core.Channel) (plugin, account, method string) {
+	if string(c.Method) != sp.Method {
+		method = string(c.Method)
+	}
+	return c.Plugin, c.Account, method
+}
+
 // canonicalFailure splits a failure code a provider reported into the
 // canonical code and the provider's own: a canonical code passes through,
 // anything else is a decline with the provider's code kept beside it.
@@ -382,6 +387,9 @@ func (h *Host) channelAccount(c core.Channel) (*account, error) {
 // callPlugin invokes an operation on a channel's plugin, and records the
 // attempt, the channel's health and the observer's metrics.
 func callPlugin[Resp any](ctx context.Context, h *Host, a *account, c core.Channel, op core.Op, objectID string, req any) (*Resp, error) {
+	if err := commitBeforeCall(ctx); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	resp, err := plugin.Call[Resp](ctx, a.plugin, a.binding, op, req)
 	d := time.Since(start)
@@ -395,6 +403,16 @@ func callPlugin[Resp any](ctx context.Context, h *Host, a *account, c core.Chann
 		h.log.Warn("provider call failed", "op", op, "channel", c.String(), "object", objectID, "code", code, "err", err)
 	}
 	return resp, err
+}
+
+// commitBeforeCall makes what the request wrote so far durable before a
+// provider hears of it (store.Unit): after a crash, what the provider got
+// is always on record. A failure means the provider was not called.
+func commitBeforeCall(ctx context.Context) error {
+	if err := store.CommitUnit(ctx); err != nil {
+		return core.WrapError(core.CodeInternal, err, "store the request before calling the provider")
+	}
+	return nil
 }
 
 func (h *Host) recordAttempt(ctx context.Context, objectID string, op core.Op, c core.Channel, err error, d time.Duration) {
@@ -543,7 +561,7 @@ func (h *Host) appliedTransition(ctx context.Context, typ, id, from, to, source,
 		From: from, To: to, Source: source, Applied: true, Detail: detail, CreatedAt: h.now()}); err != nil {
 		h.log.Error("record transition", typ, id, "err", err)
 	}
-	h.wakeWebhooks() // the change was committed with its event
+	store.AfterCommit(ctx, h.wakeWebhooks) // once the change is committed with its event
 }
 
 func (h *Host) refusedTransition(ctx context.Context, typ, id, from, to, source, detail string) {
@@ -611,12 +629,13 @@ func (h *Host) resumePayment(ctx context.Context, id string, in CreatePaymentInp
 
 // GetPayment returns a payment of the tenant, with its refunds; refresh
 // asks the provider first.
-func (h *Host) GetPayment(ctx context.Context, tenant, id string, refresh bool) (*Payment, error) {
+func (h *Host) GetPayment(ctx context.Context, tenant, id string, opts ...GetOption) (*Payment, error) {
+	o := getOptionsOf(opts)
 	sp, err := h.tenantPayment(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
-	if refresh && sp.Plugin != "" {
+	if o.refresh && sp.Plugin != "" {
 		if sp, err = h.refreshPayment(ctx, sp, "query"); err != nil {
 			return nil, err
 		}
@@ -668,19 +687,12 @@ func (h *Host) ClosePayment(ctx context.Context, tenant, id, idempotencyKey stri
 	if err != nil {
 		return nil, err
 	}
-	_, body, err := h.idempotent(ctx, tenant, idempotencyKey, "payment.close:"+id, struct{}{},
-		func(ctx context.Context, _ string, _ func() *store.IdemLink) (int, any, error) {
+	out, err := idempotent(ctx, h, tenant, idempotencyKey, "payment.close:"+id, struct{}{},
+		func(ctx context.Context, _ string, _ func() *store.IdemLink) (*Payment, error) {
 			p, err := h.closePayment(ctx, sp)
-			return 200, p, err
+			return p, err
 		})
-	if err != nil {
-		return nil, err
-	}
-	var p Payment
-	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, core.WrapError(core.CodeInternal, err, "decode stored response")
-	}
-	return &p, nil
+	return out, err
 }
 
 func (h *Host) closePayment(ctx context.Context, sp *store.Payment) (*Payment, error) {

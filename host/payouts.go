@@ -48,12 +48,6 @@ type CreatePayoutInput struct {
 	Description    string           `json:"description,omitempty"`
 }
 
-func init() {
-	registerPoller(pollPayouts)
-	registerEventApplier(core.EventPayout, (*Host).applyPayoutEvent)
-	registerEventTypes("payout", machineEventTypes("payout", core.MachinePayout)...)
-}
-
 // payoutEventData is a payout's event data: its API representation.
 func payoutEventData(obj any) (any, error) {
 	p, ok := obj.(*store.Payout)
@@ -115,29 +109,22 @@ func (h *Host) CreatePayout(ctx context.Context, in CreatePayoutInput) (*Payout,
 	}
 	hashed := in
 	hashed.Destination = core.Destination{Kind: d.Kind, ReceiverID: d.ReceiverID, UserID: d.UserID, CardID: d.CardID} // no account numbers in the hash
-	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, string(core.OpPayoutCreate), hashed,
-		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (int, any, error) {
+	out, err := idempotent(ctx, h, in.Tenant, in.IdempotencyKey, string(core.OpPayoutCreate), hashed,
+		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (*Payout, error) {
 			if resumeID != "" {
 				p, err := h.store.GetPayout(ctx, resumeID)
 				if err != nil {
-					return 0, nil, core.WrapError(core.CodeInternal, err, "load payout")
+					return nil, core.WrapError(core.CodeInternal, err, "load payout")
 				}
-				return statusCreatedHTTP, payoutToAPI(p), nil
+				return payoutToAPI(p), nil
 			}
 			p, err := h.createPayout(ctx, in, link)
 			if err != nil {
-				return 0, nil, err
+				return nil, err
 			}
-			return statusCreatedHTTP, payoutToAPI(p), nil
+			return payoutToAPI(p), nil
 		})
-	if err != nil {
-		return nil, err
-	}
-	var out Payout
-	if err := json.Unmarshal(body, &out); err != nil {
-		return nil, core.WrapError(core.CodeInternal, err, "decode stored response")
-	}
-	return &out, nil
+	return out, err
 }
 
 func (h *Host) createPayout(ctx context.Context, in CreatePayoutInput, link func() *store.IdemLink) (*store.Payout, error) {
@@ -260,8 +247,9 @@ func (h *Host) movePayout(ctx context.Context, cur *store.Payout, to core.Payout
 	}, cur, string(to), source, detail, upd.ProviderData)
 }
 
-// GetPayout returns a tenant's payout; refresh asks the provider first.
-func (h *Host) GetPayout(ctx context.Context, tenant, id string, refresh bool) (*Payout, error) {
+// GetPayout returns a tenant's payout; Refresh() asks the provider first.
+func (h *Host) GetPayout(ctx context.Context, tenant, id string, opts ...GetOption) (*Payout, error) {
+	o := getOptionsOf(opts)
 	p, err := h.store.GetPayout(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && p.Tenant != tenant) {
 		return nil, &core.Error{Code: core.CodeNotFound, Param: "id", Message: "no payout " + id}
@@ -269,7 +257,7 @@ func (h *Host) GetPayout(ctx context.Context, tenant, id string, refresh bool) (
 	if err != nil {
 		return nil, core.WrapError(core.CodeInternal, err, "load payout")
 	}
-	if refresh && !payoutSettled(p.Status) {
+	if o.refresh && !payoutSettled(p.Status) {
 		if p, err = h.refreshPayout(ctx, p, "query"); err != nil {
 			return nil, err
 		}
@@ -346,23 +334,23 @@ func payoutSettled(st string) bool {
 	return false
 }
 
-func (h *Host) applyPayoutEvent(ctx context.Context, a *account, ev core.Event) string {
+func (h *Host) applyPayoutEvent(ctx context.Context, a *account, ev core.Event) notifyResult {
 	p, err := h.store.GetPayout(ctx, ev.ObjectID)
 	if errors.Is(err, store.ErrNotFound) {
-		return "ignored: unknown payout"
+		return notifyResult{notifyIgnored, "unknown payout"}
 	}
 	if err != nil {
-		return resultError + err.Error()
+		return notifyFailed(err)
 	}
 	if p.Account != a.name {
-		return "ignored: payout belongs to account " + p.Account
+		return notifyResult{notifyIgnored, "payout belongs to account " + p.Account}
 	}
 	before := p.Status
 	after, err := h.applyPayout(ctx, p, core.Payout{ID: p.ID, ProviderID: ev.ProviderObjectID, Status: core.PayoutStatus(ev.Status),
 		Amount: ev.Amount, FeeAmount: ev.FeeAmount, FailureCode: ev.FailureCode, FailureMessage: ev.FailureMessage,
 		SucceededAt: ev.OccurredAt}, "notification")
 	if err != nil {
-		return resultError + err.Error()
+		return notifyFailed(err)
 	}
 	return outcome(before, after.Status, ev.Status, nil)
 }

@@ -26,7 +26,7 @@ func (h *Host) pollLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			h.Poll(ctx)
+			h.poll(ctx)
 		}
 	}
 }
@@ -40,11 +40,11 @@ func (h *Host) backoff(n int) time.Duration {
 	return min(d, h.cfg.Poll.Max)
 }
 
-// Poll runs one round of the settlement poller: every payment and refund
+// poll runs one round of the settlement poller: every payment and refund
 // whose next query is due is claimed (so pollers of other nodes leave it
 // alone for Config.Poll.Lease), queried at its provider and the answer
 // applied. It runs in the background unless Config.Poll.Disabled.
-func (h *Host) Poll(ctx context.Context) {
+func (h *Host) poll(ctx context.Context) {
 	now := h.now()
 	sem := make(chan struct{}, h.cfg.Poll.Concurrent)
 	var wg sync.WaitGroup
@@ -67,19 +67,10 @@ func (h *Host) Poll(ctx context.Context) {
 	for _, sr := range refunds {
 		run(func() { h.pollRefund(ctx, sr) })
 	}
-	for _, p := range pollers {
+	for _, p := range h.wiring.pollers {
 		p(h, ctx, now, run)
 	}
 	wg.Wait()
-}
-
-// pollers are the rounds of other flows (splits, payouts, onboarding ...),
-// registered from init functions: each claims its due objects and hands
-// each one's work to run, which bounds the queries in parallel.
-var pollers []func(h *Host, ctx context.Context, now time.Time, run func(func()))
-
-func registerPoller(p func(h *Host, ctx context.Context, now time.Time, run func(func()))) {
-	pollers = append(pollers, p)
 }
 
 func (h *Host) stopPolling(ctx context.Context, sp *store.Payment) {

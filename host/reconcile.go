@@ -268,6 +268,9 @@ func decodeReport(rec *store.Reconciliation) (*ReconcileReport, error) {
 // recorded under the report's id.
 func (h *Host) downloadStatement(ctx context.Context, a *account, reportID, date string) (*core.DownloadStatementResponse, error) {
 	c := core.Channel{Plugin: a.plugin.Manifest().Name, Account: a.name}
+	if err := commitBeforeCall(ctx); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	st, err := plugin.Call[core.DownloadStatementResponse](ctx, a.plugin, a.binding, core.OpStatementDownload,
 		&core.DownloadStatementRequest{Date: date, Kind: core.StatementTrade})

@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -33,26 +32,19 @@ func (h *Host) CreateRefund(ctx context.Context, in CreateRefundInput) (*Refund,
 	if err != nil {
 		return nil, err
 	}
-	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "refund.create:"+in.PaymentID, in,
-		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (int, any, error) {
+	out, err := idempotent(ctx, h, in.Tenant, in.IdempotencyKey, "refund.create:"+in.PaymentID, in,
+		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (*Refund, error) {
 			if resumeID != "" {
 				r, err := h.store.GetRefund(ctx, resumeID)
 				if err != nil {
-					return 0, nil, core.WrapError(core.CodeInternal, err, "load refund")
+					return nil, core.WrapError(core.CodeInternal, err, "load refund")
 				}
-				return statusCreatedHTTP, refundToAPI(r), nil
+				return refundToAPI(r), nil
 			}
 			r, err := h.createRefund(ctx, sp, in, link)
-			return statusCreatedHTTP, r, err
+			return r, err
 		})
-	if err != nil {
-		return nil, err
-	}
-	var r Refund
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, core.WrapError(core.CodeInternal, err, "decode stored response")
-	}
-	return &r, nil
+	return out, err
 }
 
 func (h *Host) createRefund(ctx context.Context, sp *store.Payment, in CreateRefundInput, link func() *store.IdemLink) (*Refund, error) {
@@ -127,8 +119,9 @@ func (h *Host) submitRefund(ctx context.Context, sp *store.Payment, sr *store.Re
 	return h.applyRefund(ctx, sr, resp.Refund, source)
 }
 
-// GetRefund returns a refund of the tenant; refresh asks the provider first.
-func (h *Host) GetRefund(ctx context.Context, tenant, id string, refresh bool) (*Refund, error) {
+// GetRefund returns a refund of the tenant; Refresh() asks the provider first.
+func (h *Host) GetRefund(ctx context.Context, tenant, id string, opts ...GetOption) (*Refund, error) {
+	o := getOptionsOf(opts)
 	sr, err := h.store.GetRefund(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && sr.Tenant != tenant) {
 		return nil, &core.Error{Code: core.CodeNotFound, Param: "id", Message: "no refund " + id}
@@ -136,7 +129,7 @@ func (h *Host) GetRefund(ctx context.Context, tenant, id string, refresh bool) (
 	if err != nil {
 		return nil, core.WrapError(core.CodeInternal, err, "load refund")
 	}
-	if refresh {
+	if o.refresh {
 		if sr, err = h.refreshRefund(ctx, sr, "query"); err != nil {
 			return nil, err
 		}

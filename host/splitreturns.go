@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -44,11 +43,6 @@ type CreateSplitReturnInput struct {
 	Reason         string `json:"reason,omitempty"`
 }
 
-func init() {
-	registerPoller(pollSplitReturns)
-	registerEventTypes("split_return", machineEventTypes("split_return", core.MachineSplitReturn)...)
-}
-
 // splitReturnEventData is a split return's event data: its API representation.
 func splitReturnEventData(obj any) (any, error) {
 	r, ok := obj.(*store.SplitReturn)
@@ -87,29 +81,22 @@ func (h *Host) CreateSplitReturn(ctx context.Context, in CreateSplitReturnInput)
 	if err := h.useAccount(in.Tenant, sp.Account, "id"); err != nil {
 		return nil, err
 	}
-	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "split.return:"+in.SplitID, in,
-		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (int, any, error) {
+	out, err := idempotent(ctx, h, in.Tenant, in.IdempotencyKey, "split.return:"+in.SplitID, in,
+		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (*SplitReturn, error) {
 			if resumeID != "" {
 				r, err := h.store.GetSplitReturn(ctx, resumeID)
 				if err != nil {
-					return 0, nil, core.WrapError(core.CodeInternal, err, "load split return")
+					return nil, core.WrapError(core.CodeInternal, err, "load split return")
 				}
-				return statusCreatedHTTP, splitReturnToAPI(r), nil
+				return splitReturnToAPI(r), nil
 			}
 			r, err := h.startSplitReturn(ctx, sp, in, link)
 			if err != nil {
-				return 0, nil, err
+				return nil, err
 			}
-			return statusCreatedHTTP, splitReturnToAPI(r), nil
+			return splitReturnToAPI(r), nil
 		})
-	if err != nil {
-		return nil, err
-	}
-	var out SplitReturn
-	if err := json.Unmarshal(body, &out); err != nil {
-		return nil, core.WrapError(core.CodeInternal, err, "decode stored response")
-	}
-	return &out, nil
+	return out, err
 }
 
 // startSplitReturn stores a split return, reserving it, and sends it.
@@ -216,7 +203,8 @@ func (h *Host) moveSplitReturn(ctx context.Context, cur *store.SplitReturn, to c
 
 // GetSplitReturn returns a tenant's split return; refresh asks the provider
 // first.
-func (h *Host) GetSplitReturn(ctx context.Context, tenant, id string, refresh bool) (*SplitReturn, error) {
+func (h *Host) GetSplitReturn(ctx context.Context, tenant, id string, opts ...GetOption) (*SplitReturn, error) {
+	o := getOptionsOf(opts)
 	r, err := h.store.GetSplitReturn(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && r.Tenant != tenant) {
 		return nil, &core.Error{Code: core.CodeNotFound, Param: "id", Message: "no split return " + id}
@@ -224,7 +212,7 @@ func (h *Host) GetSplitReturn(ctx context.Context, tenant, id string, refresh bo
 	if err != nil {
 		return nil, core.WrapError(core.CodeInternal, err, "load split return")
 	}
-	if refresh && r.Status == string(core.SplitReturnProcessing) {
+	if o.refresh && r.Status == string(core.SplitReturnProcessing) {
 		if r, err = h.refreshSplitReturn(ctx, r, "query"); err != nil {
 			return nil, err
 		}

@@ -147,7 +147,7 @@ func testSplitReturns(t *testing.T, st func(t *testing.T) store.Store) {
 	assert.Equal(t, core.CodeInvalidRequest, core.CodeOf(err), "a pending return frees nothing yet")
 
 	w.poll()
-	got, err := w.host.GetSplitReturn(ctx, "acme", r1.ID, false)
+	got, err := w.host.GetSplitReturn(ctx, "acme", r1.ID)
 	require.NoError(t, err)
 	assert.Equal(t, core.SplitReturnSucceeded, got.Status)
 	assert.Equal(t, "R001", got.ProviderReturnID)
@@ -170,7 +170,7 @@ func testSplitReturns(t *testing.T, st func(t *testing.T) store.Store) {
 	require.NoError(t, err)
 	assert.Equal(t, core.SplitReturnProcessing, lost.Status)
 	assert.Equal(t, host.PendingUnknownOutcome, lost.PendingReason)
-	got, err = w.host.GetSplitReturn(ctx, "acme", lost.ID, true)
+	got, err = w.host.GetSplitReturn(ctx, "acme", lost.ID, host.Refresh())
 	require.NoError(t, err)
 	assert.Equal(t, core.SplitReturnSucceeded, got.Status)
 
@@ -193,7 +193,7 @@ func testSplitReturns(t *testing.T, st func(t *testing.T) store.Store) {
 	assert.Contains(t, string(ok[0].Data), `"object":"split_return"`)
 	assert.Len(t, events(t, w.host, "split_return.failed"), 1)
 
-	_, err = w.host.GetSplitReturn(ctx, "globex", lost.ID, false)
+	_, err = w.host.GetSplitReturn(ctx, "globex", lost.ID)
 	assert.Equal(t, core.CodeNotFound, core.CodeOf(err))
 }
 

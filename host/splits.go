@@ -94,12 +94,6 @@ func styleOf(a *account) splitStyle {
 	return splitUnsupported
 }
 
-func init() {
-	registerPoller(pollSplits)
-	registerEventApplier(core.EventSplit, (*Host).applySplitEvent)
-	registerEventTypes("split", machineEventTypes("split", core.MachineSplit)...)
-}
-
 // splitEventData is a split's event data: its API representation.
 func splitEventData(obj any) (any, error) {
 	sp, ok := obj.(*store.Split)
@@ -134,14 +128,14 @@ func (h *Host) CreateSplit(ctx context.Context, in CreateSplitInput) (*Split, er
 			return nil, err
 		}
 	}
-	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "split.create:"+in.PaymentID, in,
-		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (int, any, error) {
+	out, err := idempotent(ctx, h, in.Tenant, in.IdempotencyKey, "split.create:"+in.PaymentID, in,
+		func(ctx context.Context, resumeID string, link func() *store.IdemLink) (*Split, error) {
 			if resumeID != "" {
 				sp, err := h.store.GetSplit(ctx, resumeID)
 				if err != nil {
-					return 0, nil, core.WrapError(core.CodeInternal, err, "load split")
+					return nil, core.WrapError(core.CodeInternal, err, "load split")
 				}
-				return statusCreatedHTTP, splitToAPI(sp), nil
+				return splitToAPI(sp), nil
 			}
 			shares := make([]core.Share, 0, len(in.Parts))
 			for _, p := range in.Parts {
@@ -149,28 +143,21 @@ func (h *Host) CreateSplit(ctx context.Context, in CreateSplitInput) (*Split, er
 			}
 			if len(shares) == 0 {
 				if err := h.decisionSplitAllowed(ctx, pay); err != nil {
-					return 0, nil, err
+					return nil, err
 				}
 				d, err := decisionOf(pay)
 				if err != nil {
-					return 0, nil, err
+					return nil, err
 				}
 				shares = d.Splits
 			}
 			sp, err := h.startSplit(ctx, pay, store.SplitFromAPI, in.IdempotencyKey, shares, link, true)
 			if err != nil {
-				return 0, nil, err
+				return nil, err
 			}
-			return statusCreatedHTTP, splitToAPI(sp), nil
+			return splitToAPI(sp), nil
 		})
-	if err != nil {
-		return nil, err
-	}
-	var out Split
-	if err := json.Unmarshal(body, &out); err != nil {
-		return nil, core.WrapError(core.CodeInternal, err, "decode stored response")
-	}
-	return &out, nil
+	return out, err
 }
 
 // decisionSplitAllowed refuses a split by the decision's shares when the
@@ -411,8 +398,9 @@ func (h *Host) moveSplit(ctx context.Context, cur *store.Split, to core.SplitSta
 	}, cur, string(to), source, detail, upd.ProviderData)
 }
 
-// GetSplit returns a tenant's split; refresh asks the provider first.
-func (h *Host) GetSplit(ctx context.Context, tenant, id string, refresh bool) (*Split, error) {
+// GetSplit returns a tenant's split; Refresh() asks the provider first.
+func (h *Host) GetSplit(ctx context.Context, tenant, id string, opts ...GetOption) (*Split, error) {
+	o := getOptionsOf(opts)
 	sp, err := h.store.GetSplit(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && sp.Tenant != tenant) {
 		return nil, &core.Error{Code: core.CodeNotFound, Param: "id", Message: "no split " + id}
@@ -420,7 +408,7 @@ func (h *Host) GetSplit(ctx context.Context, tenant, id string, refresh bool) (*
 	if err != nil {
 		return nil, core.WrapError(core.CodeInternal, err, "load split")
 	}
-	if refresh && !splitSettled(sp.Status) {
+	if o.refresh && !splitSettled(sp.Status) {
 		if sp, err = h.refreshSplit(ctx, sp, "query"); err != nil {
 			return nil, err
 		}
@@ -516,22 +504,22 @@ func (h *Host) pollSplit(ctx context.Context, sp *store.Split) {
 	}
 }
 
-func (h *Host) applySplitEvent(ctx context.Context, a *account, ev core.Event) string {
+func (h *Host) applySplitEvent(ctx context.Context, a *account, ev core.Event) notifyResult {
 	sp, err := h.store.GetSplit(ctx, ev.ObjectID)
 	if errors.Is(err, store.ErrNotFound) {
-		return "ignored: unknown split"
+		return notifyResult{notifyIgnored, "unknown split"}
 	}
 	if err != nil {
-		return resultError + err.Error()
+		return notifyFailed(err)
 	}
 	if sp.Account != a.name {
-		return "ignored: split belongs to account " + sp.Account
+		return notifyResult{notifyIgnored, "split belongs to account " + sp.Account}
 	}
 	before := sp.Status
 	after, err := h.applySplit(ctx, sp, core.SplitBatch{ID: sp.ID, ProviderID: ev.ProviderObjectID, Status: core.SplitStatus(ev.Status),
 		FailureCode: ev.FailureCode, FailureMessage: ev.FailureMessage}, "notification")
 	if err != nil {
-		return resultError + err.Error()
+		return notifyFailed(err)
 	}
 	return outcome(before, after.Status, ev.Status, nil)
 }

@@ -346,7 +346,7 @@ func testTenantTerminals(t *testing.T, st func(t *testing.T) store.Store) {
 	require.NoError(t, err)
 	assert.Equal(t, "haotian/main/wechat.barcode", mine.Channel)
 
-	_, err = w.host.GetTerminal(ctx, "initech", tm.ID, false)
+	_, err = w.host.GetTerminal(ctx, "initech", tm.ID)
 	assert.Equal(t, core.CodeNotFound, core.CodeOf(err))
 	_, err = w.host.TerminalSummary(ctx, "globex", tm.ID, "2026-01-01")
 	assert.Equal(t, core.CodeNotFound, core.CodeOf(err))
@@ -427,7 +427,7 @@ func testTenantRevokedAccount(t *testing.T, st func(t *testing.T) store.Store) {
 	_, err = later.CreateSplit(ctx, host.CreateSplitInput{Tenant: "acme", IdempotencyKey: "rv-s", PaymentID: p.ID})
 	wantForbidden(t, err, "id")
 	noKey(t, w, "acme", "rv-s")
-	_, err = later.GetTerminal(ctx, "acme", tm.ID, false)
+	_, err = later.GetTerminal(ctx, "acme", tm.ID)
 	wantForbidden(t, err, "id")
 	_, err = later.CreateReceiver(ctx, host.CreateReceiverInput{Tenant: "acme", Name: "x", Account: "main", ProviderReceiverID: "1"})
 	wantForbidden(t, err, "account")

@@ -210,14 +210,15 @@ func (h *Host) tenantTerminal(ctx context.Context, tenant, id string) (*store.Te
 	return t, a, nil
 }
 
-// GetTerminal returns a tenant's device; refresh reads its payment
+// GetTerminal returns a tenant's device; Refresh() reads its payment
 // parameters from the provider.
-func (h *Host) GetTerminal(ctx context.Context, tenant, id string, refresh bool) (*Terminal, error) {
+func (h *Host) GetTerminal(ctx context.Context, tenant, id string, opts ...GetOption) (*Terminal, error) {
+	o := getOptionsOf(opts)
 	t, a, err := h.tenantTerminal(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
-	if !refresh {
+	if !o.refresh {
 		return terminalToAPI(t, nil), nil
 	}
 	if !supports(a, core.OpTerminalQuery) {

@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -235,59 +234,6 @@ type WebhookDeliveryList struct {
 	Data   []WebhookDelivery `json:"data"`
 }
 
-// eventTypes are the types endpoints may subscribe to; eventObjects their
-// object types (for "<object type>.*").
-var (
-	eventTypes   = map[string]bool{}
-	eventObjects = map[string]bool{}
-)
-
-// registerEventTypes declares the event types of an object type, so
-// endpoints can subscribe to them. Each flow registers its own from an init
-// function, usually registerEventTypes("payout", machineEventTypes("payout",
-// core.MachinePayout)...).
-func registerEventTypes(objectType string, types ...string) {
-	eventObjects[objectType] = true
-	for _, t := range types {
-		if !strings.HasPrefix(t, objectType+".") {
-			panic("host: event type " + t + " is not of object type " + objectType)
-		}
-		eventTypes[t] = true
-	}
-}
-
-// machineEventTypes lists "<objectType>.<status>" for every status a
-// transition of m can reach.
-func machineEventTypes(objectType string, m core.Machine) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, next := range core.Machines()[m] {
-		for _, s := range next {
-			if !seen[s] {
-				seen[s] = true
-				out = append(out, objectType+"."+s)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func init() {
-	registerEventTypes("payment", machineEventTypes("payment", core.MachinePayment)...)
-	registerEventTypes("refund", machineEventTypes("refund", core.MachineRefund)...)
-}
-
-// EventTypes lists the event types endpoints can subscribe to, sorted.
-func EventTypes() []string {
-	out := make([]string, 0, len(eventTypes))
-	for t := range eventTypes {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // transitionEvent is the outbox event of an object moving to status to:
 // type "<objectType>.<to>", its data render(obj) of the object as the store
 // holds it after the change. Set it as the Event of the store update that
@@ -442,7 +388,7 @@ func (h *Host) webhookLoop(ctx context.Context) {
 		if !h.hooks.endpoints.Load() {
 			continue
 		}
-		for ctx.Err() == nil && h.DeliverWebhooks(ctx) == h.cfg.Webhooks.Batch {
+		for ctx.Err() == nil && h.deliverWebhooks(ctx) == h.cfg.Webhooks.Batch {
 			// a full batch: more may be due
 		}
 	}
@@ -496,12 +442,12 @@ func (h *Host) webhookBackoff(n int) time.Duration {
 	return min(d, c.RetryMax)
 }
 
-// DeliverWebhooks runs one round of webhook delivery: the due deliveries
+// deliverWebhooks runs one round of webhook delivery: the due deliveries
 // are claimed (so workers of other nodes leave them alone for
 // Config.Webhooks.Lease), sent and their attempts recorded. It returns how
 // many were claimed. It runs in the background unless
 // Config.Webhooks.Disabled.
-func (h *Host) DeliverWebhooks(ctx context.Context) int {
+func (h *Host) deliverWebhooks(ctx context.Context) int {
 	c := h.cfg.Webhooks
 	now := h.now()
 	// a read first: a claim is a write (and a commit), most rounds find
@@ -745,7 +691,7 @@ func (h *Host) checkWebhookURL(raw string) error {
 
 // checkWebhookPatterns validates the events an endpoint subscribes to and
 // returns them without repeats.
-func checkWebhookPatterns(patterns []string) ([]string, error) {
+func (h *Host) checkWebhookPatterns(patterns []string) ([]string, error) {
 	if len(patterns) == 0 {
 		return nil, bad("events", `events must list at least one event type, "<object>.*" or "*"`)
 	}
@@ -758,7 +704,7 @@ func checkWebhookPatterns(patterns []string) ([]string, error) {
 		param := fmt.Sprintf("events[%d]", i)
 		obj, wildcard := strings.CutSuffix(p, ".*")
 		switch {
-		case p == "*", wildcard && eventObjects[obj], eventTypes[p]:
+		case p == "*", wildcard && h.wiring.eventObjects[obj], h.wiring.eventTypes[p]:
 		default:
 			if err := checkText(param, p); err != nil {
 				return nil, err
@@ -789,7 +735,7 @@ func (h *Host) CreateWebhookEndpoint(ctx context.Context, in CreateWebhookEndpoi
 	if err := h.checkWebhookURL(in.URL); err != nil {
 		return nil, err
 	}
-	events, err := checkWebhookPatterns(in.Events)
+	events, err := h.checkWebhookPatterns(in.Events)
 	if err != nil {
 		return nil, err
 	}
@@ -800,34 +746,30 @@ func (h *Host) CreateWebhookEndpoint(ctx context.Context, in CreateWebhookEndpoi
 	if utf8.RuneCountInString(in.Description) > maxWebhookDesc {
 		return nil, bad("description", "description is longer than %d characters", maxWebhookDesc)
 	}
-	_, body, err := h.idempotent(ctx, in.Tenant, in.IdempotencyKey, "webhook_endpoint.create", in,
-		func(ctx context.Context, _ string, _ func() *store.IdemLink) (int, any, error) {
+	stored, err := idempotent(ctx, h, in.Tenant, in.IdempotencyKey, "webhook_endpoint.create", in,
+		func(ctx context.Context, _ string, _ func() *store.IdemLink) (*WebhookEndpoint, error) {
 			existing, err := h.store.ListWebhookEndpoints(ctx, in.Tenant)
 			if err != nil {
-				return 0, nil, core.WrapError(core.CodeInternal, err, "list webhook endpoints")
+				return nil, core.WrapError(core.CodeInternal, err, "list webhook endpoints")
 			}
 			if len(existing) >= h.cfg.Webhooks.MaxEndpoints {
-				return 0, nil, &core.Error{Code: core.CodeLimitExceeded, Message: fmt.Sprintf(
+				return nil, &core.Error{Code: core.CodeLimitExceeded, Message: fmt.Sprintf(
 					"a tenant may have at most %d webhook endpoints; delete one first", h.cfg.Webhooks.MaxEndpoints)}
 			}
 			now := h.now()
 			e := &store.WebhookEndpoint{ID: newID("we_", now), Tenant: in.Tenant, URL: in.URL, Events: in.Events,
 				Description: in.Description, Secret: newWebhookSecret(), Status: store.EndpointEnabled, CreatedAt: now, UpdatedAt: now}
 			if err := h.store.InsertWebhookEndpoint(ctx, e); err != nil {
-				return 0, nil, core.WrapError(core.CodeInternal, err, "store webhook endpoint")
+				return nil, core.WrapError(core.CodeInternal, err, "store webhook endpoint")
 			}
 			if h.hooks != nil {
 				h.hooks.endpoints.Store(true) // this node's commits wake the worker from now on
 			}
 			h.log.Info("webhook endpoint created", "endpoint", e.ID, "tenant", e.Tenant, "events", strings.Join(e.Events, ","))
-			return statusCreatedHTTP, endpointToAPI(e), nil // stored without the secret
+			return endpointToAPI(e), nil // stored without the secret
 		})
 	if err != nil {
 		return nil, err
-	}
-	var stored WebhookEndpoint
-	if err := json.Unmarshal(body, &stored); err != nil {
-		return nil, core.WrapError(core.CodeInternal, err, "decode stored response")
 	}
 	e, err := h.store.GetWebhookEndpoint(ctx, stored.ID)
 	if err != nil {
@@ -914,7 +856,7 @@ func (h *Host) ListEvents(ctx context.Context, in ListEventsInput) (*EventList, 
 		in.Type = ""
 	}
 	if in.Type != "" {
-		if obj, ok := strings.CutSuffix(in.Type, ".*"); !(ok && eventObjects[obj]) && !eventTypes[in.Type] {
+		if obj, ok := strings.CutSuffix(in.Type, ".*"); !(ok && h.wiring.eventObjects[obj]) && !h.wiring.eventTypes[in.Type] {
 			if err := checkText("type", in.Type); err != nil {
 				return nil, err
 			}

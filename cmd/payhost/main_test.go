@@ -38,7 +38,7 @@ func TestVersionAndUsage(t *testing.T) {
 // TestHelpExitsZero: --help prints a command's flags and succeeds; a bad
 // flag is a usage error.
 func TestHelpExitsZero(t *testing.T) {
-	for _, cmd := range [][]string{{"rules", "check"}, {"rules", "test"}, {"rules", "simulate"}, {"reconcile"}, {"sandbox"}, {"demo"}, {"serve"}} {
+	for _, cmd := range [][]string{{"rules", "check"}, {"rules", "test"}, {"rules", "simulate"}, {"reconcile"}, {"sandbox"}, {"demo"}, {"serve"}, {"bench"}} {
 		t.Run(strings.Join(cmd, " "), func(t *testing.T) {
 			code, _, errOut := runCmd(t, append(cmd, "--help")...)
 			assert.Equal(t, 0, code, errOut)

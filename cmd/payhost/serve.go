@@ -128,6 +128,11 @@ func startServerWith(ctx context.Context, cfg *config.Config, env *cmdEnv, so st
 	if err != nil {
 		return nil, err
 	}
+	if sr, ok := s.store.(store.StatsReporter); ok {
+		if err := metrics.WatchStore(sr); err != nil {
+			return nil, err
+		}
+	}
 	hc := cfg.Host()
 	hc.Store, hc.Logger, hc.Observer = s.store, s.log, metrics
 	hc.Keys = caps.NewKeyStore(s.redactor).WithEnv(env.getenv)

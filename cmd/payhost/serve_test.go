@@ -291,9 +291,12 @@ func TestServeEndToEnd(t *testing.T) {
 		`payhost_provider_calls_total{account="main",op="payment.create",outcome="ok",plugin="haotian"} 1`,
 		`payhost_plugin_instances{plugin="haotian",state="idle"}`,
 		`payhost_rule_reloads_total{outcome="activated"} 1`,
+		"# TYPE payhost_store_commits_total counter",
+		"# TYPE payhost_store_statements_total counter",
 	} {
 		assert.Contains(t, metrics, want)
 	}
+	assert.NotContains(t, metrics, "payhost_store_commits_total 0\n", "payments and refunds were committed")
 
 	require.Equal(t, 0, srv.stop(t))
 	logs := srv.stderr.String()

@@ -18,7 +18,7 @@ import (
 )
 
 func init() {
-	register(&command{path: "simulators", usage: "[--haotian HOST:PORT] [--adapay HOST:PORT] [--keys DIR] [--fast]",
+	register(&command{path: "simulators", usage: "[--haotian HOST:PORT] [--adapay HOST:PORT] [--keys DIR] [--fast] [--latency D]",
 		summary: "run the provider simulators alone, for a payhost serve of your own (docs/sandbox.md)", run: runSimulators})
 }
 
@@ -27,6 +27,9 @@ type simOptions struct {
 	HaotianAddr string // listen address of the Haotian simulator
 	AdapayAddr  string // listen address of the Adapay simulator
 	Fast        bool   // simulated payers and refunds settle in a second
+	// Latency delays every answer of the simulators by that long, as a
+	// provider far away would (each request on its own).
+	Latency time.Duration
 }
 
 // simulators are the provider simulators, each serving on its own
@@ -66,7 +69,7 @@ func startSimulators(o simOptions) (_ *simulators, err error) {
 		return nil, fmt.Errorf("haotian simulator: %w", err)
 	}
 	s.haotian = haotiansim.New(hcfg)
-	s.haotianURL = s.serve(hln, s.haotian, s.haotian.Close)
+	s.haotianURL = s.serve(hln, delayed(s.haotian, o.Latency, sleep), s.haotian.Close)
 	// Adapay signs the full URL, so the simulator must know the one clients use
 	aln, err := net.Listen("tcp", o.AdapayAddr)
 	if err != nil {
@@ -74,7 +77,7 @@ func startSimulators(o simOptions) (_ *simulators, err error) {
 	}
 	acfg.PublicURL = listenURL(aln.Addr())
 	s.adapay = adapaysim.New(acfg)
-	s.adapayURL = s.serve(aln, s.adapay, s.adapay.Close)
+	s.adapayURL = s.serve(aln, delayed(s.adapay, o.Latency, sleep), s.adapay.Close)
 	s.adapayPrivate = adapaysim.DefaultMerchantKey().PrivateKeyPEM()
 	s.adapayPublic = s.adapay.PublicKeyBase64()
 	return s, nil
@@ -88,6 +91,32 @@ func listenURL(a net.Addr) string {
 		return fmt.Sprintf("http://127.0.0.1:%d", tcp.Port)
 	}
 	return "http://" + a.String()
+}
+
+// delayed is h answering each request after wait(ctx, d), in the request's
+// own goroutine (requests wait side by side); a request whose client gave
+// up while waiting gets no answer. d <= 0 is h.
+func delayed(h http.Handler, d time.Duration, wait func(ctx context.Context, d time.Duration) bool) http.Handler {
+	if d <= 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if wait(r.Context(), d) {
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+// sleep waits d, or until ctx ends (false).
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func (s *simulators) serve(ln net.Listener, h http.Handler, closeFn func()) string {
@@ -157,11 +186,16 @@ func runSimulators(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.StringVar(&o.AdapayAddr, "adapay", "127.0.0.1:0", "`HOST:PORT` the Adapay simulator listens on (port 0 picks a free one)")
 	keys := fs.String("keys", ".simulators", "`DIR` the merchants' keys and an accounts configuration are written to")
 	fs.BoolVar(&o.Fast, "fast", false, "simulated payers pay after 1s and refunds settle after 0.5s (default 5s and 2s)")
+	fs.DurationVar(&o.Latency, "latency", 0, "delay every answer by `D` (e.g. 50ms), as a provider far away would")
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err, 2)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintln(env.stderr, "usage: payhost simulators", commands["simulators"].usage)
+		return 2
+	}
+	if o.Latency < 0 {
+		fmt.Fprintln(env.stderr, "payhost simulators: --latency must not be negative")
 		return 2
 	}
 	dir, err := filepath.Abs(*keys)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,4 +153,80 @@ func TestSimulatorsBadFlags(t *testing.T) {
 	code, _, stderr = runCmd(t, "simulators", "--haotian", "256.0.0.1:1", "--keys", t.TempDir())
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "haotian simulator")
+	code, _, stderr = runCmd(t, "simulators", "--latency", "-1ms", "--keys", t.TempDir())
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "--latency must not be negative")
+	code, _, _ = runCmd(t, "simulators", "--latency", "fast", "--keys", t.TempDir())
+	assert.Equal(t, 2, code)
+}
+
+// TestSimulatorsLatency: with --latency, each simulator answers no sooner
+// than that after the request.
+func TestSimulatorsLatency(t *testing.T) {
+	const latency = 50 * time.Millisecond
+	_, rd := startSimulatorsCmd(t, "--keys", filepath.Join(t.TempDir(), "keys"), "--latency", latency.String())
+	for _, url := range []string{rd.Haotian.URL, rd.Adapay.URL} {
+		start := time.Now()
+		res, err := http.Get(url + "/sim/state")
+		require.NoError(t, err)
+		_ = res.Body.Close()
+		took := time.Since(start)
+		assert.Equal(t, http.StatusOK, res.StatusCode)
+		assert.GreaterOrEqual(t, took, latency, url)
+	}
+}
+
+// TestDelayedSideBySide: requests wait out the latency side by side, not
+// one after the other: every request is inside its wait before any is
+// let through; a request whose wait was cut short gets no answer.
+func TestDelayedSideBySide(t *testing.T) {
+	const n = 4
+	entered, release := make(chan struct{}, n), make(chan struct{})
+	wait := func(ctx context.Context, d time.Duration) bool {
+		assert.Equal(t, time.Minute, d)
+		entered <- struct{}{}
+		select {
+		case <-release:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	h := delayed(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }), time.Minute, wait)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	codes := make(chan int, n)
+	for range n {
+		go func() {
+			res, err := http.Get(srv.URL)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			_ = res.Body.Close()
+			codes <- res.StatusCode
+		}()
+	}
+	for i := range n {
+		select {
+		case <-entered:
+		case <-time.After(time.Minute):
+			t.Fatalf("only %d of %d requests are waiting: they wait one after the other", i, n)
+		}
+	}
+	close(release)
+	for range n {
+		assert.Equal(t, http.StatusOK, <-codes)
+	}
+
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.False(t, sleep(cancelled, time.Hour), "a cancelled request stops waiting")
+	assert.True(t, sleep(context.Background(), time.Millisecond))
+	rec := httptest.NewRecorder()
+	delayed(http.NotFoundHandler(), 0, func(context.Context, time.Duration) bool {
+		t.Error("no latency: no wait")
+		return false
+	}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	assert.Equal(t, http.StatusNotFound, rec.Code)
 }

@@ -40,11 +40,12 @@ import (
 
 // Engine is what the API needs of the engine; *host.Host implements it.
 type Engine interface {
+	MoneyEngine
 	CreatePayment(ctx context.Context, in host.CreatePaymentInput) (*host.Payment, error)
-	GetPayment(ctx context.Context, tenant, id string, refresh bool) (*host.Payment, error)
+	GetPayment(ctx context.Context, tenant, id string, opts ...host.GetOption) (*host.Payment, error)
 	ClosePayment(ctx context.Context, tenant, id, idempotencyKey string) (*host.Payment, error)
 	CreateRefund(ctx context.Context, in host.CreateRefundInput) (*host.Refund, error)
-	GetRefund(ctx context.Context, tenant, id string, refresh bool) (*host.Refund, error)
+	GetRefund(ctx context.Context, tenant, id string, opts ...host.GetOption) (*host.Refund, error)
 	CreateWebhookEndpoint(ctx context.Context, in host.CreateWebhookEndpointInput) (*host.WebhookEndpoint, error)
 	ListWebhookEndpoints(ctx context.Context, tenant string) (*host.WebhookEndpointList, error)
 	GetWebhookEndpoint(ctx context.Context, tenant, id string) (*host.WebhookEndpoint, error)
@@ -53,7 +54,7 @@ type Engine interface {
 	GetEvent(ctx context.Context, tenant, id string) (*host.Event, error)
 	ListEventDeliveries(ctx context.Context, tenant, eventID string) (*host.WebhookDeliveryList, error)
 	CreateMerchant(ctx context.Context, in host.CreateMerchantInput) (*host.Merchant, error)
-	GetMerchant(ctx context.Context, tenant, id string, refresh bool) (*host.Merchant, error)
+	GetMerchant(ctx context.Context, tenant, id string, opts ...host.GetOption) (*host.Merchant, error)
 	UploadMerchantDocument(ctx context.Context, in host.UploadMerchantDocumentInput) (*host.Merchant, error)
 	SubmitMerchant(ctx context.Context, in host.SubmitMerchantInput) (*host.Merchant, error)
 	ActivateMerchantChannels(ctx context.Context, in host.ActivateMerchantChannelsInput) (*host.Merchant, error)
@@ -107,7 +108,7 @@ const (
 // Server is the API's http.Handler.
 type Server struct {
 	engine     Engine
-	money      MoneyEngine // nil: the split, payout, balance and terminal routes are not served
+	money      MoneyEngine // the engine again, as the split, payout, balance and terminal routes see it
 	rules      RulesAdmin
 	log        *slog.Logger
 	metrics    *Metrics
@@ -233,28 +234,26 @@ func New(cfg Config) (*Server, error) {
 		{"GET", "/metrics", authNone, s.serveMetrics},
 		{"GET", "/openapi.json", authNone, s.serveOpenAPI},
 	}
-	if m, ok := cfg.Host.(MoneyEngine); ok {
-		s.money = m
-		s.routes = append(s.routes,
-			route{"POST", "/v1/split_receivers", authTenant, s.createReceiver},
-			route{"GET", "/v1/split_receivers", authTenant, s.listReceivers},
-			route{"GET", "/v1/split_receivers/{id}", authTenant, s.getReceiver},
-			route{"POST", "/v1/payments/{id}/splits", authTenant, s.createSplit},
-			route{"GET", "/v1/splits/{id}", authTenant, s.getSplit},
-			route{"POST", "/v1/splits/{id}/returns", authTenant, s.createSplitReturn},
-			route{"GET", "/v1/split_returns/{id}", authTenant, s.getSplitReturn},
-			route{"POST", "/v1/payouts", authTenant, s.createPayout},
-			route{"GET", "/v1/payouts/{id}", authTenant, s.getPayout},
-			route{"GET", "/v1/balances", authTenant, s.getBalances},
-			route{"POST", "/v1/terminals", authTenant, s.registerTerminal},
-			route{"GET", "/v1/terminals", authTenant, s.listTerminals},
-			route{"GET", "/v1/terminals/{id}", authTenant, s.getTerminal},
-			route{"GET", "/v1/terminals/{id}/transactions", authTenant, s.terminalTransactions},
-			route{"GET", "/v1/terminals/{id}/summary", authTenant, s.terminalSummary},
-			route{"GET", "/admin/split_receivers", authAdmin, s.adminReceivers},
-			route{"POST", "/admin/split_receivers/{id}/bind", authAdmin, s.bindReceiver},
-		)
-	}
+	s.money = cfg.Host
+	s.routes = append(s.routes,
+		route{"POST", "/v1/split_receivers", authTenant, s.createReceiver},
+		route{"GET", "/v1/split_receivers", authTenant, s.listReceivers},
+		route{"GET", "/v1/split_receivers/{id}", authTenant, s.getReceiver},
+		route{"POST", "/v1/payments/{id}/splits", authTenant, s.createSplit},
+		route{"GET", "/v1/splits/{id}", authTenant, s.getSplit},
+		route{"POST", "/v1/splits/{id}/returns", authTenant, s.createSplitReturn},
+		route{"GET", "/v1/split_returns/{id}", authTenant, s.getSplitReturn},
+		route{"POST", "/v1/payouts", authTenant, s.createPayout},
+		route{"GET", "/v1/payouts/{id}", authTenant, s.getPayout},
+		route{"GET", "/v1/balances", authTenant, s.getBalances},
+		route{"POST", "/v1/terminals", authTenant, s.registerTerminal},
+		route{"GET", "/v1/terminals", authTenant, s.listTerminals},
+		route{"GET", "/v1/terminals/{id}", authTenant, s.getTerminal},
+		route{"GET", "/v1/terminals/{id}/transactions", authTenant, s.terminalTransactions},
+		route{"GET", "/v1/terminals/{id}/summary", authTenant, s.terminalSummary},
+		route{"GET", "/admin/split_receivers", authAdmin, s.adminReceivers},
+		route{"POST", "/admin/split_receivers/{id}/bind", authAdmin, s.bindReceiver},
+	)
 	seen := map[string]bool{}
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))

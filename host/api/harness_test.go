@@ -145,11 +145,11 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 		return ""
 	})
 	haotianAccount := func(name string) host.AccountConfig {
-		return host.AccountConfig{AccountConfig: caps.AccountConfig{Name: name, Plugin: haotian.Name,
+		return host.AccountConfig{Name: name, Plugin: haotian.Name,
 			Endpoints: map[string]caps.EndpointConfig{"gateway": {URL: gw.URL, AllowPrivate: true, Timeout: 5 * time.Second}},
 			Keys:      map[string]string{"app_secret": "env:HAOTIAN_SECRET"},
-			Config:    map[string]string{"mch_no": sim.DefaultMerchant.MchNo, "app_id": sim.DefaultMerchant.AppID}},
-			Methods: []core.Method{core.MethodAlipayQR, core.MethodWechatNative, core.MethodAlipayBarcode, core.MethodCashier}}
+			Config:    map[string]string{"mch_no": sim.DefaultMerchant.MchNo, "app_id": sim.DefaultMerchant.AppID},
+			Methods:   []core.Method{core.MethodAlipayQR, core.MethodWechatNative, core.MethodAlipayBarcode, core.MethodCashier}}
 	}
 	hc := host.Config{
 		Store:     st,

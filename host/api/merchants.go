@@ -92,7 +92,7 @@ func (s *Server) getMerchant(w http.ResponseWriter, r *http.Request, t *Tenant) 
 	if err != nil {
 		return err
 	}
-	m, err := s.engine.GetMerchant(r.Context(), t.Name, r.PathValue("id"), refresh)
+	m, err := s.engine.GetMerchant(r.Context(), t.Name, r.PathValue("id"), refreshOption(refresh)...)
 	if err != nil {
 		return err
 	}

@@ -55,11 +55,11 @@ func newOnboardingEnv(t *testing.T) (*env, *adapaysim.Server) {
 			}
 			return ""
 		}),
-		Accounts: []host.AccountConfig{{AccountConfig: caps.AccountConfig{Name: "app", Plugin: adapay.Name,
+		Accounts: []host.AccountConfig{{Name: "app", Plugin: adapay.Name,
 			Endpoints: map[string]caps.EndpointConfig{"api": {URL: gw.URL, AllowPrivate: true, Timeout: 5 * time.Second}},
 			Keys:      map[string]string{"merchant_private": "env:ADAPAY_PRIVATE", "adapay_public": "env:ADAPAY_PUBLIC"},
 			Config: map[string]string{"api_key": adapaysim.DefaultMerchantAPIKey, "app_id": adapaysim.DefaultMerchantAppID,
-				"base_url": gw.URL}}}},
+				"base_url": gw.URL}}},
 		Tenants: []host.TenantConfig{{Name: "acme", Accounts: []string{"app"}}, {Name: "globex", Accounts: []string{"app"}}},
 	})
 	require.NoError(t, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/payhost/payhost/core"
+	"github.com/payhost/payhost/host/store"
 )
 
 // Metric names.
@@ -31,6 +32,10 @@ const (
 	MetricRuleReloads          = "payhost_rule_reloads_total"
 	MetricRulesActive          = "payhost_rules_active_info"
 	MetricRulesActivatedAt     = "payhost_rules_activated_timestamp_seconds"
+	MetricStoreCommits         = "payhost_store_commits_total"
+	MetricStoreTransactions    = "payhost_store_transactions_total"
+	MetricStoreRollbacks       = "payhost_store_rollbacks_total"
+	MetricStoreStatements      = "payhost_store_statements_total"
 )
 
 // discardReasons are the plugin pool's discard reasons, always exported
@@ -125,6 +130,41 @@ func (m *Metrics) watch(e Engine, r RulesAdmin) error {
 	}
 	m.watched = true
 	return nil
+}
+
+// WatchStore exports the counters of st, read at every scrape, as
+// payhost_store_commits_total (durable commits), _transactions_total,
+// _rollbacks_total and _statements_total.
+func (m *Metrics) WatchStore(st store.StatsReporter) error {
+	return m.reg.Register(storeCollector{st})
+}
+
+// storeCollector reads a store's counters at scrape time.
+type storeCollector struct{ st store.StatsReporter }
+
+var (
+	descStoreCommits = prometheus.NewDesc(MetricStoreCommits,
+		"Durable commits of the store: transactions that changed a row, and statements outside a transaction that changed one.", nil, nil)
+	descStoreTransactions = prometheus.NewDesc(MetricStoreTransactions, "Store transactions begun.", nil, nil)
+	descStoreRollbacks    = prometheus.NewDesc(MetricStoreRollbacks, "Store transactions rolled back.", nil, nil)
+	descStoreStatements   = prometheus.NewDesc(MetricStoreStatements, "SQL statements the store executed.", nil, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descStoreCommits
+	ch <- descStoreTransactions
+	ch <- descStoreRollbacks
+	ch <- descStoreStatements
+}
+
+// Collect implements prometheus.Collector.
+func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.st.Stats()
+	ch <- prometheus.MustNewConstMetric(descStoreCommits, prometheus.CounterValue, float64(st.Commits))
+	ch <- prometheus.MustNewConstMetric(descStoreTransactions, prometheus.CounterValue, float64(st.Transactions))
+	ch <- prometheus.MustNewConstMetric(descStoreRollbacks, prometheus.CounterValue, float64(st.Rollbacks))
+	ch <- prometheus.MustNewConstMetric(descStoreStatements, prometheus.CounterValue, float64(st.Statements))
 }
 
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request, _ *Tenant) error {

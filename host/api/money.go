@@ -20,14 +20,14 @@ type MoneyEngine interface {
 	GetReceiver(ctx context.Context, tenant, id string) (*host.Receiver, error)
 	ListReceivers(ctx context.Context, tenant string) ([]host.Receiver, error)
 	CreateSplit(ctx context.Context, in host.CreateSplitInput) (*host.Split, error)
-	GetSplit(ctx context.Context, tenant, id string, refresh bool) (*host.Split, error)
+	GetSplit(ctx context.Context, tenant, id string, opts ...host.GetOption) (*host.Split, error)
 	CreateSplitReturn(ctx context.Context, in host.CreateSplitReturnInput) (*host.SplitReturn, error)
-	GetSplitReturn(ctx context.Context, tenant, id string, refresh bool) (*host.SplitReturn, error)
+	GetSplitReturn(ctx context.Context, tenant, id string, opts ...host.GetOption) (*host.SplitReturn, error)
 	CreatePayout(ctx context.Context, in host.CreatePayoutInput) (*host.Payout, error)
-	GetPayout(ctx context.Context, tenant, id string, refresh bool) (*host.Payout, error)
+	GetPayout(ctx context.Context, tenant, id string, opts ...host.GetOption) (*host.Payout, error)
 	GetBalances(ctx context.Context, in host.BalancesInput) (*host.BalancesResult, error)
 	RegisterTerminal(ctx context.Context, in host.RegisterTerminalInput) (*host.Terminal, error)
-	GetTerminal(ctx context.Context, tenant, id string, refresh bool) (*host.Terminal, error)
+	GetTerminal(ctx context.Context, tenant, id string, opts ...host.GetOption) (*host.Terminal, error)
 	ListTerminals(ctx context.Context, tenant string) ([]host.Terminal, error)
 	TerminalTransactions(ctx context.Context, in host.TerminalTransactionsInput) (*core.ListTransactionsResponse, error)
 	TerminalSummary(ctx context.Context, tenant, id, date string) (*core.SummarizeTransactionsResponse, error)
@@ -215,7 +215,7 @@ func (s *Server) getSplit(w http.ResponseWriter, r *http.Request, t *Tenant) err
 	if err != nil {
 		return err
 	}
-	sp, err := s.money.GetSplit(r.Context(), t.Name, r.PathValue("id"), refresh)
+	sp, err := s.money.GetSplit(r.Context(), t.Name, r.PathValue("id"), refreshOption(refresh)...)
 	if err != nil {
 		return err
 	}
@@ -254,7 +254,7 @@ func (s *Server) getSplitReturn(w http.ResponseWriter, r *http.Request, t *Tenan
 	if err != nil {
 		return err
 	}
-	sr, err := s.money.GetSplitReturn(r.Context(), t.Name, r.PathValue("id"), refresh)
+	sr, err := s.money.GetSplitReturn(r.Context(), t.Name, r.PathValue("id"), refreshOption(refresh)...)
 	if err != nil {
 		return err
 	}
@@ -299,7 +299,7 @@ func (s *Server) getPayout(w http.ResponseWriter, r *http.Request, t *Tenant) er
 	if err != nil {
 		return err
 	}
-	p, err := s.money.GetPayout(r.Context(), t.Name, r.PathValue("id"), refresh)
+	p, err := s.money.GetPayout(r.Context(), t.Name, r.PathValue("id"), refreshOption(refresh)...)
 	if err != nil {
 		return err
 	}
@@ -370,7 +370,7 @@ func (s *Server) getTerminal(w http.ResponseWriter, r *http.Request, t *Tenant) 
 	if err != nil {
 		return err
 	}
-	tm, err := s.money.GetTerminal(r.Context(), t.Name, r.PathValue("id"), refresh)
+	tm, err := s.money.GetTerminal(r.Context(), t.Name, r.PathValue("id"), refreshOption(refresh)...)
 	if err != nil {
 		return err
 	}
@@ -443,5 +443,14 @@ func (s *Server) terminalSummary(w http.ResponseWriter, r *http.Request, t *Tena
 		return err
 	}
 	writeJSON(w, http.StatusOK, sum)
+	return nil
+}
+
+// refreshOption is the engine's Refresh option when ?refresh=true asked
+// for it.
+func refreshOption(refresh bool) []host.GetOption {
+	if refresh {
+		return []host.GetOption{host.Refresh()}
+	}
 	return nil
 }

@@ -116,7 +116,7 @@ func (s *Server) getPayment(w http.ResponseWriter, r *http.Request, t *Tenant) e
 	if err != nil {
 		return err
 	}
-	p, err := s.engine.GetPayment(r.Context(), t.Name, r.PathValue("id"), refresh)
+	p, err := s.engine.GetPayment(r.Context(), t.Name, r.PathValue("id"), refreshOption(refresh)...)
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func (s *Server) getRefund(w http.ResponseWriter, r *http.Request, t *Tenant) er
 	if err != nil {
 		return err
 	}
-	ref, err := s.engine.GetRefund(r.Context(), t.Name, r.PathValue("id"), refresh)
+	ref, err := s.engine.GetRefund(r.Context(), t.Name, r.PathValue("id"), refreshOption(refresh)...)
 	if err != nil {
 		return err
 	}

@@ -197,6 +197,7 @@ type Webhooks struct {
 
 // Poll tunes the settlement poller.
 type Poll struct {
+	Disabled bool          `koanf:"disabled"` // this node runs no poller (other nodes settle open objects)
 	Interval time.Duration `koanf:"interval"`
 	First    time.Duration `koanf:"first"`
 	Max      time.Duration `koanf:"max"`
@@ -917,7 +918,7 @@ func (c *Config) Host() host.Config {
 			IdleTimeout: c.Wasm.IdleTimeout,
 			Limits: plugin.Limits{MaxOutputBytes: int(c.Wasm.MaxOutput), MaxProviderData: int(c.Wasm.MaxProviderData),
 				MaxField: int(c.Wasm.MaxField), MaxLogLines: c.Wasm.MaxLogLines, MaxLogBytes: int(c.Wasm.MaxLogBytes)}},
-		Poll:             host.PollConfig{Interval: c.Poll.Interval, First: c.Poll.First, Max: c.Poll.Max, MaxAge: c.Poll.MaxAge, Lease: c.Poll.Lease},
+		Poll:             host.PollConfig{Disabled: c.Poll.Disabled, Interval: c.Poll.Interval, First: c.Poll.First, Max: c.Poll.Max, MaxAge: c.Poll.MaxAge, Lease: c.Poll.Lease},
 		SplitDelay:       c.Splits.Delay,
 		IdempotencyLease: c.Idempotency.Lease, IdempotencyWait: c.Idempotency.Wait,
 		NodeHeartbeat: c.Idempotency.NodeHeartbeat, NodeTimeout: c.Idempotency.NodeTimeout,
@@ -929,8 +930,8 @@ func (c *Config) Host() host.Config {
 		hc.Plugins = append(hc.Plugins, host.PluginConfig{Path: p.Path, SHA256: p.SHA256, PublicKey: p.PublicKey})
 	}
 	for _, a := range c.Accounts {
-		ac := host.AccountConfig{AccountConfig: caps.AccountConfig{Name: a.Name, Plugin: a.Plugin, Environment: a.Environment,
-			Keys: a.Keys, Config: a.Config}}
+		ac := host.AccountConfig{Name: a.Name, Plugin: a.Plugin, Environment: a.Environment,
+			Keys: a.Keys, Config: a.Config}
 		if len(a.Endpoints) > 0 {
 			ac.Endpoints = map[string]caps.EndpointConfig{}
 			for name, ep := range a.Endpoints {

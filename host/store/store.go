@@ -70,7 +70,7 @@ type IdemRecord struct {
 	Owner          string // the token of the current (or last) owner
 	ResourceID     string // the object the request created or changed, once known
 	Node           string // the node of the owner
-	ResponseStatus int    // HTTP status of the stored response (IdemDone)
+	ResponseStatus int    // what the stored response is (IdemDone): the engine stores 0 for an answer, 1 for an error; keys stored by earlier versions hold an HTTP status
 	ResponseBody   []byte // the stored response (IdemDone)
 	LockedUntil    time.Time
 	CreatedAt      time.Time

@@ -1,7 +1,6 @@
 package crashtest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -21,13 +20,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 
 	"github.com/payhost/payhost/internal/pgtest"
+	"github.com/payhost/payhost/internal/procs"
 	"github.com/payhost/payhost/internal/testwasm"
 )
 
@@ -121,11 +120,11 @@ func TestCrash(t *testing.T) {
 
 	// the simulators, in their own process
 	simLog := openLog(t, filepath.Join(dir, "simulators.log"))
-	sims, line, err := startProcess(bin, []string{"simulators", "--keys", filepath.Join(dir, "keys"), "--fast"}, nil, simLog, time.Minute)
+	sims, line, err := procs.Start(bin, []string{"simulators", "--keys", filepath.Join(dir, "keys"), "--fast"}, nil, simLog, time.Minute)
 	if err != nil {
 		t.Fatalf("payhost simulators: %v\n%s", err, tail(simLog.Name(), 20))
 	}
-	t.Cleanup(func() { sims.stop() })
+	t.Cleanup(func() { sims.Stop() })
 	var simReady struct {
 		Haotian  struct{ URL string }
 		Adapay   struct{ URL string }
@@ -167,20 +166,20 @@ func TestCrash(t *testing.T) {
 	serveArgs := []string{"serve", "--config", cfgPath}
 	lease := set.lease
 	writeConfig(true)
-	srv, _, err := startProcess(bin, serveArgs, env, serveLog, 2*time.Minute)
+	srv, _, err := procs.Start(bin, serveArgs, env, serveLog, 2*time.Minute)
 	if refused := tail(serveLog.Name(), 1); err != nil && strings.Contains(refused, "idempotency") {
 		lease = fixedLease
 		t.Logf("the server refused idempotency.lease (%s): its fixed %s lease applies (retries and settling wait that long)",
 			strings.TrimSpace(refused), fixedLease)
 		writeConfig(false)
-		srv, _, err = startProcess(bin, serveArgs, env, serveLog, 2*time.Minute)
+		srv, _, err = procs.Start(bin, serveArgs, env, serveLog, 2*time.Minute)
 	}
 	if err != nil {
 		t.Fatalf("payhost serve: %v\n%s", err, tail(serveLog.Name(), 30))
 	}
 	defer func() {
 		if srv != nil { // nil when a restart failed
-			srv.stop()
+			srv.Stop()
 		}
 	}()
 	if lease != fixedLease {
@@ -204,12 +203,12 @@ func TestCrash(t *testing.T) {
 	for i := 1; i <= set.kills; i++ {
 		up := set.minUp + time.Duration(rng.Int64N(int64(set.maxUp-set.minUp)+1))
 		time.Sleep(up) // the moment of the kill is the random part, not a wait for a condition
-		srv.kill()
+		srv.Kill()
 		lastKill = time.Now()
 		if i%5 == 0 || i == set.kills {
 			t.Logf("kill %d/%d after %s up; %d requests so far", i, set.kills, up.Round(time.Millisecond), len(load.Requests()))
 		}
-		if srv, _, err = startProcess(bin, serveArgs, env, serveLog, 2*time.Minute); err != nil {
+		if srv, _, err = procs.Start(bin, serveArgs, env, serveLog, 2*time.Minute); err != nil {
 			close(stop)
 			t.Fatalf("restart %d: %v\n%s", i, err, tail(serveLog.Name(), 30))
 		}
@@ -379,67 +378,6 @@ func freshSchema(t *testing.T, keep bool) (string, *sql.DB) {
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	return dsn, db
-}
-
-// process is a payhost process.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-// startProcess starts bin and waits for the first line it prints on
-// stdout (its ready line); stderr goes to log. It fails if the process
-// exits first or within timeout prints nothing.
-func startProcess(bin string, args, env []string, log *os.File, timeout time.Duration) (*process, []byte, error) {
-	cmd := exec.Command(bin, args...)
-	cmd.Env = env
-	cmd.Stderr = log
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, nil, err
-	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	lines := make(chan []byte, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		if sc.Scan() {
-			lines <- append([]byte(nil), sc.Bytes()...)
-		}
-		for sc.Scan() { // the rest is for people; drain it
-		}
-		_ = cmd.Wait()
-		close(p.done)
-	}()
-	select {
-	case l := <-lines:
-		return p, l, nil
-	case <-p.done:
-		return nil, nil, fmt.Errorf("%s %s exited: %v", filepath.Base(bin), args[0], cmd.ProcessState)
-	case <-time.After(timeout):
-		p.kill()
-		return nil, nil, fmt.Errorf("%s %s printed no ready line in %s", filepath.Base(bin), args[0], timeout)
-	}
-}
-
-// kill sends SIGKILL and waits for the process to be gone.
-func (p *process) kill() {
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-}
-
-// stop asks the process to stop (SIGTERM), and kills it if it has not
-// within 30 seconds.
-func (p *process) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		p.kill()
-	}
 }
 
 func openLog(t *testing.T, path string) *os.File {

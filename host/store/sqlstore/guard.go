@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -20,6 +22,12 @@ import (
 // so that Ping reports it not ready until a write succeeds again. Errors are
 // wrapped, never replaced: errors.Is(err, driver.ErrBadConn), which
 // database/sql uses to retry on a fresh connection, still holds.
+//
+// The guard also counts the Store's work (Store.Stats): transactions,
+// statements, and durable commits — a transaction is one when a statement
+// in it changed a row (rows affected, or a row returned by a writing
+// statement's RETURNING), and so is a statement outside a transaction that
+// changed one.
 
 // SQLite result codes (the primary code is the low byte of an extended one).
 const (
@@ -132,9 +140,67 @@ func networkCause(err error) string {
 }
 
 // guard is what the connections of one pool share: how to tell the Store
-// about a failed write.
+// about a failed write, and the Store's counters.
 type guard struct {
 	wrote func(*store.UnavailableError)
+	n     *counts
+}
+
+// counts are a Store's counters (store.Stats), shared by its pools.
+type counts struct {
+	commits, transactions, rollbacks, statements atomic.Uint64
+}
+
+func (n *counts) stats() store.Stats {
+	return store.Stats{Commits: n.commits.Load(), Transactions: n.transactions.Load(),
+		Rollbacks: n.rollbacks.Load(), Statements: n.statements.Load()}
+}
+
+// executed counts a statement that ran on c without error; changed says
+// it changed a row: a durable commit of its own outside a transaction, or
+// makes the transaction's commit one.
+func (g *guard) executed(c *guardConn, changed bool) {
+	g.n.statements.Add(1)
+	if !changed {
+		return
+	}
+	if c.inTx.Load() {
+		c.txWrote.Store(true)
+		return
+	}
+	g.n.commits.Add(1)
+}
+
+// changedRows says whether res, the result of a statement that writes,
+// reports a changed row (only such a statement's count is its own: SQLite
+// reports the last write's, PostgreSQL a SELECT's rows).
+func changedRows(res driver.Result) bool {
+	if res == nil {
+		return false
+	}
+	n, err := res.RowsAffected()
+	return err == nil && n > 0
+}
+
+// writes says whether query changes data, from its first keyword (a WITH
+// query when it holds a writing one): its RETURNING rows are changed rows.
+func writes(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n(")
+	for _, kw := range []string{"INSERT", "UPDATE", "DELETE", "REPLACE"} {
+		if len(q) >= len(kw) && strings.EqualFold(q[:len(kw)], kw) {
+			return true
+		}
+	}
+	if len(q) < 4 || !strings.EqualFold(q[:4], "WITH") {
+		return false
+	}
+	for _, w := range strings.FieldsFunc(strings.ToUpper(q), func(r rune) bool { return !('A' <= r && r <= 'Z') }) {
+		switch w {
+		case "INSERT", "UPDATE", "DELETE":
+			return true
+		}
+	}
+	return false
 }
 
 func (g *guard) check(err error) error {
@@ -184,7 +250,10 @@ func (c *guardConnector) Driver() driver.Driver { return c.inner.Driver() }
 type guardConn struct {
 	inner driver.Conn
 	g     *guard
-	stmts *stmtCache // nil: every query prepared by the driver
+	// inTx: a transaction is open on the connection; txWrote: a statement
+	// in it changed a row.
+	inTx, txWrote atomic.Bool
+	stmts         *stmtCache // nil: every query prepared by the driver
 }
 
 var (
@@ -223,7 +292,7 @@ func (c *guardConn) prepare(ctx context.Context, query string) (*guardStmt, erro
 	if err != nil {
 		return nil, c.g.check(err)
 	}
-	return &guardStmt{inner: st, conn: c.inner, g: c.g}, nil
+	return &guardStmt{inner: st, conn: c, g: c.g, writes: writes(query)}, nil
 }
 
 func (c *guardConn) Close() error {
@@ -248,7 +317,10 @@ func (c *guardConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.
 	if err != nil {
 		return nil, c.g.check(err)
 	}
-	return &guardTx{inner: tx, g: c.g}, nil
+	c.g.n.transactions.Add(1)
+	c.inTx.Store(true)
+	c.txWrote.Store(false)
+	return &guardTx{inner: tx, conn: c}, nil
 }
 
 func (c *guardConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -267,6 +339,9 @@ func (c *guardConn) ExecContext(ctx context.Context, query string, args []driver
 		return nil, driver.ErrSkip
 	}
 	res, err := e.ExecContext(ctx, query, args)
+	if err == nil {
+		c.g.executed(c, writes(query) && changedRows(res))
+	}
 	return res, c.g.check(err)
 }
 
@@ -295,7 +370,7 @@ func (c *guardConn) QueryContext(ctx context.Context, query string, args []drive
 	if err != nil {
 		return nil, c.g.check(err)
 	}
-	return &guardRows{inner: rows, g: c.g}, nil
+	return c.rows(rows, writes(query)), nil
 }
 
 func (c *guardConn) Ping(ctx context.Context) error {
@@ -319,17 +394,31 @@ func (c *guardConn) CheckNamedValue(v *driver.NamedValue) error {
 	return driver.ErrSkip
 }
 
+// rows wraps the rows of a statement that ran on c; writes says the
+// statement changes data, so that a row it returns is a changed row.
+func (c *guardConn) rows(rows driver.Rows, writes bool) *guardRows {
+	r := &guardRows{inner: rows, g: c.g}
+	if !writes {
+		c.g.executed(c, false)
+		return r
+	}
+	r.conn = c
+	return r
+}
+
 // guardConnValid is a guardConn whose wrapped connection is a
 // driver.Validator.
 type guardConnValid struct{ *guardConn }
 
 func (c *guardConnValid) IsValid() bool { return c.inner.(driver.Validator).IsValid() }
 
-// guardStmt wraps a driver.Stmt of conn.
+// guardStmt wraps a driver.Stmt of conn; writes says its query changes
+// data.
 type guardStmt struct {
-	inner driver.Stmt
-	conn  driver.Conn
-	g     *guard
+	inner  driver.Stmt
+	conn   *guardConn
+	g      *guard
+	writes bool
 }
 
 var (
@@ -343,6 +432,9 @@ func (s *guardStmt) NumInput() int { return s.inner.NumInput() }
 
 func (s *guardStmt) Exec(args []driver.Value) (driver.Result, error) {
 	res, err := s.inner.Exec(args) //nolint:staticcheck // forwarding the deprecated method
+	if err == nil {
+		s.g.executed(s.conn, s.writes && changedRows(res))
+	}
 	return res, s.g.check(err)
 }
 
@@ -351,7 +443,7 @@ func (s *guardStmt) Query(args []driver.Value) (driver.Rows, error) {
 	if err != nil {
 		return nil, s.g.check(err)
 	}
-	return &guardRows{inner: rows, g: s.g}, nil
+	return s.conn.rows(rows, s.writes), nil
 }
 
 func (s *guardStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
@@ -364,6 +456,9 @@ func (s *guardStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (
 		return s.Exec(values)
 	}
 	res, err := e.ExecContext(ctx, args)
+	if err == nil {
+		s.g.executed(s.conn, s.writes && changedRows(res))
+	}
 	return res, s.g.check(err)
 }
 
@@ -380,7 +475,7 @@ func (s *guardStmt) QueryContext(ctx context.Context, args []driver.NamedValue) 
 	if err != nil {
 		return nil, s.g.check(err)
 	}
-	return &guardRows{inner: rows, g: s.g}, nil
+	return s.conn.rows(rows, s.writes), nil
 }
 
 // CheckNamedValue is the statement's checker, else its connection's (the
@@ -389,7 +484,7 @@ func (s *guardStmt) CheckNamedValue(v *driver.NamedValue) error {
 	if n, ok := s.inner.(driver.NamedValueChecker); ok {
 		return n.CheckNamedValue(v)
 	}
-	if n, ok := s.conn.(driver.NamedValueChecker); ok {
+	if n, ok := s.conn.inner.(driver.NamedValueChecker); ok {
 		return n.CheckNamedValue(v)
 	}
 	return driver.ErrSkip
@@ -408,25 +503,46 @@ func plainValues(named []driver.NamedValue) ([]driver.Value, error) {
 	return out, nil
 }
 
-// guardTx wraps a driver.Tx.
+// guardTx wraps a driver.Tx of conn.
 type guardTx struct {
 	inner driver.Tx
-	g     *guard
+	conn  *guardConn
 }
 
-func (t *guardTx) Commit() error   { return t.g.check(t.inner.Commit()) }
-func (t *guardTx) Rollback() error { return t.g.check(t.inner.Rollback()) }
+// Commit commits; a transaction in which a statement changed a row is a
+// durable commit.
+func (t *guardTx) Commit() error {
+	c := t.conn
+	err := t.inner.Commit()
+	c.inTx.Store(false)
+	if err == nil && c.txWrote.Load() {
+		c.g.n.commits.Add(1)
+	}
+	return c.g.check(err)
+}
 
-// guardRows wraps driver.Rows.
+func (t *guardTx) Rollback() error {
+	c := t.conn
+	err := t.inner.Rollback()
+	c.inTx.Store(false)
+	c.g.n.rollbacks.Add(1)
+	return c.g.check(err)
+}
+
+// guardRows wraps driver.Rows; conn is set for the rows of a statement that
+// changes data, which is counted (a changed row or not) at its first row or
+// its end.
 type guardRows struct {
 	inner driver.Rows
 	g     *guard
+	conn  *guardConn
 	done  func() // when set, called once the Rows are closed
 }
 
 func (r *guardRows) Columns() []string { return r.inner.Columns() }
 
 func (r *guardRows) Close() error {
+	r.counted(false)
 	err := r.g.check(r.inner.Close())
 	if r.done != nil {
 		r.done()
@@ -437,8 +553,19 @@ func (r *guardRows) Close() error {
 
 func (r *guardRows) Next(dest []driver.Value) error {
 	err := r.inner.Next(dest)
+	r.counted(err == nil)
 	if err == io.EOF { //nolint:errorlint // the driver contract's end of rows, compared as database/sql does
 		return err
 	}
 	return r.g.check(err)
+}
+
+// counted counts the writing statement of the rows once; row says a row
+// came back, which it changed.
+func (r *guardRows) counted(row bool) {
+	if r.conn == nil {
+		return
+	}
+	r.g.executed(r.conn, row)
+	r.conn = nil
 }

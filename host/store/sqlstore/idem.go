@@ -45,7 +45,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, c store.IdemClaim) (sto
 	// A key released between our INSERT and SELECT is claimed again; a few
 	// rounds are plenty (each needs another client to release it meanwhile).
 	for range 5 {
-		rec, err := scanIdem(s.w.QueryRowContext(ctx, s.d.q(`INSERT INTO idempotency_keys
+		rec, err := scanIdem(s.queryRowW(ctx, s.d.q(`INSERT INTO idempotency_keys
 			(tenant, idem_key, operation, request_hash, state, owner, resource_id, response_status, response_body, locked_until, created_at, updated_at, node)
 			VALUES (?, ?, ?, ?, ?, ?, '', 0, NULL, ?, ?, ?, ?)
 			ON CONFLICT (tenant, idem_key) DO NOTHING
@@ -62,7 +62,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, c store.IdemClaim) (sto
 		if c.NodeTimeout > 0 {
 			seenSince = micros(c.Now.Add(-c.NodeTimeout))
 		}
-		rec, err = scanIdem(s.w.QueryRowContext(ctx, s.d.q(`UPDATE idempotency_keys
+		rec, err = scanIdem(s.queryRowW(ctx, s.d.q(`UPDATE idempotency_keys
 			SET locked_until = ?, updated_at = ?, owner = ?, node = ?
 			WHERE tenant = ? AND idem_key = ? AND state = ?
 			  AND (locked_until < ? OR (CAST(? AS BIGINT) >= 0 AND node <> '' AND NOT EXISTS
@@ -76,7 +76,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, c store.IdemClaim) (sto
 		if !errors.Is(err, sql.ErrNoRows) {
 			return store.IdemRecord{}, false, fmt.Errorf("sqlstore: take over idempotency key: %w", err)
 		}
-		rec, err = s.getIdem(ctx, s.w, c.Tenant, c.Key)
+		rec, err = s.getIdem(ctx, s.rw(ctx), c.Tenant, c.Key)
 		if err == nil {
 			return rec, false, nil
 		}
@@ -96,7 +96,7 @@ func (s *Store) LinkIdempotencyKey(ctx context.Context, tenant, key, owner, reso
 	if err := tc.err(); err != nil {
 		return err
 	}
-	res, err := s.w.ExecContext(ctx, s.d.q(`UPDATE idempotency_keys SET resource_id = ?, updated_at = ?
+	res, err := s.exec(ctx, s.d.q(`UPDATE idempotency_keys SET resource_id = ?, updated_at = ?
 		WHERE tenant = ? AND idem_key = ? AND state = ? AND owner = ?`),
 		resourceID, micros(now), tenant, key, store.IdemInProgress, owner)
 	if err != nil {
@@ -113,7 +113,7 @@ func (s *Store) FinishIdempotencyKey(ctx context.Context, tenant, key, owner str
 	if body == nil {
 		body = []byte{}
 	}
-	res, err := s.w.ExecContext(ctx, s.d.q(`UPDATE idempotency_keys
+	res, err := s.exec(ctx, s.d.q(`UPDATE idempotency_keys
 		SET state = ?, response_status = ?, response_body = ?, updated_at = ?
 		WHERE tenant = ? AND idem_key = ? AND state = ? AND owner = ?`),
 		store.IdemDone, status, body, micros(now), tenant, key, store.IdemInProgress, owner)
@@ -129,7 +129,7 @@ func (s *Store) FinishIdempotencyKey(ctx context.Context, tenant, key, owner str
 // stored, and a retry must take the key over after its lease to resume that
 // resource rather than start a second one.
 func (s *Store) ReleaseIdempotencyKey(ctx context.Context, tenant, key, owner string) error {
-	res, err := s.w.ExecContext(ctx, s.d.q(`DELETE FROM idempotency_keys
+	res, err := s.exec(ctx, s.d.q(`DELETE FROM idempotency_keys
 		WHERE tenant = ? AND idem_key = ? AND state = ? AND resource_id = '' AND owner = ?`),
 		tenant, key, store.IdemInProgress, owner)
 	if err != nil {
@@ -148,7 +148,7 @@ func (s *Store) idemChanged(ctx context.Context, res sql.Result, tenant, key, ow
 	if n > 0 {
 		return nil
 	}
-	rec, err := s.getIdem(ctx, s.w, tenant, key)
+	rec, err := s.getIdem(ctx, s.rw(ctx), tenant, key)
 	if err != nil {
 		return fmt.Errorf("sqlstore: %s idempotency key: %w", what, err)
 	}
@@ -163,7 +163,7 @@ func (s *Store) idemChanged(ctx context.Context, res sql.Result, tenant, key, ow
 
 // GetIdempotencyKey reads a key; ErrNotFound when it does not exist.
 func (s *Store) GetIdempotencyKey(ctx context.Context, tenant, key string) (store.IdemRecord, error) {
-	return s.getIdem(ctx, s.r, tenant, key)
+	return s.getIdem(ctx, s.rq(ctx), tenant, key)
 }
 
 func (s *Store) getIdem(ctx context.Context, q querier, tenant, key string) (store.IdemRecord, error) {
@@ -205,7 +205,11 @@ func (s *Store) linkInTx(ctx context.Context, q querier, link *store.IdemLink, r
 // link to its idempotency key when there is one.
 func (s *Store) insertLinked(ctx context.Context, link *store.IdemLink, resourceID string, insert func(q querier) error) error {
 	if link == nil {
-		return insert(s.w)
+		q, err := s.wq(ctx)
+		if err != nil {
+			return err
+		}
+		return insert(q)
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.linkInTx(ctx, tx, link, resourceID); err != nil {
@@ -222,7 +226,7 @@ func (s *Store) Heartbeat(ctx context.Context, node string, now time.Time) error
 	if err := tc.err(); err != nil {
 		return err
 	}
-	if _, err := s.w.ExecContext(ctx, s.d.q(`INSERT INTO nodes (id, seen_at) VALUES (?, ?)
+	if _, err := s.exec(ctx, s.d.q(`INSERT INTO nodes (id, seen_at) VALUES (?, ?)
 		ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at`), node, micros(now)); err != nil {
 		return fmt.Errorf("sqlstore: heartbeat: %w", err)
 	}
@@ -232,7 +236,7 @@ func (s *Store) Heartbeat(ctx context.Context, node string, now time.Time) error
 // NodeSeen returns when node was last seen; ErrNotFound when it never was.
 func (s *Store) NodeSeen(ctx context.Context, node string) (time.Time, error) {
 	var seen int64
-	err := s.r.QueryRowContext(ctx, s.d.q(`SELECT seen_at FROM nodes WHERE id = ?`), node).Scan(&seen)
+	err := s.rq(ctx).QueryRowContext(ctx, s.d.q(`SELECT seen_at FROM nodes WHERE id = ?`), node).Scan(&seen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, fmt.Errorf("sqlstore: node %s: %w", node, store.ErrNotFound)
 	}
@@ -244,7 +248,7 @@ func (s *Store) NodeSeen(ctx context.Context, node string) (time.Time, error) {
 
 // RemoveNode forgets node, and every node not seen since before.
 func (s *Store) RemoveNode(ctx context.Context, node string, before time.Time) error {
-	if _, err := s.w.ExecContext(ctx, s.d.q(`DELETE FROM nodes WHERE id = ? OR seen_at < ?`), node, micros(before)); err != nil {
+	if _, err := s.exec(ctx, s.d.q(`DELETE FROM nodes WHERE id = ? OR seen_at < ?`), node, micros(before)); err != nil {
 		return fmt.Errorf("sqlstore: remove node: %w", err)
 	}
 	return nil

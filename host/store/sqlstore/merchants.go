@@ -96,7 +96,7 @@ func (s *Store) InsertMerchant(ctx context.Context, m *store.Merchant) error {
 
 // GetMerchant reads a merchant; ErrNotFound when it does not exist.
 func (s *Store) GetMerchant(ctx context.Context, id string) (*store.Merchant, error) {
-	return s.getMerchant(ctx, s.r, id)
+	return s.getMerchant(ctx, s.rq(ctx), id)
 }
 
 func (s *Store) getMerchant(ctx context.Context, q querier, id string) (*store.Merchant, error) {
@@ -178,7 +178,7 @@ func (s *Store) UpdateMerchant(ctx context.Context, u store.MerchantUpdate) (*st
 	if !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
-	cur, err := s.getMerchant(ctx, s.w, u.ID)
+	cur, err := s.getMerchant(ctx, s.rw(ctx), u.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +192,7 @@ func (s *Store) ClaimMerchantsToPoll(ctx context.Context, now time.Time, lease t
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.w.QueryContext(ctx, s.d.q(`UPDATE merchants SET next_poll_at = ?
+	rows, err := s.queryW(ctx, s.d.q(`UPDATE merchants SET next_poll_at = ?
 		WHERE seq IN (SELECT seq FROM merchants WHERE next_poll_at <> 0 AND next_poll_at <= ?
 		              ORDER BY next_poll_at, seq LIMIT ?`+s.skipLocked()+`)
 		RETURNING `+merchantCols), micros(now.Add(lease)), micros(now), limit)
@@ -267,7 +267,7 @@ func (s *Store) merchantExists(ctx context.Context, tx *sql.Tx, id string) error
 
 // ListMerchantDocuments lists a merchant's documents, oldest first.
 func (s *Store) ListMerchantDocuments(ctx context.Context, merchantID string) ([]*store.MerchantDocument, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+documentCols+` FROM merchant_documents WHERE merchant_id = ? ORDER BY seq`), merchantID)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+documentCols+` FROM merchant_documents WHERE merchant_id = ? ORDER BY seq`), merchantID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list merchant documents: %w", err)
 	}
@@ -405,7 +405,7 @@ func (s *Store) insertItem(ctx context.Context, tx *sql.Tx, requestID string, se
 // GetMerchantRequest reads a request with its items; ErrNotFound when it
 // does not exist.
 func (s *Store) GetMerchantRequest(ctx context.Context, id string) (*store.MerchantRequest, error) {
-	return s.getRequest(ctx, s.r, id)
+	return s.getRequest(ctx, s.rq(ctx), id)
 }
 
 func (s *Store) getRequest(ctx context.Context, q querier, id string) (*store.MerchantRequest, error) {
@@ -444,7 +444,7 @@ func (s *Store) loadItems(ctx context.Context, q querier, rs []*store.MerchantRe
 
 // ListMerchantRequests lists a merchant's requests with their items, oldest first.
 func (s *Store) ListMerchantRequests(ctx context.Context, merchantID string) ([]*store.MerchantRequest, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+requestCols+` FROM merchant_requests WHERE merchant_id = ? ORDER BY seq`), merchantID)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+requestCols+` FROM merchant_requests WHERE merchant_id = ? ORDER BY seq`), merchantID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list merchant requests: %w", err)
 	}
@@ -452,7 +452,7 @@ func (s *Store) ListMerchantRequests(ctx context.Context, merchantID string) ([]
 	if err != nil || len(rs) == 0 {
 		return rs, err
 	}
-	err = s.loadItems(ctx, s.r, rs, `SELECT i.request_id, i.name, i.status, i.message, i.sub_merchant_code, i.qr_code,
+	err = s.loadItems(ctx, s.rq(ctx), rs, `SELECT i.request_id, i.name, i.status, i.message, i.sub_merchant_code, i.qr_code,
 		i.apply_state, i.authorize_state, i.updated_at FROM merchant_request_items i
 		JOIN merchant_requests r ON r.id = i.request_id WHERE r.merchant_id = ? ORDER BY i.seq, i.name`, merchantID)
 	return rs, err
@@ -575,7 +575,7 @@ func (s *Store) SetMerchantRequestItem(ctx context.Context, u store.MerchantItem
 	if err != nil {
 		return nil, err
 	}
-	return s.getRequest(ctx, s.w, u.RequestID)
+	return s.getRequest(ctx, s.rw(ctx), u.RequestID)
 }
 
 func deref(s *string) string {
@@ -591,7 +591,7 @@ func (s *Store) ClaimMerchantRequestsToPoll(ctx context.Context, now time.Time, 
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.w.QueryContext(ctx, s.d.q(`UPDATE merchant_requests SET next_poll_at = ?
+	rows, err := s.queryW(ctx, s.d.q(`UPDATE merchant_requests SET next_poll_at = ?
 		WHERE seq IN (SELECT seq FROM merchant_requests WHERE next_poll_at <> 0 AND next_poll_at <= ?
 		              ORDER BY next_poll_at, seq LIMIT ?`+s.skipLocked()+`)
 		RETURNING `+requestCols), micros(now.Add(lease)), micros(now), limit)
@@ -603,7 +603,7 @@ func (s *Store) ClaimMerchantRequestsToPoll(ctx context.Context, now time.Time, 
 		return nil, err
 	}
 	for _, r := range rs {
-		if err := s.loadItems(ctx, s.w, []*store.MerchantRequest{r},
+		if err := s.loadItems(ctx, s.rw(ctx), []*store.MerchantRequest{r},
 			`SELECT `+itemCols+` FROM merchant_request_items WHERE request_id = ? ORDER BY seq, name`, r.ID); err != nil {
 			return nil, err
 		}

@@ -107,7 +107,7 @@ func (s *Store) InsertPayment(ctx context.Context, p *store.Payment) error {
 
 // GetPayment reads a payment; ErrNotFound when it does not exist.
 func (s *Store) GetPayment(ctx context.Context, id string) (*store.Payment, error) {
-	return s.getPayment(ctx, s.r, id, "")
+	return s.getPayment(ctx, s.rq(ctx), id, "")
 }
 
 func (s *Store) getPayment(ctx context.Context, q querier, id, lock string) (*store.Payment, error) {
@@ -225,7 +225,7 @@ func (s *Store) UpdatePayment(ctx context.Context, u store.PaymentUpdate) (*stor
 	if !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
-	cur, err := s.getPayment(ctx, s.w, u.ID, "")
+	cur, err := s.getPayment(ctx, s.rw(ctx), u.ID, "")
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +242,7 @@ func (s *Store) ClaimPaymentsToPoll(ctx context.Context, now time.Time, lease ti
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.w.QueryContext(ctx, s.d.q(`UPDATE payments SET next_poll_at = ?
+	rows, err := s.queryW(ctx, s.d.q(`UPDATE payments SET next_poll_at = ?
 		WHERE seq IN (SELECT seq FROM payments WHERE next_poll_at <> 0 AND next_poll_at <= ?
 		              ORDER BY next_poll_at, seq LIMIT ?`+s.skipLocked()+`)
 		RETURNING `+paymentCols), micros(now.Add(lease)), micros(now), limit)
@@ -258,7 +258,7 @@ func (s *Store) PaymentsToPoll(ctx context.Context, now time.Time, limit int) ([
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+paymentCols+` FROM payments
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+paymentCols+` FROM payments
 		WHERE next_poll_at <> 0 AND next_poll_at <= ? ORDER BY next_poll_at, seq LIMIT ?`), micros(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: payments to poll: %w", err)

@@ -75,7 +75,7 @@ func (s *Store) InsertPayout(ctx context.Context, p *store.Payout) error {
 
 // GetPayout reads a payout; ErrNotFound when it does not exist.
 func (s *Store) GetPayout(ctx context.Context, id string) (*store.Payout, error) {
-	return getByID(ctx, s, s.r, "payouts", payoutCols, scanPayout, "payout", id, "")
+	return getByID(ctx, s, s.rq(ctx), "payouts", payoutCols, scanPayout, "payout", id, "")
 }
 
 // UpdatePayout changes a payout; with From set, only when its status is From
@@ -130,7 +130,7 @@ func (s *Store) ClaimPayoutsToPoll(ctx context.Context, now time.Time, lease tim
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.w.QueryContext(ctx, s.d.q(`UPDATE payouts SET next_poll_at = ?
+	rows, err := s.queryW(ctx, s.d.q(`UPDATE payouts SET next_poll_at = ?
 		WHERE seq IN (SELECT seq FROM payouts WHERE next_poll_at <> 0 AND next_poll_at <= ?
 		              ORDER BY next_poll_at, seq LIMIT ?`+s.skipLocked()+`)
 		RETURNING `+payoutCols), micros(now.Add(lease)), micros(now), limit)
@@ -208,7 +208,7 @@ func (s *Store) UpsertTerminal(ctx context.Context, t *store.Terminal) error {
 
 // FindTerminal reads the terminal of an account by device number.
 func (s *Store) FindTerminal(ctx context.Context, account, deviceNo string) (*store.Terminal, error) {
-	t, err := scanTerminal(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+terminalCols+` FROM terminals WHERE account = ? AND device_no = ?`),
+	t, err := scanTerminal(s.rq(ctx).QueryRowContext(ctx, s.d.q(`SELECT `+terminalCols+` FROM terminals WHERE account = ? AND device_no = ?`),
 		account, deviceNo))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: device %s at %s", store.ErrNotFound, deviceNo, account)
@@ -221,12 +221,12 @@ func (s *Store) FindTerminal(ctx context.Context, account, deviceNo string) (*st
 
 // GetTerminal reads a terminal by id.
 func (s *Store) GetTerminal(ctx context.Context, id string) (*store.Terminal, error) {
-	return getByID(ctx, s, s.r, "terminals", terminalCols, scanTerminal, "terminal", id, "")
+	return getByID(ctx, s, s.rq(ctx), "terminals", terminalCols, scanTerminal, "terminal", id, "")
 }
 
 // ListTerminals lists a tenant's terminals, oldest first.
 func (s *Store) ListTerminals(ctx context.Context, tenant string) ([]*store.Terminal, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+terminalCols+` FROM terminals WHERE tenant = ? ORDER BY seq`), tenant)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+terminalCols+` FROM terminals WHERE tenant = ? ORDER BY seq`), tenant)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list terminals: %w", err)
 	}

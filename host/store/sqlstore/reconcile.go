@@ -38,7 +38,7 @@ func (s *Store) InsertReconciliation(ctx context.Context, r *store.Reconciliatio
 	if r.ID == "" || r.Account == "" || r.Date == "" || r.Status == "" {
 		return errors.New("sqlstore: insert reconciliation: ID, Account, Date and Status are required")
 	}
-	res, err := s.w.ExecContext(ctx, s.d.q(`INSERT INTO reconciliations (`+reconciliationCols+`)
+	res, err := s.exec(ctx, s.d.q(`INSERT INTO reconciliations (`+reconciliationCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 		r.ID, r.Account, r.Plugin, r.Date, r.Status, string(r.Report), micros(r.CreatedAt))
 	if err != nil {
@@ -54,7 +54,7 @@ func (s *Store) InsertReconciliation(ctx context.Context, r *store.Reconciliatio
 
 // GetReconciliation reads a report; ErrNotFound when it does not exist.
 func (s *Store) GetReconciliation(ctx context.Context, id string) (*store.Reconciliation, error) {
-	return getByID(ctx, s, s.r, "reconciliations", reconciliationCols, scanReconciliation, "reconciliation", id, "")
+	return getByID(ctx, s, s.rq(ctx), "reconciliations", reconciliationCols, scanReconciliation, "reconciliation", id, "")
 }
 
 // ListReconciliations lists an account's reports (of one day when date is
@@ -69,7 +69,7 @@ func (s *Store) ListReconciliations(ctx context.Context, account, date string, l
 		query += ` AND day = ?`
 		args = append(args, date)
 	}
-	rows, err := s.r.QueryContext(ctx, s.d.q(query+` ORDER BY seq DESC LIMIT ?`), append(args, limit)...)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(query+` ORDER BY seq DESC LIMIT ?`), append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list reconciliations: %w", err)
 	}
@@ -83,7 +83,7 @@ func (s *Store) AccountActivity(ctx context.Context, account string, from, to ti
 	if lo <= 0 {
 		lo = 1 // 0 is "unset"
 	}
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+paymentCols+` FROM payments
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+paymentCols+` FROM payments
 		WHERE account = ? AND paid_at >= ? AND paid_at < ? ORDER BY paid_at, seq`), account, lo, hi)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: account activity: payments: %w", err)
@@ -92,7 +92,7 @@ func (s *Store) AccountActivity(ctx context.Context, account string, from, to ti
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err = s.r.QueryContext(ctx, s.d.q(`SELECT `+refundCols+` FROM refunds
+	rows, err = s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+refundCols+` FROM refunds
 		WHERE succeeded_at >= ? AND succeeded_at < ? AND payment_id IN (SELECT id FROM payments WHERE account = ?)
 		ORDER BY succeeded_at, seq`), lo, hi, account)
 	if err != nil {

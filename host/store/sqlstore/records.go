@@ -32,7 +32,7 @@ func (s *Store) InsertAttempt(ctx context.Context, a *store.Attempt) error {
 	if err := c.err(); err != nil {
 		return err
 	}
-	err := s.w.QueryRowContext(ctx, s.d.q(`INSERT INTO attempts (object_id, operation, channel, outcome, error_message, duration_ms, created_at)
+	err := s.queryRowW(ctx, s.d.q(`INSERT INTO attempts (object_id, operation, channel, outcome, error_message, duration_ms, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		a.ObjectID, a.Operation, a.Channel, a.Outcome, a.Error, a.DurationMS, micros(a.CreatedAt)).Scan(&a.ID)
 	if err != nil {
@@ -44,7 +44,7 @@ func (s *Store) InsertAttempt(ctx context.Context, a *store.Attempt) error {
 // ListAttempts lists an object's attempts, oldest first (by CreatedAt,
 // then insertion).
 func (s *Store) ListAttempts(ctx context.Context, objectID string) ([]*store.Attempt, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+attemptCols+` FROM attempts WHERE object_id = ? ORDER BY created_at, id`), objectID)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+attemptCols+` FROM attempts WHERE object_id = ? ORDER BY created_at, id`), objectID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list attempts: %w", err)
 	}
@@ -80,7 +80,7 @@ func (s *Store) InsertTransition(ctx context.Context, t *store.Transition) error
 	if t.Applied {
 		applied = 1
 	}
-	err := s.w.QueryRowContext(ctx, s.d.q(`INSERT INTO transitions (object_type, object_id, from_status, to_status, source, applied, detail, created_at)
+	err := s.queryRowW(ctx, s.d.q(`INSERT INTO transitions (object_type, object_id, from_status, to_status, source, applied, detail, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		t.ObjectType, t.ObjectID, t.From, t.To, t.Source, applied, t.Detail, micros(t.CreatedAt)).Scan(&t.ID)
 	if err != nil {
@@ -92,7 +92,7 @@ func (s *Store) InsertTransition(ctx context.Context, t *store.Transition) error
 // ListTransitions lists an object's transitions, oldest first (by
 // CreatedAt, then insertion).
 func (s *Store) ListTransitions(ctx context.Context, objectID string) ([]*store.Transition, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+transitionCols+` FROM transitions WHERE object_id = ? ORDER BY created_at, id`), objectID)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+transitionCols+` FROM transitions WHERE object_id = ? ORDER BY created_at, id`), objectID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list transitions: %w", err)
 	}
@@ -129,7 +129,7 @@ func (s *Store) InsertNotification(ctx context.Context, n *store.Notification) (
 		return false, err
 	}
 	var id int64
-	err := s.w.QueryRowContext(ctx, s.d.q(`INSERT INTO notifications (account, event_id, object_type, object_id, status, body, result, received_at)
+	err := s.queryRowW(ctx, s.d.q(`INSERT INTO notifications (account, event_id, object_type, object_id, status, body, result, received_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, event_id) DO NOTHING RETURNING id`),
 		n.Account, n.EventID, n.ObjectType, n.ObjectID, n.Status, n.Body, n.Result, micros(n.ReceivedAt)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -150,7 +150,7 @@ func (s *Store) SetNotificationResult(ctx context.Context, id int64, result stri
 	if err := c.err(); err != nil {
 		return err
 	}
-	res, err := s.w.ExecContext(ctx, s.d.q(`UPDATE notifications SET result = ? WHERE id = ?`), result, id)
+	res, err := s.exec(ctx, s.d.q(`UPDATE notifications SET result = ? WHERE id = ?`), result, id)
 	if err != nil {
 		return fmt.Errorf("sqlstore: set notification result: %w", err)
 	}
@@ -166,7 +166,7 @@ func (s *Store) SetNotificationResult(ctx context.Context, id int64, result stri
 // ErrNotFound when there is none. It is not part of store.Store: it serves
 // tests and operators looking at what a duplicate delivery repeated.
 func (s *Store) GetNotification(ctx context.Context, account, eventID string) (*store.Notification, error) {
-	n, err := scanNotification(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+notificationCols+` FROM notifications WHERE account = ? AND event_id = ?`), account, eventID))
+	n, err := scanNotification(s.rq(ctx).QueryRowContext(ctx, s.d.q(`SELECT `+notificationCols+` FROM notifications WHERE account = ? AND event_id = ?`), account, eventID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: notification %s/%s", store.ErrNotFound, account, eventID)
 	}

@@ -132,13 +132,13 @@ func (s *Store) whyNoReserve(ctx context.Context, tx *sql.Tx, r *store.Refund) e
 
 // GetRefund reads a refund; ErrNotFound when it does not exist.
 func (s *Store) GetRefund(ctx context.Context, id string) (*store.Refund, error) {
-	return getByID(ctx, s, s.r, "refunds", refundCols, scanRefund, "refund", id, "")
+	return getByID(ctx, s, s.rq(ctx), "refunds", refundCols, scanRefund, "refund", id, "")
 }
 
 // ListRefunds lists a payment's refunds, oldest first (by CreatedAt, then
 // insertion); empty, not an error, for an unknown payment.
 func (s *Store) ListRefunds(ctx context.Context, paymentID string) ([]*store.Refund, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+refundCols+` FROM refunds WHERE payment_id = ? ORDER BY created_at, seq`), paymentID)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+refundCols+` FROM refunds WHERE payment_id = ? ORDER BY created_at, seq`), paymentID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list refunds: %w", err)
 	}
@@ -221,7 +221,7 @@ func (s *Store) RefundsToPoll(ctx context.Context, now time.Time, limit int) ([]
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+refundCols+` FROM refunds
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+refundCols+` FROM refunds
 		WHERE next_poll_at <> 0 AND next_poll_at <= ? ORDER BY next_poll_at, seq LIMIT ?`), micros(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: refunds to poll: %w", err)
@@ -234,7 +234,7 @@ func (s *Store) ClaimRefundsToPoll(ctx context.Context, now time.Time, lease tim
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.w.QueryContext(ctx, s.d.q(`UPDATE refunds SET next_poll_at = ?
+	rows, err := s.queryW(ctx, s.d.q(`UPDATE refunds SET next_poll_at = ?
 		WHERE seq IN (SELECT seq FROM refunds WHERE next_poll_at <> 0 AND next_poll_at <= ?
 		              ORDER BY next_poll_at, seq LIMIT ?`+s.skipLocked()+`)
 		RETURNING `+refundCols), micros(now.Add(lease)), micros(now), limit)

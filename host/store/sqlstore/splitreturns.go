@@ -113,12 +113,12 @@ func (s *Store) InsertSplitReturn(ctx context.Context, r *store.SplitReturn) err
 
 // GetSplitReturn reads a split return; ErrNotFound when it does not exist.
 func (s *Store) GetSplitReturn(ctx context.Context, id string) (*store.SplitReturn, error) {
-	return getByID(ctx, s, s.r, "split_returns", splitReturnCols, scanSplitReturn, "split return", id, "")
+	return getByID(ctx, s, s.rq(ctx), "split_returns", splitReturnCols, scanSplitReturn, "split return", id, "")
 }
 
 // ListSplitReturns lists the returns of a payment's splits, oldest first.
 func (s *Store) ListSplitReturns(ctx context.Context, paymentID string) ([]*store.SplitReturn, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+splitReturnCols+` FROM split_returns WHERE payment_id = ? ORDER BY created_at, seq`), paymentID)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+splitReturnCols+` FROM split_returns WHERE payment_id = ? ORDER BY created_at, seq`), paymentID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list split returns: %w", err)
 	}
@@ -178,7 +178,7 @@ func (s *Store) ClaimSplitReturnsToPoll(ctx context.Context, now time.Time, leas
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.w.QueryContext(ctx, s.d.q(`UPDATE split_returns SET next_poll_at = ?
+	rows, err := s.queryW(ctx, s.d.q(`UPDATE split_returns SET next_poll_at = ?
 		WHERE seq IN (SELECT seq FROM split_returns WHERE next_poll_at <> 0 AND next_poll_at <= ?
 		              ORDER BY next_poll_at, seq LIMIT ?`+s.skipLocked()+`)
 		RETURNING `+splitReturnCols), micros(now.Add(lease)), micros(now), limit)

@@ -63,7 +63,7 @@ func (s *Store) InsertReceiver(ctx context.Context, r *store.Receiver) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.w.ExecContext(ctx, s.d.q(`INSERT INTO split_receivers (`+receiverCols+`)
+	res, err := s.exec(ctx, s.d.q(`INSERT INTO split_receivers (`+receiverCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`), args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert receiver: %w", err)
@@ -86,11 +86,18 @@ func (s *Store) ReplaceReceiver(ctx context.Context, r *store.Receiver, from str
 	if err != nil {
 		return err
 	}
-	res, err := s.w.ExecContext(ctx, s.d.q(`UPDATE split_receivers SET plugin = ?, provider_id = ?, status = ?, kind = ?,
+	// in a savepoint inside a unit: a refused update must not abort the
+	// unit's transaction on PostgreSQL
+	var res sql.Result
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = tx.ExecContext(ctx, s.d.q(`UPDATE split_receivers SET plugin = ?, provider_id = ?, status = ?, kind = ?,
 		channel = ?, account_no = ?, account_name = ?, relation = ?, relation_name = ?, group_id = ?, ratio_ppm = ?,
 		failure_code = ?, failure_message = ?, provider_data = ?, updated_at = ? WHERE id = ? AND status = ?`),
-		r.Plugin, r.ProviderID, r.Status, r.Kind, r.Channel, r.AccountNo, r.AccountName, r.Relation, r.RelationName,
-		r.GroupID, r.RatioPPM, r.FailureCode, r.FailureMessage, providerData, micros(r.UpdatedAt), r.ID, from)
+			r.Plugin, r.ProviderID, r.Status, r.Kind, r.Channel, r.AccountNo, r.AccountName, r.Relation, r.RelationName,
+			r.GroupID, r.RatioPPM, r.FailureCode, r.FailureMessage, providerData, micros(r.UpdatedAt), r.ID, from)
+		return err
+	})
 	if isUniqueViolation(err) {
 		// split_receivers_bound_provider: the provider id is bound at the account already
 		return fmt.Errorf("%w: provider receiver %s is bound at %s already", store.ErrDuplicate, r.ProviderID, r.Account)
@@ -111,12 +118,12 @@ func (s *Store) ReplaceReceiver(ctx context.Context, r *store.Receiver, from str
 
 // GetReceiver reads a receiver; ErrNotFound when it does not exist.
 func (s *Store) GetReceiver(ctx context.Context, id string) (*store.Receiver, error) {
-	return getByID(ctx, s, s.r, "split_receivers", receiverCols, scanReceiver, "receiver", id, "")
+	return getByID(ctx, s, s.rq(ctx), "split_receivers", receiverCols, scanReceiver, "receiver", id, "")
 }
 
 // FindReceiver reads a tenant's receiver by account, name and channel.
 func (s *Store) FindReceiver(ctx context.Context, tenant, account, name, channel string) (*store.Receiver, error) {
-	r, err := scanReceiver(s.r.QueryRowContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers
+	r, err := scanReceiver(s.rq(ctx).QueryRowContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers
 		WHERE tenant = ? AND account = ? AND name = ? AND channel = ?`), tenant, account, name, channel))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: receiver %s (%s) at %s", store.ErrNotFound, name, channel, account)
@@ -129,7 +136,7 @@ func (s *Store) FindReceiver(ctx context.Context, tenant, account, name, channel
 
 // FindReceivers lists a tenant's receivers of a name at an account.
 func (s *Store) FindReceivers(ctx context.Context, tenant, account, name string) ([]*store.Receiver, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers
 		WHERE tenant = ? AND account = ? AND name = ? ORDER BY seq`), tenant, account, name)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: find receivers: %w", err)
@@ -139,7 +146,7 @@ func (s *Store) FindReceivers(ctx context.Context, tenant, account, name string)
 
 // ListReceivers lists a tenant's receivers, oldest first.
 func (s *Store) ListReceivers(ctx context.Context, tenant string) ([]*store.Receiver, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers WHERE tenant = ? ORDER BY seq`), tenant)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers WHERE tenant = ? ORDER BY seq`), tenant)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list receivers: %w", err)
 	}
@@ -149,7 +156,7 @@ func (s *Store) ListReceivers(ctx context.Context, tenant string) ([]*store.Rece
 // FindReceiversByProvider lists every tenant's receivers at an account
 // with a provider receiver id.
 func (s *Store) FindReceiversByProvider(ctx context.Context, account, providerID string) ([]*store.Receiver, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers
 		WHERE account = ? AND provider_id = ? ORDER BY seq`), account, providerID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: find receivers by provider id: %w", err)
@@ -159,7 +166,7 @@ func (s *Store) FindReceiversByProvider(ctx context.Context, account, providerID
 
 // ListReceiversByStatus lists every tenant's receivers in a status.
 func (s *Store) ListReceiversByStatus(ctx context.Context, status string, limit int) ([]*store.Receiver, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers
 		WHERE status = ? ORDER BY seq LIMIT ?`), status, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list receivers by status: %w", err)
@@ -322,12 +329,12 @@ func (s *Store) whyNoSplit(ctx context.Context, tx *sql.Tx, sp *store.Split) err
 
 // GetSplit reads a split; ErrNotFound when it does not exist.
 func (s *Store) GetSplit(ctx context.Context, id string) (*store.Split, error) {
-	return getByID(ctx, s, s.r, "splits", splitCols, scanSplit, "split", id, "")
+	return getByID(ctx, s, s.rq(ctx), "splits", splitCols, scanSplit, "split", id, "")
 }
 
 // ListSplits lists a payment's splits, oldest first.
 func (s *Store) ListSplits(ctx context.Context, paymentID string) ([]*store.Split, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+splitCols+` FROM splits WHERE payment_id = ? ORDER BY created_at, seq`), paymentID)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+splitCols+` FROM splits WHERE payment_id = ? ORDER BY created_at, seq`), paymentID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list splits: %w", err)
 	}
@@ -390,7 +397,7 @@ func (s *Store) ClaimSplitsToPoll(ctx context.Context, now time.Time, lease time
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.w.QueryContext(ctx, s.d.q(`UPDATE splits SET next_poll_at = ?
+	rows, err := s.queryW(ctx, s.d.q(`UPDATE splits SET next_poll_at = ?
 		WHERE seq IN (SELECT seq FROM splits WHERE next_poll_at <> 0 AND next_poll_at <= ?
 		              ORDER BY next_poll_at, seq LIMIT ?`+s.skipLocked()+`)
 		RETURNING `+splitCols), micros(now.Add(lease)), micros(now), limit)
@@ -406,7 +413,7 @@ func (s *Store) ClaimPaymentsToSplit(ctx context.Context, now time.Time, lease t
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.w.QueryContext(ctx, s.d.q(`UPDATE payments SET split_due_at = ?
+	rows, err := s.queryW(ctx, s.d.q(`UPDATE payments SET split_due_at = ?
 		WHERE seq IN (SELECT seq FROM payments WHERE split_due_at <> 0 AND split_due_at <= ?
 		              ORDER BY split_due_at, seq LIMIT ?`+s.skipLocked()+`)
 		RETURNING `+paymentCols), micros(now.Add(lease)), micros(now), limit)

@@ -43,12 +43,19 @@ type Store struct {
 	w *sql.DB // writes (and reads inside write transactions)
 	r *sql.DB // reads; the same pool as w except for file-backed SQLite
 	d *dialect
+	// g batches SQLite's write transactions (group commit); nil on
+	// PostgreSQL, whose concurrent commits share WAL flushes themselves.
+	g *group
 	// writeFailed is the last write that failed for want of the database
 	// (disk full, read-only, an I/O error), until a write probe succeeds.
 	writeFailed atomic.Pointer[store.UnavailableError]
+	n           counts // Stats, counted by the guards of both pools
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store         = (*Store)(nil)
+	_ store.StatsReporter = (*Store)(nil)
+)
 
 // Option configures OpenSQLite or OpenPostgres.
 type Option func(*options)
@@ -85,6 +92,9 @@ var sqliteParams = []string{
 	"_pragma=foreign_keys(1)",
 	"_pragma=journal_mode(WAL)",
 	"_pragma=synchronous(FULL)",
+	// savepoints (store.Unit, group commit) journal in memory, not in a
+	// temporary file per transaction
+	"_pragma=temp_store(MEMORY)",
 	"_txlock=immediate",
 }
 
@@ -133,6 +143,7 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (store.Store, 
 		return nil, sqliteOpenError(path, err)
 	}
 	s.writeFailed.Store(nil)
+	s.g = newGroup(w)
 	if memory {
 		return s, nil
 	}
@@ -162,7 +173,7 @@ func (s *Store) sqliteDB(dsn string, writer bool) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
 	}
-	g := &guard{}
+	g := &guard{n: &s.n}
 	if writer {
 		g.wrote = s.noteWriteFailure
 	}
@@ -216,7 +227,7 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (store.Store,
 	s := &Store{d: postgresDialect}
 	// no stmtCache: pgx prepares each query once per connection and caches
 	// it already (its default QueryExecModeCacheStatement)
-	db := sql.OpenDB(&guardConnector{inner: stdlib.GetConnector(*cfg), g: &guard{wrote: s.noteWriteFailure}})
+	db := sql.OpenDB(&guardConnector{inner: stdlib.GetConnector(*cfg), g: &guard{wrote: s.noteWriteFailure, n: &s.n}})
 	s.w, s.r = db, db
 	n := o.maxOpen
 	if n <= 0 {
@@ -322,11 +333,36 @@ func (s *Store) skipLocked() string {
 	return ""
 }
 
+// Stats counts the Store's work since it opened (its migrations and write
+// probes too): durable commits, transactions, rollbacks and statements, as
+// its connections' driver saw them.
+func (s *Store) Stats() store.Stats { return s.n.stats() }
+
 // Dialect is "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.d.name }
 
 // inTx runs fn in a write transaction and commits when it returns nil.
+// Inside a store.Unit, fn runs in a savepoint of the unit's transaction
+// instead, and nothing is committed.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	utx, err := s.unitTx(ctx)
+	if err != nil {
+		return err
+	}
+	if utx != nil {
+		return s.savepoint(ctx, utx, fn)
+	}
+	if s.g != nil {
+		seg, err := s.g.begin(ctx)
+		if err != nil {
+			return err
+		}
+		if err := fn(seg.tx); err != nil {
+			_ = seg.Rollback()
+			return err
+		}
+		return seg.Commit()
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)

@@ -16,27 +16,27 @@ import (
 	"github.com/payhost/payhost/host/store"
 )
 
-// counts is what the guard asked of the SQLite driver.
-type counts struct {
+// prepCounts is what the guard asked of the SQLite driver.
+type prepCounts struct {
 	prepares   int // statements prepared (what the cache keeps)
 	uncached   int // ExecContext and QueryContext of the connection: prepared inside the driver
 	stmtCloses int
 	connCloses int
 }
 
-// driverCounts counts what the guard asks of the SQLite driver.
+// driverCounts prepCounts what the guard asks of the SQLite driver.
 type driverCounts struct {
 	mu sync.Mutex
-	c  counts
+	c  prepCounts
 }
 
-func (n *driverCounts) add(f func(*counts) *int) {
+func (n *driverCounts) add(f func(*prepCounts) *int) {
 	n.mu.Lock()
 	*f(&n.c)++
 	n.mu.Unlock()
 }
 
-func (n *driverCounts) get() counts {
+func (n *driverCounts) get() prepCounts {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.c
@@ -69,12 +69,12 @@ func (c *countingConn) PrepareContext(ctx context.Context, query string) (driver
 	if err != nil {
 		return nil, err
 	}
-	c.n.add(func(c *counts) *int { return &c.prepares })
+	c.n.add(func(c *prepCounts) *int { return &c.prepares })
 	return &countingStmt{Stmt: st, n: c.n}, nil
 }
 
 func (c *countingConn) Close() error {
-	c.n.add(func(c *counts) *int { return &c.connCloses })
+	c.n.add(func(c *prepCounts) *int { return &c.connCloses })
 	return c.inner.Close()
 }
 
@@ -87,12 +87,12 @@ func (c *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driv
 }
 
 func (c *countingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	c.n.add(func(c *counts) *int { return &c.uncached })
+	c.n.add(func(c *prepCounts) *int { return &c.uncached })
 	return c.inner.(driver.ExecerContext).ExecContext(ctx, query, args)
 }
 
 func (c *countingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	c.n.add(func(c *counts) *int { return &c.uncached })
+	c.n.add(func(c *prepCounts) *int { return &c.uncached })
 	return c.inner.(driver.QueryerContext).QueryContext(ctx, query, args)
 }
 
@@ -102,7 +102,7 @@ type countingStmt struct {
 }
 
 func (s *countingStmt) Close() error {
-	s.n.add(func(c *counts) *int { return &c.stmtCloses })
+	s.n.add(func(c *prepCounts) *int { return &c.stmtCloses })
 	return s.Stmt.Close()
 }
 
@@ -129,7 +129,7 @@ func cachedDB(t *testing.T, size int, reported *[]string) (*sql.DB, *driverCount
 		if reported != nil {
 			*reported = append(*reported, e.Cause)
 		}
-	}}
+	}, n: &counts{}}
 	db := sql.OpenDB(&guardConnector{inner: &countingConnector{Connector: c, n: n}, g: g, stmtCache: size})
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })

@@ -239,7 +239,7 @@ func TestGuardStatements(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		db := sql.OpenDB(&guardConnector{inner: c, g: &guard{wrote: func(e *store.UnavailableError) { reported = append(reported, e.Cause) }}})
+		db := sql.OpenDB(&guardConnector{inner: c, g: &guard{wrote: func(e *store.UnavailableError) { reported = append(reported, e.Cause) }, n: &counts{}}})
 		t.Cleanup(func() { db.Close() })
 		return db
 	}

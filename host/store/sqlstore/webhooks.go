@@ -105,7 +105,11 @@ func (s *Store) insertEvent(ctx context.Context, tx querier, spec *store.EventSp
 // needs none).
 func (s *Store) inTxIf(ctx context.Context, tx bool, fn func(q querier) error) error {
 	if !tx {
-		return fn(s.w)
+		q, err := s.wq(ctx)
+		if err != nil {
+			return err
+		}
+		return fn(q)
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error { return fn(tx) })
 }
@@ -154,7 +158,7 @@ func (s *Store) InsertWebhookEndpoint(ctx context.Context, e *store.WebhookEndpo
 		}
 		events = string(b)
 	}
-	res, err := s.w.ExecContext(ctx, s.d.q(`INSERT INTO webhook_endpoints (`+endpointCols+`)
+	res, err := s.exec(ctx, s.d.q(`INSERT INTO webhook_endpoints (`+endpointCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 		e.ID, e.Tenant, e.URL, events, e.Description, e.Secret, e.Status, micros(e.CreatedAt), micros(e.UpdatedAt))
 	if err != nil {
@@ -171,12 +175,12 @@ func (s *Store) InsertWebhookEndpoint(ctx context.Context, e *store.WebhookEndpo
 // GetWebhookEndpoint reads an endpoint, deleted or not; ErrNotFound when
 // there is none.
 func (s *Store) GetWebhookEndpoint(ctx context.Context, id string) (*store.WebhookEndpoint, error) {
-	return getByID(ctx, s, s.r, "webhook_endpoints", endpointCols, scanEndpoint, "webhook endpoint", id, "")
+	return getByID(ctx, s, s.rq(ctx), "webhook_endpoints", endpointCols, scanEndpoint, "webhook endpoint", id, "")
 }
 
 // ListWebhookEndpoints lists the tenant's enabled endpoints, oldest first.
 func (s *Store) ListWebhookEndpoints(ctx context.Context, tenant string) ([]*store.WebhookEndpoint, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+endpointCols+` FROM webhook_endpoints
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+endpointCols+` FROM webhook_endpoints
 		WHERE tenant = ? AND status = ? ORDER BY seq`), tenant, store.EndpointEnabled)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list webhook endpoints: %w", err)
@@ -225,7 +229,7 @@ func scanEvent(row interface{ Scan(...any) error }) (*store.Event, error) {
 
 // GetEvent reads an event; ErrNotFound when there is none.
 func (s *Store) GetEvent(ctx context.Context, id string) (*store.Event, error) {
-	return getByID(ctx, s, s.r, "events", eventCols, scanEvent, "event", id, "")
+	return getByID(ctx, s, s.rq(ctx), "events", eventCols, scanEvent, "event", id, "")
 }
 
 // ListEvents lists the events q selects, newest (highest Seq) first.
@@ -252,7 +256,7 @@ func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) ([]*store.Ev
 		query += ` AND seq < ?`
 		args = append(args, q.BeforeSeq)
 	}
-	rows, err := s.r.QueryContext(ctx, s.d.q(query+` ORDER BY seq DESC LIMIT ?`), append(args, limit)...)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(query+` ORDER BY seq DESC LIMIT ?`), append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list events: %w", err)
 	}
@@ -314,7 +318,7 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease
 		return nil, fmt.Errorf("sqlstore: claim webhook deliveries: %w", err)
 	}
 	token := hex.EncodeToString(b[:])
-	rows, err := s.w.QueryContext(ctx, s.d.q(`UPDATE webhook_deliveries SET next_attempt_at = ?, claim_token = ?
+	rows, err := s.queryW(ctx, s.d.q(`UPDATE webhook_deliveries SET next_attempt_at = ?, claim_token = ?
 		WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?
 		             ORDER BY next_attempt_at, id LIMIT ?`+s.skipLocked()+`)
 		RETURNING `+deliveryCols), micros(now.Add(lease)), token, micros(now), limit) // 'pending' literal: the partial index's predicate
@@ -398,7 +402,7 @@ func (s *Store) FinishWebhookDelivery(ctx context.Context, r store.WebhookResult
 // ListWebhookDeliveries lists an event's deliveries in the order they
 // were queued.
 func (s *Store) ListWebhookDeliveries(ctx context.Context, eventID string) ([]*store.WebhookDelivery, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+deliveryCols+` FROM webhook_deliveries WHERE event_id = ? ORDER BY id`), eventID)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+deliveryCols+` FROM webhook_deliveries WHERE event_id = ? ORDER BY id`), eventID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list webhook deliveries: %w", err)
 	}
@@ -421,7 +425,7 @@ func scanWebhookAttempt(row interface{ Scan(...any) error }) (*store.WebhookAtte
 
 // ListWebhookAttempts lists a delivery's attempts in the order they were made.
 func (s *Store) ListWebhookAttempts(ctx context.Context, deliveryID int64) ([]*store.WebhookAttempt, error) {
-	rows, err := s.r.QueryContext(ctx, s.d.q(`SELECT `+webhookAttemptCols+` FROM webhook_attempts WHERE delivery_id = ? ORDER BY id`), deliveryID)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+webhookAttemptCols+` FROM webhook_attempts WHERE delivery_id = ? ORDER BY id`), deliveryID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list webhook attempts: %w", err)
 	}

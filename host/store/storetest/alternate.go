@@ -28,112 +28,117 @@ type alternate struct {
 	n      atomic.Uint64
 }
 
-func (a *alternate) next() store.Store {
+// next is the store of the next call; a call in a store.Unit is one
+// node's work and goes to the first.
+func (a *alternate) next(ctx context.Context) store.Store {
+	if store.UnitOf(ctx) != nil {
+		return a.stores[0]
+	}
 	return a.stores[(a.n.Add(1)-1)%uint64(len(a.stores))]
 }
 
 func (a *alternate) Heartbeat(ctx context.Context, node string, now time.Time) error {
-	return a.next().Heartbeat(ctx, node, now)
+	return a.next(ctx).Heartbeat(ctx, node, now)
 }
 
 func (a *alternate) NodeSeen(ctx context.Context, node string) (time.Time, error) {
-	return a.next().NodeSeen(ctx, node)
+	return a.next(ctx).NodeSeen(ctx, node)
 }
 
 func (a *alternate) RemoveNode(ctx context.Context, node string, before time.Time) error {
-	return a.next().RemoveNode(ctx, node, before)
+	return a.next(ctx).RemoveNode(ctx, node, before)
 }
 
 func (a *alternate) ClaimIdempotencyKey(ctx context.Context, c store.IdemClaim) (store.IdemRecord, bool, error) {
-	return a.next().ClaimIdempotencyKey(ctx, c)
+	return a.next(ctx).ClaimIdempotencyKey(ctx, c)
 }
 
 func (a *alternate) LinkIdempotencyKey(ctx context.Context, tenant, key, owner, resourceID string, now time.Time) error {
-	return a.next().LinkIdempotencyKey(ctx, tenant, key, owner, resourceID, now)
+	return a.next(ctx).LinkIdempotencyKey(ctx, tenant, key, owner, resourceID, now)
 }
 
 func (a *alternate) FinishIdempotencyKey(ctx context.Context, tenant, key, owner string, status int, body []byte, now time.Time) error {
-	return a.next().FinishIdempotencyKey(ctx, tenant, key, owner, status, body, now)
+	return a.next(ctx).FinishIdempotencyKey(ctx, tenant, key, owner, status, body, now)
 }
 
 func (a *alternate) ReleaseIdempotencyKey(ctx context.Context, tenant, key, owner string) error {
-	return a.next().ReleaseIdempotencyKey(ctx, tenant, key, owner)
+	return a.next(ctx).ReleaseIdempotencyKey(ctx, tenant, key, owner)
 }
 
 func (a *alternate) GetIdempotencyKey(ctx context.Context, tenant, key string) (store.IdemRecord, error) {
-	return a.next().GetIdempotencyKey(ctx, tenant, key)
+	return a.next(ctx).GetIdempotencyKey(ctx, tenant, key)
 }
 
 func (a *alternate) InsertPayment(ctx context.Context, p *store.Payment) error {
-	return a.next().InsertPayment(ctx, p)
+	return a.next(ctx).InsertPayment(ctx, p)
 }
 
 func (a *alternate) GetPayment(ctx context.Context, id string) (*store.Payment, error) {
-	return a.next().GetPayment(ctx, id)
+	return a.next(ctx).GetPayment(ctx, id)
 }
 
 func (a *alternate) UpdatePayment(ctx context.Context, u store.PaymentUpdate) (*store.Payment, error) {
-	return a.next().UpdatePayment(ctx, u)
+	return a.next(ctx).UpdatePayment(ctx, u)
 }
 
 func (a *alternate) ClaimPaymentsToPoll(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.Payment, error) {
-	return a.next().ClaimPaymentsToPoll(ctx, now, lease, limit)
+	return a.next(ctx).ClaimPaymentsToPoll(ctx, now, lease, limit)
 }
 
 func (a *alternate) ClaimRefundsToPoll(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.Refund, error) {
-	return a.next().ClaimRefundsToPoll(ctx, now, lease, limit)
+	return a.next(ctx).ClaimRefundsToPoll(ctx, now, lease, limit)
 }
 
 func (a *alternate) GetNotification(ctx context.Context, account, eventID string) (*store.Notification, error) {
-	return a.next().GetNotification(ctx, account, eventID)
+	return a.next(ctx).GetNotification(ctx, account, eventID)
 }
 
 func (a *alternate) PaymentsToPoll(ctx context.Context, now time.Time, limit int) ([]*store.Payment, error) {
-	return a.next().PaymentsToPoll(ctx, now, limit)
+	return a.next(ctx).PaymentsToPoll(ctx, now, limit)
 }
 
 func (a *alternate) InsertRefund(ctx context.Context, r *store.Refund) error {
-	return a.next().InsertRefund(ctx, r)
+	return a.next(ctx).InsertRefund(ctx, r)
 }
 
 func (a *alternate) GetRefund(ctx context.Context, id string) (*store.Refund, error) {
-	return a.next().GetRefund(ctx, id)
+	return a.next(ctx).GetRefund(ctx, id)
 }
 
 func (a *alternate) ListRefunds(ctx context.Context, paymentID string) ([]*store.Refund, error) {
-	return a.next().ListRefunds(ctx, paymentID)
+	return a.next(ctx).ListRefunds(ctx, paymentID)
 }
 
 func (a *alternate) UpdateRefund(ctx context.Context, u store.RefundUpdate) (*store.Refund, error) {
-	return a.next().UpdateRefund(ctx, u)
+	return a.next(ctx).UpdateRefund(ctx, u)
 }
 
 func (a *alternate) RefundsToPoll(ctx context.Context, now time.Time, limit int) ([]*store.Refund, error) {
-	return a.next().RefundsToPoll(ctx, now, limit)
+	return a.next(ctx).RefundsToPoll(ctx, now, limit)
 }
 
 func (a *alternate) InsertAttempt(ctx context.Context, at *store.Attempt) error {
-	return a.next().InsertAttempt(ctx, at)
+	return a.next(ctx).InsertAttempt(ctx, at)
 }
 
 func (a *alternate) ListAttempts(ctx context.Context, objectID string) ([]*store.Attempt, error) {
-	return a.next().ListAttempts(ctx, objectID)
+	return a.next(ctx).ListAttempts(ctx, objectID)
 }
 
 func (a *alternate) InsertTransition(ctx context.Context, t *store.Transition) error {
-	return a.next().InsertTransition(ctx, t)
+	return a.next(ctx).InsertTransition(ctx, t)
 }
 
 func (a *alternate) ListTransitions(ctx context.Context, objectID string) ([]*store.Transition, error) {
-	return a.next().ListTransitions(ctx, objectID)
+	return a.next(ctx).ListTransitions(ctx, objectID)
 }
 
 func (a *alternate) InsertNotification(ctx context.Context, n *store.Notification) (bool, error) {
-	return a.next().InsertNotification(ctx, n)
+	return a.next(ctx).InsertNotification(ctx, n)
 }
 
 func (a *alternate) SetNotificationResult(ctx context.Context, id int64, result string) error {
-	return a.next().SetNotificationResult(ctx, id, result)
+	return a.next(ctx).SetNotificationResult(ctx, id, result)
 }
 
 func (a *alternate) Ping(ctx context.Context) error {

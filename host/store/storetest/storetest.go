@@ -45,6 +45,7 @@ func cases() []testCase {
 	var all []testCase
 	all = append(all, idemCases()...)
 	all = append(all, idemLinkCases()...)
+	all = append(all, unitCases()...)
 	all = append(all, nodeCases()...)
 	all = append(all, paymentCases()...)
 	all = append(all, refundCases()...)
