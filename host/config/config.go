@@ -158,6 +158,7 @@ type Wasm struct {
 	MemoryLimit     ByteSize      `koanf:"memory_limit"`
 	CallTimeout     time.Duration `koanf:"call_timeout"`
 	IdleTimeout     time.Duration `koanf:"idle_timeout"`      // close instances idle this long
+	UnloadAfter     time.Duration `koanf:"unload_after"`      // release the compiled code of a plugin without instances this long; negative keeps it
 	LoadTimeout     time.Duration `koanf:"load_timeout"`      // validating, compiling and starting a module
 	MaxOutput       ByteSize      `koanf:"max_output"`        // a call's encoded response
 	MaxProviderData ByteSize      `koanf:"max_provider_data"` // one provider_data map, keys and values
@@ -915,7 +916,7 @@ func (c *Config) Host() host.Config {
 		PublicURL: c.Server.PublicURL,
 		Wasm: plugin.WasmConfig{CacheDir: c.Wasm.CacheDir, MaxInstances: c.Wasm.MaxInstances,
 			MemoryLimit: uint64(c.Wasm.MemoryLimit), CallTimeout: c.Wasm.CallTimeout, LoadTimeout: c.Wasm.LoadTimeout,
-			IdleTimeout: c.Wasm.IdleTimeout,
+			IdleTimeout: c.Wasm.IdleTimeout, UnloadAfter: c.Wasm.UnloadAfter,
 			Limits: plugin.Limits{MaxOutputBytes: int(c.Wasm.MaxOutput), MaxProviderData: int(c.Wasm.MaxProviderData),
 				MaxField: int(c.Wasm.MaxField), MaxLogLines: c.Wasm.MaxLogLines, MaxLogBytes: int(c.Wasm.MaxLogBytes)}},
 		Poll:             host.PollConfig{Disabled: c.Poll.Disabled, Interval: c.Poll.Interval, First: c.Poll.First, Max: c.Poll.Max, MaxAge: c.Poll.MaxAge, Lease: c.Poll.Lease},

@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/payhost/payhost/core"
 	"github.com/payhost/payhost/internal/testwasm"
@@ -67,10 +68,11 @@ func BenchmarkCapabilityCall(b *testing.B) {
 }
 
 // BenchmarkLoadWasm is loading the Haotian plugin: cold (an empty
-// compilation cache: validate, instrument, compile) and warm (a restart:
-// the cache holds the compiled code and the validation marker; the
-// in-process memory of validations is cleared each time, as in a new
-// process).
+// compilation cache: validate, instrument, compile), warm (a restart: the
+// cache holds the compiled code and the validation marker; the in-process
+// memory of validations is cleared each time, as in a new process), and
+// reload (the compiled code, released after UnloadAfter, loaded again by
+// the next call).
 func BenchmarkLoadWasm(b *testing.B) {
 	path := testwasm.Build(b, "plugins/haotian/wasm")
 	load := func(b *testing.B, dir string) {
@@ -84,6 +86,27 @@ func BenchmarkLoadWasm(b *testing.B) {
 		for range b.N {
 			validated.Clear()
 			load(b, b.TempDir())
+		}
+	})
+	b.Run("reload", func(b *testing.B) {
+		// the code released after UnloadAfter, loaded again by a call
+		p, err := LoadWasmFile(context.Background(), path, WasmConfig{CacheDir: b.TempDir(), UnloadAfter: time.Hour})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close(context.Background())
+		w := p.(*wasmPlugin)
+		for b.Loop() {
+			b.StopTimer()
+			w.mu.Lock()
+			c := w.code
+			w.code = nil
+			w.mu.Unlock()
+			_ = c.close(context.Background())
+			b.StartTimer()
+			if _, err := w.loadedCode(context.Background()); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 	b.Run("warm", func(b *testing.B) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/payhost/payhost/core"
@@ -43,10 +44,10 @@ func read(mod api.Module, ptr, n uint32, what string) []byte {
 	return append([]byte(nil), b...)
 }
 
-// registerHostModule registers the ABI v1 imports with explicit signatures
-// (no reflection).
-func (w *wasmPlugin) registerHostModule(ctx context.Context) error {
-	b := w.rt.NewHostModuleBuilder(abi.HostModule)
+// registerHostModule registers the ABI v1 imports in rt with explicit
+// signatures (no reflection).
+func registerHostModule(ctx context.Context, rt wazero.Runtime) error {
+	b := rt.NewHostModuleBuilder(abi.HostModule)
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostOutput), []api.ValueType{i32, i32}, nil).Export(abi.ImportOutput)
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostCapability), []api.ValueType{i32, i32, i32}, []api.ValueType{i32}).Export(abi.ImportCapability)
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostResult), []api.ValueType{i32}, nil).Export(abi.ImportResult)

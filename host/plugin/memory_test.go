@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 	"unsafe"
@@ -93,4 +94,45 @@ func TestMemoryReleased(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	assert.Equal(t, before, liveMemories.Load(), "linear memories left")
+}
+
+// released reports whether p's compiled code is released.
+func released(p Plugin) bool {
+	w := p.(*wasmPlugin)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.code == nil
+}
+
+// TestCodeReleasedAndLoadedAgain: a plugin without instances for
+// UnloadAfter releases its compiled code; the next calls (several at once)
+// load it again, once, and are served; without a compilation cache the
+// code is kept.
+func TestCodeReleasedAndLoadedAgain(t *testing.T) {
+	p := loadHostile(t, WasmConfig{IdleTimeout: 20 * time.Millisecond, UnloadAfter: 50 * time.Millisecond})
+	h := bindHostile(t, p.Manifest(), "http://127.0.0.1:1")
+	_, err := create(context.Background(), p, h, "ok")
+	require.NoError(t, err)
+	deadline := time.Now().Add(10 * time.Second)
+	for !released(p) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.True(t, released(p), "the code was not released")
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := create(context.Background(), p, h, "ok")
+			assert.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, int64(1), p.Stats().Reloads, "loaded again once for the calls")
+	assert.False(t, released(p))
+
+	kept, err := loadWat(t, "ok", WasmConfig{IdleTimeout: 20 * time.Millisecond, UnloadAfter: time.Millisecond}) // no cache
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = kept.Close(context.Background()) })
+	assert.False(t, kept.(*wasmPlugin).unloadable(), "without a compilation cache the code is kept")
 }

@@ -52,6 +52,7 @@ type Stats struct {
 	Discards       map[string]int64 `json:"discards,omitempty"`    // by reason: trap, timeout, stack, calls, memory, account
 	LogDropped     int64            `json:"log_dropped,omitempty"` // plugin log lines dropped over the per-call budget
 	Refused        int64            `json:"refused,omitempty"`     // responses refused by the output limits
+	Reloads        int64            `json:"reloads,omitempty"`     // compiled code loaded again after UnloadAfter released it
 }
 
 // Call invokes op on p and returns the typed response. Errors are

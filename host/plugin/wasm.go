@@ -40,6 +40,12 @@ import (
 // 4 MiB at start and is recycled beyond 8 MiB of linear memory.
 const DefaultMaxInstances = 64
 
+// DefaultUnloadAfter is how long a plugin without instances keeps its
+// compiled code (some 25 MB for a Go plugin): a plugin nobody calls costs
+// little, and the next call loads the code again from the compilation
+// cache, once.
+const DefaultUnloadAfter = 5 * time.Minute
+
 // InterruptMode selects how a call's deadline stops guest code.
 type InterruptMode string
 
@@ -60,6 +66,7 @@ type WasmConfig struct {
 	CacheDir            string        // compilation cache directory; "" = user cache dir/payhost/wazero, "-" = none
 	MaxInstances        int           // instances per plugin version (calls in parallel); default 64, started on demand
 	IdleTimeout         time.Duration // close instances idle this long; default 30 s
+	UnloadAfter         time.Duration // release the compiled code of a plugin without instances this long; default 5 min, negative = never (see wasmPlugin.unloadable)
 	MaxCallsPerInstance int           // recycle an instance after this many calls; default 10000
 	MemoryLimit         uint64        // hard memory cap per instance in bytes; default 128 MiB
 	RecycleMemory       uint64        // recycle an instance whose memory grew beyond this; default 8 MiB
@@ -80,6 +87,9 @@ func (c *WasmConfig) defaults() {
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 30 * time.Second
+	}
+	if c.UnloadAfter == 0 {
+		c.UnloadAfter = DefaultUnloadAfter
 	}
 	if c.MaxCallsPerInstance <= 0 {
 		c.MaxCallsPerInstance = 10000
@@ -269,22 +279,27 @@ func LoadWasmFile(ctx context.Context, path string, cfg WasmConfig) (Plugin, err
 
 type wasmPlugin struct {
 	cfg      WasmConfig
-	rt       wazero.Runtime
-	compiled wazero.CompiledModule
 	manifest core.Manifest
 	log      *slog.Logger
+	// metered is the module as compiled, kept while its compiled code can
+	// be released (UnloadAfter, with a compilation cache) to compile it
+	// again; nil otherwise.
+	metered []byte
 
 	sem chan struct{} // one token per call in progress: at most MaxInstances
 
-	mu   sync.Mutex
-	idle []*instance // least recently used first
-	live int         // instances alive, idle or serving a call
+	mu         sync.Mutex
+	code       *wasmCode   // nil while released: the next instance loads it again
+	idle       []*instance // least recently used first
+	live       int         // instances alive, idle or serving a call, or being started
+	emptySince time.Time   // since when the pool has had no instance, as trimIdle saw it
+	loadMu     sync.Mutex  // one load of the code at a time
 
 	stopTrim chan struct{} // closed by Close: stops trimIdle
 	trimDone chan struct{}
 
 	calls, errors, instantiations atomic.Int64
-	logDropped, refused           atomic.Int64
+	logDropped, refused, reloads  atomic.Int64
 	discardMu                     sync.Mutex
 	discards                      map[string]int64
 	wg                            sync.WaitGroup
@@ -409,20 +424,20 @@ func LoadWasm(ctx context.Context, bin []byte, cfg WasmConfig) (Plugin, error) {
 	case <-ctx.Done():
 		go func() {
 			if c := <-done; c.w != nil {
-				_ = c.w.rt.Close(context.Background())
+				_ = c.w.code.close(context.Background())
 			}
 		}()
 		return nil, fmt.Errorf("module refused: loading exceeded %s (validation and compilation)", cfg.LoadTimeout)
 	}
 	fail := func(err error) (Plugin, error) {
-		_ = w.rt.Close(context.WithoutCancel(ctx))
+		_ = w.code.close(context.WithoutCancel(ctx))
 		return nil, err
 	}
 	// Starting the instance and describe run guest code, metered: they end
 	// by the call deadline whatever the module does.
 	callCtx, cancelCall := context.WithTimeout(ctx, cfg.CallTimeout)
 	defer cancelCall()
-	inst, err := w.newInstance(callCtx)
+	inst, err := w.newInstance(callCtx, w.code)
 	if err != nil {
 		return fail(fmt.Errorf("module refused: %w", err))
 	}
@@ -439,6 +454,7 @@ func LoadWasm(ctx context.Context, bin []byte, cfg WasmConfig) (Plugin, error) {
 	w.log = cfg.Logger.With("plugin", m.Name, "version", m.Version)
 	// the pool starts empty: instances start when calls need them
 	inst.close()
+	w.emptySince = time.Now()
 	w.stopTrim, w.trimDone = make(chan struct{}), make(chan struct{})
 	go w.trimIdle()
 	// what loading allocated (the module as read, compilation) is garbage
@@ -449,11 +465,16 @@ func LoadWasm(ctx context.Context, bin []byte, cfg WasmConfig) (Plugin, error) {
 
 // trimIdle closes instances idle for longer than IdleTimeout: the pool
 // grows with the calls in flight and shrinks back to none when they are
-// gone. When it is empty again, the memory the calls left (garbage on the
-// Go heap) is given back to the system.
+// gone. A pool empty for UnloadAfter releases the compiled code too (see
+// unloadable). Whenever the pool empties, or the code goes, the memory
+// left behind (garbage on the Go heap) is given back to the system.
 func (w *wasmPlugin) trimIdle() {
 	defer close(w.trimDone)
-	t := time.NewTicker(max(w.cfg.IdleTimeout/2, 10*time.Millisecond))
+	period := w.cfg.IdleTimeout
+	if w.unloadable() {
+		period = min(period, w.cfg.UnloadAfter)
+	}
+	t := time.NewTicker(max(period/2, 10*time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
@@ -461,7 +482,8 @@ func (w *wasmPlugin) trimIdle() {
 			return
 		case <-t.C:
 		}
-		cutoff := time.Now().Add(-w.cfg.IdleTimeout)
+		now := time.Now()
+		cutoff := now.Add(-w.cfg.IdleTimeout)
 		var stale []*instance
 		w.mu.Lock()
 		keep := w.idle[:0]
@@ -475,6 +497,16 @@ func (w *wasmPlugin) trimIdle() {
 		}
 		w.idle = keep
 		empty := w.live == 0
+		var unload *wasmCode
+		switch {
+		case !empty:
+			w.emptySince = time.Time{}
+		case w.emptySince.IsZero():
+			w.emptySince = now
+		case w.code != nil && w.unloadable() && now.Sub(w.emptySince) >= w.cfg.UnloadAfter:
+			// no instance, and none being started (live counts those)
+			unload, w.code = w.code, nil
+		}
 		w.mu.Unlock()
 		for _, inst := range stale {
 			w.discardMu.Lock()
@@ -482,10 +514,51 @@ func (w *wasmPlugin) trimIdle() {
 			w.discardMu.Unlock()
 			inst.close()
 		}
-		if empty && len(stale) > 0 {
+		if unload != nil {
+			_ = unload.close(context.Background())
+			w.log.Info("plugin code released: no call for a while", "unload_after", w.cfg.UnloadAfter.String())
+		}
+		if empty && (len(stale) > 0 || unload != nil) {
 			debug.FreeOSMemory()
 		}
 	}
+}
+
+// unloadable reports whether the compiled code may be released while the
+// pool is empty: UnloadAfter is set, and a compilation cache makes loading
+// it again quick.
+func (w *wasmPlugin) unloadable() bool { return w.metered != nil && w.cfg.UnloadAfter > 0 }
+
+// loadedCode returns the compiled code, loading it again when it was
+// released: from the compilation cache, as a warm start would (tens of
+// milliseconds rather than seconds). The caller counts in w.live, so the
+// code cannot be released meanwhile.
+func (w *wasmPlugin) loadedCode(ctx context.Context) (*wasmCode, error) {
+	w.mu.Lock()
+	c := w.code
+	w.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	w.loadMu.Lock()
+	defer w.loadMu.Unlock()
+	w.mu.Lock()
+	c = w.code
+	w.mu.Unlock()
+	if c != nil {
+		return c, nil // loaded by another call meanwhile
+	}
+	start := time.Now()
+	c, err := compileCode(context.WithoutCancel(ctx), w.metered, w.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("load the compiled code again: %w", err)
+	}
+	w.reloads.Add(1)
+	w.log.Info("plugin code loaded again", "duration_ms", time.Since(start).Milliseconds())
+	w.mu.Lock()
+	w.code = c
+	w.mu.Unlock()
+	return c, nil
 }
 
 // compileWasm validates, meters and compiles a module and registers the
@@ -505,35 +578,57 @@ func compileWasm(ctx context.Context, bin []byte, cfg WasmConfig) (*wasmPlugin, 
 	if cfg.Interrupt == InterruptClose {
 		code = bin
 	}
+	c, err := compileCode(ctx, code, cfg)
+	if err != nil {
+		return nil, err
+	}
+	w := &wasmPlugin{cfg: cfg, code: c, log: cfg.Logger, sem: make(chan struct{}, cfg.MaxInstances), discards: map[string]int64{}}
+	if cacheDir(cfg.CacheDir) != "" && cfg.UnloadAfter > 0 {
+		w.metered = code
+	}
+	return w, nil
+}
+
+// wasmCode is a plugin's compiled module in a runtime of its own, with the
+// host modules it imports.
+type wasmCode struct {
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+}
+
+func (c *wasmCode) close(ctx context.Context) error { return c.rt.Close(ctx) }
+
+// compileCode compiles a metered module (through the compilation cache),
+// checks its exports and registers the host modules; no guest code runs.
+func compileCode(ctx context.Context, code []byte, cfg WasmConfig) (*wasmCode, error) {
 	cache, err := compilationCache(cfg.CacheDir)
 	if err != nil {
 		return nil, err
 	}
 	rc := wazero.NewRuntimeConfig().
-		WithMemoryLimitPages(limitPages).
+		WithMemoryLimitPages(uint32(cfg.MemoryLimit / 65536)).
 		WithCloseOnContextDone(cfg.Interrupt == InterruptClose)
 	if cache != nil {
 		rc = rc.WithCompilationCache(cache)
 	}
-	rt := wazero.NewRuntimeWithConfig(ctx, rc)
-	w := &wasmPlugin{cfg: cfg, rt: rt, log: cfg.Logger, sem: make(chan struct{}, cfg.MaxInstances), discards: map[string]int64{}}
-	fail := func(err error) (*wasmPlugin, error) {
-		_ = rt.Close(ctx)
+	c := &wasmCode{rt: wazero.NewRuntimeWithConfig(ctx, rc)}
+	fail := func(err error) (*wasmCode, error) {
+		_ = c.rt.Close(ctx)
 		return nil, err
 	}
-	if w.compiled, err = rt.CompileModule(ctx, code); err != nil {
+	if c.compiled, err = c.rt.CompileModule(ctx, code); err != nil {
 		return fail(fmt.Errorf("compile: %w", err))
 	}
-	if err := checkExports(w.compiled); err != nil {
+	if err := checkExports(c.compiled); err != nil {
 		return fail(fmt.Errorf("module refused: %w", err))
 	}
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, c.rt); err != nil {
 		return fail(fmt.Errorf("wasi: %w", err))
 	}
-	if err := w.registerHostModule(ctx); err != nil {
+	if err := registerHostModule(ctx, c.rt); err != nil {
 		return fail(fmt.Errorf("host module: %w", err))
 	}
-	return w, nil
+	return c, nil
 }
 
 func (w *wasmPlugin) Manifest() core.Manifest { return w.manifest }
@@ -594,7 +689,7 @@ func (r randReader) Read(p []byte) (int, error) {
 // newInstance starts an instance under ctx's deadline: the start section,
 // _initialize (the Go runtime and package init) and the ABI marker are
 // guest code, metered like any call.
-func (w *wasmPlugin) newInstance(ctx context.Context) (*instance, error) {
+func (w *wasmPlugin) newInstance(ctx context.Context, c *wasmCode) (*instance, error) {
 	inst := &instance{stderr: &tailBuffer{max: 4096}}
 	if dl, ok := ctx.Deadline(); ok {
 		inst.deadline.Store(dl.UnixNano())
@@ -610,7 +705,7 @@ func (w *wasmPlugin) newInstance(ctx context.Context) (*instance, error) {
 		m.enter()
 		inst.lm = m
 	})
-	mod, err := w.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, alloc), w.compiled, mc)
+	mod, err := c.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, alloc), c.compiled, mc)
 	if inst.lm != nil {
 		if err != nil {
 			inst.lm.Free()
@@ -755,7 +850,11 @@ func (w *wasmPlugin) acquire(ctx context.Context, account string) (*instance, er
 	if evict != nil {
 		w.discard(evict, "account", nil)
 	}
-	inst, err := w.newInstance(ctx)
+	c, err := w.loadedCode(ctx)
+	var inst *instance
+	if err == nil {
+		inst, err = w.newInstance(ctx, c)
+	}
 	if err != nil {
 		w.mu.Lock()
 		w.live--
@@ -942,7 +1041,7 @@ func (w *wasmPlugin) Stats() Stats {
 	w.mu.Unlock()
 	return Stats{Calls: w.calls.Load(), Errors: w.errors.Load(), InUse: len(w.sem), Idle: idle,
 		MaxInstances: w.cfg.MaxInstances, Instantiations: w.instantiations.Load(), Discards: d,
-		LogDropped: w.logDropped.Load(), Refused: w.refused.Load()}
+		LogDropped: w.logDropped.Load(), Refused: w.refused.Load(), Reloads: w.reloads.Load()}
 }
 
 func (w *wasmPlugin) Close(ctx context.Context) error {
@@ -964,10 +1063,20 @@ func (w *wasmPlugin) Close(ctx context.Context) error {
 			inst.close()
 		}
 	}
+	closeCode := func() error {
+		w.mu.Lock()
+		c := w.code
+		w.code = nil
+		w.mu.Unlock()
+		if c == nil {
+			return nil
+		}
+		return c.close(context.WithoutCancel(ctx))
+	}
 	select {
 	case <-done:
 		closeIdle()
-		return w.rt.Close(context.WithoutCancel(ctx))
+		return closeCode()
 	case <-ctx.Done():
 		// Calls still running end by their own deadlines: the runtime is
 		// closed once they have (closing it under running guest code would
@@ -975,7 +1084,7 @@ func (w *wasmPlugin) Close(ctx context.Context) error {
 		closeIdle()
 		go func() {
 			<-done
-			_ = w.rt.Close(context.WithoutCancel(ctx))
+			_ = closeCode()
 		}()
 		return ctx.Err()
 	}
