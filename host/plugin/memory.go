@@ -92,6 +92,13 @@ func (m *linearMemory) Free() {
 	}
 }
 
+// isFreed reports whether Free was called.
+func (m *linearMemory) isFreed() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.freed
+}
+
 // enter marks guest code running on the memory until leave.
 func (m *linearMemory) enter() {
 	m.mu.Lock()

@@ -2,6 +2,10 @@ package plugin
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhost/payhost/core"
+	"github.com/payhost/payhost/internal/testwasm"
 )
 
 const wasmPage = 64 << 10
@@ -109,9 +114,13 @@ func released(p Plugin) bool {
 // load it again, once, and are served; without a compilation cache the
 // code is kept.
 func TestCodeReleasedAndLoadedAgain(t *testing.T) {
-	p := loadHostile(t, WasmConfig{IdleTimeout: 20 * time.Millisecond, UnloadAfter: 50 * time.Millisecond})
+	// a cache of its own: the test changes what it holds
+	p, err := LoadWasmFile(context.Background(), testwasm.Build(t, "host/plugin/testdata/hostile"),
+		WasmConfig{CacheDir: t.TempDir(), IdleTimeout: 20 * time.Millisecond, UnloadAfter: 50 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
 	h := bindHostile(t, p.Manifest(), "http://127.0.0.1:1")
-	_, err := create(context.Background(), p, h, "ok")
+	_, err = create(context.Background(), p, h, "ok")
 	require.NoError(t, err)
 	deadline := time.Now().Add(10 * time.Second)
 	for !released(p) && time.Now().Before(deadline) {
@@ -131,8 +140,82 @@ func TestCodeReleasedAndLoadedAgain(t *testing.T) {
 	assert.Equal(t, int64(1), p.Stats().Reloads, "loaded again once for the calls")
 	assert.False(t, released(p))
 
+	// the metered module is read back from the cache and must be the same
+	deadline = time.Now().Add(10 * time.Second)
+	for !released(p) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.True(t, released(p), "the code was not released again")
+	w := p.(*wasmPlugin)
+	good, err := os.ReadFile(w.meteredPath)
+	require.NoError(t, err)
+	bad := append([]byte(nil), good...)
+	bad[len(bad)-1] ^= 1
+	require.NoError(t, os.WriteFile(w.meteredPath, bad, 0o600))
+	_, err = create(context.Background(), p, h, "ok")
+	assert.ErrorContains(t, err, "changed")
+
 	kept, err := loadWat(t, "ok", WasmConfig{IdleTimeout: 20 * time.Millisecond, UnloadAfter: time.Millisecond}) // no cache
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = kept.Close(context.Background()) })
 	assert.False(t, kept.(*wasmPlugin).unloadable(), "without a compilation cache the code is kept")
+}
+
+// executableMappings lists the process's anonymous executable mappings
+// (compiled wasm) with their sizes, from /proc/self/maps.
+func executableMappings(t *testing.T) map[string]int64 {
+	t.Helper()
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Skip("no /proc/self/maps:", err)
+	}
+	out := map[string]int64{}
+	for _, line := range strings.Split(string(maps), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 5 || !strings.HasPrefix(f[1], "r-x") {
+			continue // not anonymous, or not executable
+		}
+		var lo, hi int64
+		if _, err := fmt.Sscanf(f[0], "%x-%x", &lo, &hi); err == nil {
+			out[f[0]] = hi - lo
+		}
+	}
+	return out
+}
+
+// TestReleasedCodeIsUnmapped: the compiled code a plugin releases leaves
+// the process (see compilationCache).
+func TestReleasedCodeIsUnmapped(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc/self/maps")
+	}
+	before := executableMappings(t)
+	p, err := LoadWasmFile(context.Background(), testwasm.Build(t, "host/plugin/testdata/hostile"),
+		WasmConfig{CacheDir: testwasm.CacheDir(), IdleTimeout: 20 * time.Millisecond, UnloadAfter: 20 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	var code int64
+	mine := map[string]bool{} // the mappings the load added: the plugin's code
+	for r, size := range executableMappings(t) {
+		if _, ok := before[r]; !ok {
+			mine[r] = true
+			code += size
+		}
+	}
+	require.Greater(t, code, int64(1<<20), "the plugin's compiled code")
+	left := func() (n int) {
+		for r := range executableMappings(t) {
+			if mine[r] {
+				n++
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for left() > 0 && time.Now().Before(deadline) {
+		runtime.GC() // the executable memory goes with the compiled module, once collected
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.True(t, released(p), "the code was not released")
+	assert.Zero(t, left(), "the released code is still mapped")
 }

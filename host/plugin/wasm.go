@@ -197,11 +197,6 @@ func sameTypes(a, b []api.ValueType) bool {
 	return true
 }
 
-var (
-	cachesMu sync.Mutex
-	caches   = map[string]wazero.CompilationCache{}
-)
-
 // cacheDir resolves WasmConfig.CacheDir ("" = the user cache directory,
 // "-" = no cache, returned as "").
 func cacheDir(dir string) string {
@@ -218,21 +213,20 @@ func cacheDir(dir string) string {
 	return dir
 }
 
-// compilationCache returns the process-wide cache for dir.
+// compilationCache returns a cache of compiled code in dir (nil for
+// none). Each runtime gets one of its own, closed with it: wazero keeps
+// compiled code in memory in an engine that a cache shares between the
+// runtimes using it, and does not let go of the last module compiled there
+// until another one comes (wazero 1.12), so a shared cache would keep a
+// released plugin's code mapped. The files in dir are shared all the same.
 func compilationCache(dir string) (wazero.CompilationCache, error) {
 	if dir = cacheDir(dir); dir == "" {
 		return nil, nil
-	}
-	cachesMu.Lock()
-	defer cachesMu.Unlock()
-	if c, ok := caches[dir]; ok {
-		return c, nil
 	}
 	c, err := wazero.NewCompilationCacheWithDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("compilation cache %s: %w", dir, err)
 	}
-	caches[dir] = c
 	return c, nil
 }
 
@@ -281,10 +275,11 @@ type wasmPlugin struct {
 	cfg      WasmConfig
 	manifest core.Manifest
 	log      *slog.Logger
-	// metered is the module as compiled, kept while its compiled code can
-	// be released (UnloadAfter, with a compilation cache) to compile it
-	// again; nil otherwise.
-	metered []byte
+	// meteredPath is the metered module in the compilation cache, from
+	// which its compiled code is loaded again once released, meteredSum
+	// what it must hash to; "" when the code is kept (see unloadable).
+	meteredPath string
+	meteredSum  [sha256.Size]byte
 
 	sem chan struct{} // one token per call in progress: at most MaxInstances
 
@@ -345,14 +340,23 @@ func validate(ctx context.Context, bin []byte, limitPages uint32, dir string) er
 	return nil
 }
 
+// meteredPath is where the compilation cache in dir keeps the metered
+// module of bin ("" without a cache).
+func meteredPath(bin []byte, dir string) string {
+	if dir = cacheDir(dir); dir != "" {
+		return filepath.Join(dir, fmt.Sprintf("payhost-metered-%x-%s.wasm", sha256.Sum256(bin), wasmguard.Version))
+	}
+	return ""
+}
+
 // prepare meters a module (wasmguard.Prepare). With a compilation cache,
 // the rewritten module is kept beside the compiled code (named by the
 // module's SHA-256 and the rewrite's version), so a warm load reads it
 // instead of rewriting ~4 MB of code again.
 func prepare(bin []byte, dir string) (code []byte, imports []wasmguard.Import, err error) {
-	path := ""
-	if dir = cacheDir(dir); dir != "" {
-		path = filepath.Join(dir, fmt.Sprintf("payhost-metered-%x-%s.wasm", sha256.Sum256(bin), wasmguard.Version))
+	path := meteredPath(bin, dir)
+	dir = cacheDir(dir)
+	if path != "" {
 		if code, err := os.ReadFile(path); err == nil {
 			imports, err := wasmguard.Imports(bin)
 			return code, imports, err
@@ -503,7 +507,7 @@ func (w *wasmPlugin) trimIdle() {
 			w.emptySince = time.Time{}
 		case w.emptySince.IsZero():
 			w.emptySince = now
-		case w.code != nil && w.unloadable() && now.Sub(w.emptySince) >= w.cfg.UnloadAfter:
+		case w.code != nil && w.unloadable() && now.Sub(w.emptySince) >= w.cfg.UnloadAfter && w.canReload():
 			// no instance, and none being started (live counts those)
 			unload, w.code = w.code, nil
 		}
@@ -527,7 +531,14 @@ func (w *wasmPlugin) trimIdle() {
 // unloadable reports whether the compiled code may be released while the
 // pool is empty: UnloadAfter is set, and a compilation cache makes loading
 // it again quick.
-func (w *wasmPlugin) unloadable() bool { return w.metered != nil && w.cfg.UnloadAfter > 0 }
+func (w *wasmPlugin) unloadable() bool { return w.meteredPath != "" && w.cfg.UnloadAfter > 0 }
+
+// canReload reports whether the metered module is still in the
+// compilation cache to load the code again from.
+func (w *wasmPlugin) canReload() bool {
+	_, err := os.Stat(w.meteredPath)
+	return err == nil
+}
 
 // loadedCode returns the compiled code, loading it again when it was
 // released: from the compilation cache, as a warm start would (tens of
@@ -549,7 +560,14 @@ func (w *wasmPlugin) loadedCode(ctx context.Context) (*wasmCode, error) {
 		return c, nil // loaded by another call meanwhile
 	}
 	start := time.Now()
-	c, err := compileCode(context.WithoutCancel(ctx), w.metered, w.cfg)
+	code, err := os.ReadFile(w.meteredPath)
+	if err == nil && sha256.Sum256(code) != w.meteredSum {
+		err = errors.New("the metered module in the compilation cache changed")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load the compiled code again: %w", err)
+	}
+	c, err = compileCode(context.WithoutCancel(ctx), code, w.cfg)
 	if err != nil {
 		return nil, fmt.Errorf("load the compiled code again: %w", err)
 	}
@@ -583,8 +601,8 @@ func compileWasm(ctx context.Context, bin []byte, cfg WasmConfig) (*wasmPlugin, 
 		return nil, err
 	}
 	w := &wasmPlugin{cfg: cfg, code: c, log: cfg.Logger, sem: make(chan struct{}, cfg.MaxInstances), discards: map[string]int64{}}
-	if cacheDir(cfg.CacheDir) != "" && cfg.UnloadAfter > 0 {
-		w.metered = code
+	if path := meteredPath(bin, cfg.CacheDir); path != "" && cfg.UnloadAfter > 0 && cfg.Interrupt != InterruptClose {
+		w.meteredPath, w.meteredSum = path, sha256.Sum256(code)
 	}
 	return w, nil
 }
@@ -594,9 +612,22 @@ func compileWasm(ctx context.Context, bin []byte, cfg WasmConfig) (*wasmPlugin, 
 type wasmCode struct {
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
+	cache    wazero.CompilationCache // nil without one
 }
 
-func (c *wasmCode) close(ctx context.Context) error { return c.rt.Close(ctx) }
+// close closes the runtime, the compiled module and the runtime's cache
+// (see compilationCache): the executable memory is unmapped once the
+// collector finds it unused.
+func (c *wasmCode) close(ctx context.Context) error {
+	err := c.rt.Close(ctx)
+	if c.compiled != nil {
+		err = errors.Join(err, c.compiled.Close(ctx))
+	}
+	if c.cache != nil {
+		err = errors.Join(err, c.cache.Close(ctx))
+	}
+	return err
+}
 
 // compileCode compiles a metered module (through the compilation cache),
 // checks its exports and registers the host modules; no guest code runs.
@@ -611,9 +642,9 @@ func compileCode(ctx context.Context, code []byte, cfg WasmConfig) (*wasmCode, e
 	if cache != nil {
 		rc = rc.WithCompilationCache(cache)
 	}
-	c := &wasmCode{rt: wazero.NewRuntimeWithConfig(ctx, rc)}
+	c := &wasmCode{rt: wazero.NewRuntimeWithConfig(ctx, rc), cache: cache}
 	fail := func(err error) (*wasmCode, error) {
-		_ = c.rt.Close(ctx)
+		_ = c.close(ctx)
 		return nil, err
 	}
 	if c.compiled, err = c.rt.CompileModule(ctx, code); err != nil {
@@ -656,7 +687,18 @@ func (i *instance) close() {
 	if i != nil && i.mod != nil {
 		_ = i.mod.Close(context.Background())
 	}
+	if i != nil && i.lm != nil {
+		// wazero frees it on the first close only, and not at all when
+		// WithCloseOnContextDone closed the module first: free it here too
+		// (twice is harmless)
+		i.lm.Free()
+	}
 }
+
+// usable reports whether the instance's memory is still there: a module
+// closed from outside (by its runtime, or by wazero itself) must never run
+// again.
+func (i *instance) usable() bool { return i.lm == nil || !i.lm.isFreed() }
 
 // overdrawn reports whether the guest ran out of stack budget.
 func (i *instance) overdrawn() bool {
@@ -832,7 +874,7 @@ func (w *wasmPlugin) describe(ctx context.Context, inst *instance) (core.Manifes
 func (w *wasmPlugin) acquire(ctx context.Context, account string) (*instance, error) {
 	w.mu.Lock()
 	for i := len(w.idle) - 1; i >= 0; i-- {
-		if inst := w.idle[i]; !inst.used || inst.account == account {
+		if inst := w.idle[i]; (!inst.used || inst.account == account) && inst.usable() {
 			w.idle = append(w.idle[:i], w.idle[i+1:]...)
 			w.mu.Unlock()
 			inst.used, inst.account = true, account
