@@ -148,7 +148,10 @@ func (h *Host) createPayment(ctx context.Context, in CreatePaymentInput, link fu
 		return nil, err
 	}
 	defer adm.giveBack(h)
-	decision, _ := json.Marshal(d)
+	decision, err := json.Marshal(d)
+	if err != nil {
+		return nil, core.WrapError(core.CodeInternal, err, "encode decision")
+	}
 	sp := &store.Payment{ID: id, Tenant: in.Tenant, MerchantOrderID: in.MerchantOrderID, IdempotencyKey: in.IdempotencyKey,
 		Amount: in.Amount, Currency: in.Currency, Method: in.Method, Description: in.Description, Metadata: in.Metadata,
 		Status: string(core.PaymentCreated), Decision: decision, TerminalID: in.TerminalID, CreatedAt: now, UpdatedAt: now,

@@ -361,6 +361,8 @@ func payoutToAPI(p *store.Payout) *Payout {
 		Status: core.PayoutStatus(p.Status), ProviderPayoutID: p.ProviderID, Receiver: p.ProviderData["payhost.receiver"],
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 	if len(p.Destination) > 0 {
+		// written by the engine from a validated destination; one that cannot
+		// be read shows empty rather than failing every read of the payout
 		_ = json.Unmarshal(p.Destination, &out.Destination)
 	}
 	d := &out.Destination
