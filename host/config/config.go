@@ -551,28 +551,11 @@ func IsRef(s string) bool { return caps.CheckRef(s) == nil }
 // Resolve reads a secret reference: env:NAME from getenv, file:PATH from
 // the file (trimmed). Errors name the reference, never the value.
 func Resolve(ref string, getenv func(string) string) (string, error) {
-	if err := caps.CheckRef(ref); err != nil {
+	v, err := caps.ReadRef(ref, getenv, os.ReadFile)
+	if err != nil {
 		return "", err
 	}
-	kind, name, _ := strings.Cut(ref, ":")
-	var v string
-	switch kind {
-	case "env":
-		v = strings.TrimSpace(getenv(name))
-		if v == "" {
-			return "", fmt.Errorf("%s: the environment variable is empty or unset", ref)
-		}
-	case "file":
-		b, err := os.ReadFile(name)
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", ref, err)
-		}
-		v = strings.TrimSpace(string(b))
-		if v == "" {
-			return "", fmt.Errorf("%s: the file is empty", ref)
-		}
-	}
-	return v, nil
+	return string(v), nil
 }
 
 // Secrets are the resolved secrets of a configuration.
