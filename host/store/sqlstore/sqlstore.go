@@ -132,6 +132,8 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (store.Store, 
 	w.SetConnMaxIdleTime(0)
 	s.w, s.r = w, w
 	if err := s.migrate(ctx, ""); err != nil {
+		// here and below, the failure to open is what is reported: closing
+		// the pool of a store never handed out cannot lose anything
 		_ = w.Close()
 		return nil, sqliteOpenError(path, err)
 	}
@@ -186,7 +188,7 @@ func sqliteBase(path string) (base string, memory bool, err error) {
 	switch {
 	case path == "" || path == ":memory:":
 		var b [8]byte
-		_, _ = rand.Read(b[:])
+		_, _ = rand.Read(b[:]) // never fails: crypto/rand crashes the program instead
 		return "file:payhost-mem-" + hex.EncodeToString(b[:]) + "?mode=memory&cache=shared", true, nil
 	case strings.HasPrefix(path, "file:"):
 		u, err := url.Parse(path)
@@ -237,6 +239,7 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (store.Store,
 	db.SetMaxIdleConns(n)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
+		// here and below, the failure to open is what is reported
 		_ = db.Close()
 		return nil, scrubError(dsn, fmt.Errorf("sqlstore: connect to postgres %s: %w", RedactDSN(dsn), err))
 	}
@@ -358,7 +361,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 			return err
 		}
 		if err := fn(seg.tx); err != nil {
-			_ = seg.Rollback()
+			_ = seg.Rollback() // fn's error is the one to report; a failed rollback fails the batch itself
 			return err
 		}
 		return seg.Commit()
@@ -368,6 +371,8 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
 	if err := fn(tx); err != nil {
+		// fn's error is the one to report; a transaction whose rollback
+		// fails is never committed either
 		_ = tx.Rollback()
 		return err
 	}

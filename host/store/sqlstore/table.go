@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Every table the store reads or writes has one descriptor, a table[T]:
@@ -247,7 +246,7 @@ func textCol[T any](name string, f func(*T) *[]byte) column[T] {
 		name: name,
 		arg: func(v *T) (any, error) {
 			b := *f(v)
-			if !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 {
+			if !validBytes(b) {
 				return nil, invalidText(name)
 			}
 			return string(b), nil
