@@ -37,6 +37,9 @@ func scanIdem(row rowScanner) (store.IdemRecord, error) {
 	return *r, nil
 }
 
+// claimIdem inserts a key as in progress, unless it exists.
+var claimIdem = idemTable.insert + ` ON CONFLICT (tenant, idem_key) DO NOTHING RETURNING ` + idemTable.list
+
 // ClaimIdempotencyKey inserts the key as in progress (INSERT .. ON CONFLICT
 // DO NOTHING: one claimant wins), or takes over an existing in-progress key
 // whose lease ran out with a conditional UPDATE (WHERE locked_until < now:
@@ -53,9 +56,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, c store.IdemClaim) (sto
 	// A key released between our INSERT and SELECT is claimed again; a few
 	// rounds are plenty (each needs another client to release it meanwhile).
 	for range 5 {
-		rec, err := scanIdem(s.queryRowW(ctx, s.d.q(idemTable.insert+`
-			ON CONFLICT (tenant, idem_key) DO NOTHING
-			RETURNING `+idemTable.list), args...))
+		rec, err := scanIdem(s.queryRowW(ctx, s.d.q(claimIdem), args...))
 		if err == nil {
 			return rec, true, nil
 		}
@@ -236,14 +237,15 @@ var nodeTable = newTable("nodes", "node", nil,
 	timeCol("seen_at", func(n *nodeRow) *time.Time { return &n.seenAt }),
 )
 
+var heartbeat = nodeTable.insert + ` ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at`
+
 // Heartbeat records that node is alive at now.
 func (s *Store) Heartbeat(ctx context.Context, node string, now time.Time) error {
 	args, err := nodeTable.args(&nodeRow{id: node, seenAt: now})
 	if err != nil {
 		return err
 	}
-	if _, err := s.exec(ctx, s.d.q(nodeTable.insert+`
-		ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at`), args...); err != nil {
+	if _, err := s.exec(ctx, s.d.q(heartbeat), args...); err != nil {
 		return fmt.Errorf("sqlstore: heartbeat: %w", err)
 	}
 	return nil

@@ -47,7 +47,7 @@ func (s *Store) InsertMerchant(ctx context.Context, m *store.Merchant) error {
 		return errors.New("sqlstore: insert merchant: ID, Account and Status are required")
 	}
 	return s.insertLinked(ctx, m.Link, m.ID, func(q querier) error {
-		res, err := q.ExecContext(ctx, s.d.q(merchantTable.insert+` ON CONFLICT DO NOTHING`), args...)
+		res, err := q.ExecContext(ctx, s.d.q(merchantTable.insertNew), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert merchant: %w", err)
 		}
@@ -197,7 +197,7 @@ func (s *Store) InsertMerchantDocument(ctx context.Context, d *store.MerchantDoc
 		if err := s.merchantExists(ctx, tx, d.MerchantID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, s.d.q(documentTable.insert+` ON CONFLICT DO NOTHING`), args...)
+		res, err := tx.ExecContext(ctx, s.d.q(documentTable.insertNew), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert merchant document: %w", err)
 		}
@@ -303,7 +303,7 @@ func (s *Store) InsertMerchantRequest(ctx context.Context, r *store.MerchantRequ
 		if err := s.merchantExists(ctx, tx, r.MerchantID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, s.d.q(requestTable.insert+` ON CONFLICT DO NOTHING`), args...)
+		res, err := tx.ExecContext(ctx, s.d.q(requestTable.insertNew), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert merchant request: %w", err)
 		}
@@ -330,7 +330,7 @@ func (s *Store) insertItem(ctx context.Context, tx *sql.Tx, it *itemRow) error {
 	if err != nil {
 		return err
 	}
-	res, err := tx.ExecContext(ctx, s.d.q(itemTable.insert+` ON CONFLICT DO NOTHING`), args...)
+	res, err := tx.ExecContext(ctx, s.d.q(itemTable.insertNew), args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert merchant request item: %w", err)
 	}

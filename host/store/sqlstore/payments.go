@@ -59,7 +59,7 @@ func (s *Store) InsertPayment(ctx context.Context, p *store.Payment) error {
 		return errors.New("sqlstore: insert payment: ID and Status are required")
 	}
 	return s.insertLinked(ctx, p.Link, p.ID, func(q querier) error {
-		res, err := q.ExecContext(ctx, s.d.q(paymentTable.insert+` ON CONFLICT DO NOTHING`), args...)
+		res, err := q.ExecContext(ctx, s.d.q(paymentTable.insertNew), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert payment: %w", err)
 		}

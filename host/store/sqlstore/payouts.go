@@ -49,7 +49,7 @@ func (s *Store) InsertPayout(ctx context.Context, p *store.Payout) error {
 		return fmt.Errorf("sqlstore: insert payout: amount %d is not positive", p.Amount)
 	}
 	return s.insertLinked(ctx, p.Link, p.ID, func(q querier) error {
-		res, err := q.ExecContext(ctx, s.d.q(payoutTable.insert+` ON CONFLICT DO NOTHING`), args...)
+		res, err := q.ExecContext(ctx, s.d.q(payoutTable.insertNew), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert payout: %w", err)
 		}

@@ -30,7 +30,7 @@ func (s *Store) InsertReconciliation(ctx context.Context, r *store.Reconciliatio
 	if r.ID == "" || r.Account == "" || r.Date == "" || r.Status == "" {
 		return errors.New("sqlstore: insert reconciliation: ID, Account, Date and Status are required")
 	}
-	res, err := s.exec(ctx, s.d.q(reconciliationTable.insert+` ON CONFLICT DO NOTHING`), args...)
+	res, err := s.exec(ctx, s.d.q(reconciliationTable.insertNew), args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert reconciliation: %w", err)
 	}

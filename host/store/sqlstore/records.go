@@ -22,13 +22,15 @@ var attemptTable = newTable("attempts", "attempt", nil,
 	timeCol("created_at", func(a *store.Attempt) *time.Time { return &a.CreatedAt }),
 )
 
+var insertAttempt = attemptTable.insert + ` RETURNING id`
+
 // InsertAttempt records a channel call and sets a.ID.
 func (s *Store) InsertAttempt(ctx context.Context, a *store.Attempt) error {
 	args, err := attemptTable.args(a)
 	if err != nil {
 		return err
 	}
-	err = s.queryRowW(ctx, s.d.q(attemptTable.insert+` RETURNING id`), args...).Scan(&a.ID)
+	err = s.queryRowW(ctx, s.d.q(insertAttempt), args...).Scan(&a.ID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert attempt: %w", err)
 	}
@@ -59,13 +61,15 @@ var transitionTable = newTable("transitions", "transition", nil,
 	timeCol("created_at", func(t *store.Transition) *time.Time { return &t.CreatedAt }),
 )
 
+var insertTransition = transitionTable.insert + ` RETURNING id`
+
 // InsertTransition records a state change, applied or refused, and sets t.ID.
 func (s *Store) InsertTransition(ctx context.Context, t *store.Transition) error {
 	args, err := transitionTable.args(t)
 	if err != nil {
 		return err
 	}
-	err = s.queryRowW(ctx, s.d.q(transitionTable.insert+` RETURNING id`), args...).Scan(&t.ID)
+	err = s.queryRowW(ctx, s.d.q(insertTransition), args...).Scan(&t.ID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert transition: %w", err)
 	}
@@ -96,6 +100,8 @@ var notificationTable = newTable("notifications", "notification", nil,
 	timeCol("received_at", func(n *store.Notification) *time.Time { return &n.ReceivedAt }),
 )
 
+var insertNotification = notificationTable.insert + ` ON CONFLICT (account, event_id) DO NOTHING RETURNING id`
+
 // InsertNotification stores n and sets n.ID, or returns inserted=false
 // (n.ID untouched) when (Account, EventID) exists: INSERT .. ON CONFLICT DO
 // NOTHING, so among concurrent deliveries of one event exactly one is
@@ -106,7 +112,7 @@ func (s *Store) InsertNotification(ctx context.Context, n *store.Notification) (
 		return false, err
 	}
 	var id int64
-	err = s.queryRowW(ctx, s.d.q(notificationTable.insert+` ON CONFLICT (account, event_id) DO NOTHING RETURNING id`), args...).Scan(&id)
+	err = s.queryRowW(ctx, s.d.q(insertNotification), args...).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

@@ -76,7 +76,7 @@ func (s *Store) InsertRefund(ctx context.Context, r *store.Refund) error {
 				return fmt.Errorf("sqlstore: insert refund: %w", err)
 			}
 		}
-		res, err = tx.ExecContext(ctx, s.d.q(refundTable.insert+` ON CONFLICT DO NOTHING`), args...)
+		res, err = tx.ExecContext(ctx, s.d.q(refundTable.insertNew), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert refund: %w", err)
 		}

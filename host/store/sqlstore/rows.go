@@ -17,7 +17,11 @@ type rowScanner = interface{ Scan(...any) error }
 // getByID reads the row of t with id through q (lock is "" or the
 // dialect's row lock); ErrNotFound names the object as t.what.
 func getByID[T any](ctx context.Context, s *Store, q querier, t *table[T], id, lock string) (*T, error) {
-	v, err := t.scan(q.QueryRowContext(ctx, s.d.q(t.sel+` WHERE id = ?`+lock), id))
+	query := t.byID
+	if lock != "" {
+		query += lock
+	}
+	v, err := t.scan(q.QueryRowContext(ctx, s.d.q(query), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %s %s", store.ErrNotFound, t.what, id)
 	}

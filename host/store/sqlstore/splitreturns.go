@@ -90,7 +90,7 @@ func (s *Store) InsertSplitReturn(ctx context.Context, r *store.SplitReturn) err
 			return fmt.Errorf("%w: return of %d from receiver %s: %d left to return of the %d split to it",
 				store.ErrInsufficient, r.Amount, r.ReceiverID, rec.Amount-taken, rec.Amount)
 		}
-		res, err := tx.ExecContext(ctx, s.d.q(splitReturnTable.insert+` ON CONFLICT DO NOTHING`), args...)
+		res, err := tx.ExecContext(ctx, s.d.q(splitReturnTable.insertNew), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert split return: %w", err)
 		}

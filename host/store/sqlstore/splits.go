@@ -59,7 +59,7 @@ func (s *Store) InsertReceiver(ctx context.Context, r *store.Receiver) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.exec(ctx, s.d.q(receiverTable.insert+` ON CONFLICT DO NOTHING`), args...)
+	res, err := s.exec(ctx, s.d.q(receiverTable.insertNew), args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert receiver: %w", err)
 	}
@@ -267,7 +267,7 @@ func (s *Store) InsertSplit(ctx context.Context, sp *store.Split) error {
 		} else if n == 0 {
 			return s.whyNoSplit(ctx, tx, sp)
 		}
-		res, err = tx.ExecContext(ctx, s.d.q(splitTable.insert+` ON CONFLICT DO NOTHING`), args...)
+		res, err = tx.ExecContext(ctx, s.d.q(splitTable.insertNew), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert split: %w", err)
 		}

@@ -37,8 +37,12 @@ type table[T any] struct {
 
 	list   string // the columns in order: what SELECT and RETURNING read
 	sel    string // SELECT list FROM name
+	byID   string // sel WHERE id = ?
 	insert string // INSERT INTO name (the columns the store writes) VALUES (?, ..)
-	nargs  int    // the columns the store writes
+	// insertNew is insert ON CONFLICT DO NOTHING: it stores a new row and
+	// changes nothing when the row's keys are taken (RowsAffected 0)
+	insertNew string
+	nargs     int // the columns the store writes
 }
 
 // column is one column of a table[T] and the field of T it is bound to.
@@ -70,8 +74,10 @@ func newTable[T any](name, what string, unread []string, cols ...column[T]) *tab
 	t.nargs = len(written)
 	t.list = strings.Join(all, ", ")
 	t.sel = "SELECT " + t.list + " FROM " + name
+	t.byID = t.sel + " WHERE id = ?"
 	t.insert = "INSERT INTO " + name + " (" + strings.Join(written, ", ") + ") VALUES (" +
 		strings.TrimSuffix(strings.Repeat("?, ", len(written)), ", ") + ")"
+	t.insertNew = t.insert + " ON CONFLICT DO NOTHING"
 	return t
 }
 

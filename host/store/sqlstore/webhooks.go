@@ -62,7 +62,7 @@ func (s *Store) insertEvent(ctx context.Context, tx querier, spec *store.EventSp
 	if err != nil {
 		return err
 	}
-	res, err := tx.ExecContext(ctx, s.d.q(eventTable.insert+` ON CONFLICT DO NOTHING`), args...)
+	res, err := tx.ExecContext(ctx, s.d.q(eventTable.insertNew), args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert event: %w", err)
 	}
@@ -150,7 +150,7 @@ func (s *Store) InsertWebhookEndpoint(ctx context.Context, e *store.WebhookEndpo
 	if e.ID == "" || e.Status == "" {
 		return errors.New("sqlstore: insert webhook endpoint: ID and Status are required")
 	}
-	res, err := s.exec(ctx, s.d.q(endpointTable.insert+` ON CONFLICT DO NOTHING`), args...)
+	res, err := s.exec(ctx, s.d.q(endpointTable.insertNew), args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert webhook endpoint: %w", err)
 	}
@@ -357,7 +357,7 @@ func (s *Store) FinishWebhookDelivery(ctx context.Context, r store.WebhookResult
 			set.add("delivered_at", micros(r.Now))
 		}
 		if a := r.Attempt; a != nil {
-			if err := tx.QueryRowContext(ctx, s.d.q(webhookAttemptTable.insert+` RETURNING id`), attempt...).Scan(&a.ID); err != nil {
+			if err := tx.QueryRowContext(ctx, s.d.q(insertWebhookAttempt), attempt...).Scan(&a.ID); err != nil {
 				return fmt.Errorf("sqlstore: finish webhook delivery: attempt: %w", err)
 			}
 			set.cols = append(set.cols, "attempts = attempts + 1")
@@ -414,6 +414,8 @@ var webhookAttemptTable = newTable("webhook_attempts", "webhook attempt", []stri
 	num("duration_ms", func(a *store.WebhookAttempt) *int64 { return &a.DurationMS }),
 	timeCol("created_at", func(a *store.WebhookAttempt) *time.Time { return &a.CreatedAt }),
 )
+
+var insertWebhookAttempt = webhookAttemptTable.insert + ` RETURNING id`
 
 // ListWebhookAttempts lists a delivery's attempts in the order they were made.
 func (s *Store) ListWebhookAttempts(ctx context.Context, deliveryID int64) ([]*store.WebhookAttempt, error) {
