@@ -11,6 +11,13 @@
 // UPDATEs (WHERE status = From), and refund reservations by a conditional
 // UPDATE of the payment in the same transaction as the refund.
 //
+// Each table is described once, by a table descriptor (table.go): its
+// columns in order, each bound to a field of the Go type its rows are read
+// into. The column lists of SELECT and RETURNING, the INSERT statements and
+// their arguments, the scan destinations and the text checks are all
+// derived from it, and a test checks every descriptor against the migrated
+// schema of both databases.
+//
 // Stored values: times are Unix microseconds and read back in UTC at
 // microsecond precision (the zero time stays zero); empty maps and byte
 // slices read back as nil; strings holding a NUL byte or invalid UTF-8 are

@@ -123,8 +123,15 @@ func (t *table[T]) scan(row rowScanner) (*T, error) {
 }
 
 // setExcept is the SET clause of an UPDATE of every column the store
-// writes but keep, and where their values are among t.args.
+// writes but keep, and where their values are among t.args. A name in keep
+// that is no column of t is a mistake in this package: it panics (when the
+// package is initialised).
 func (t *table[T]) setExcept(keep ...string) colSet {
+	for _, k := range keep {
+		if !slices.ContainsFunc(t.cols, func(c column[T]) bool { return c.name == k }) {
+			panic("sqlstore: table " + t.name + " has no column " + k)
+		}
+	}
 	var set colSet
 	var cols []string
 	i := 0
