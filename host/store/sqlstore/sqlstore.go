@@ -11,6 +11,13 @@
 // UPDATEs (WHERE status = From), and refund reservations by a conditional
 // UPDATE of the payment in the same transaction as the refund.
 //
+// Each table is described once, by a table descriptor (table.go): its
+// columns in order, each bound to a field of the Go type its rows are read
+// into. The column lists of SELECT and RETURNING, the INSERT statements and
+// their arguments, the scan destinations and the text checks are all
+// derived from it, and a test checks every descriptor against the migrated
+// schema of both databases.
+//
 // Stored values: times are Unix microseconds and read back in UTC at
 // microsecond precision (the zero time stays zero); empty maps and byte
 // slices read back as nil; strings holding a NUL byte or invalid UTF-8 are
@@ -132,6 +139,8 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (store.Store, 
 	w.SetConnMaxIdleTime(0)
 	s.w, s.r = w, w
 	if err := s.migrate(ctx, ""); err != nil {
+		// here and below, the failure to open is what is reported: closing
+		// the pool of a store never handed out cannot lose anything
 		_ = w.Close()
 		return nil, sqliteOpenError(path, err)
 	}
@@ -186,7 +195,7 @@ func sqliteBase(path string) (base string, memory bool, err error) {
 	switch {
 	case path == "" || path == ":memory:":
 		var b [8]byte
-		_, _ = rand.Read(b[:])
+		_, _ = rand.Read(b[:]) // never fails: crypto/rand crashes the program instead
 		return "file:payhost-mem-" + hex.EncodeToString(b[:]) + "?mode=memory&cache=shared", true, nil
 	case strings.HasPrefix(path, "file:"):
 		u, err := url.Parse(path)
@@ -237,6 +246,7 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (store.Store,
 	db.SetMaxIdleConns(n)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
+		// here and below, the failure to open is what is reported
 		_ = db.Close()
 		return nil, scrubError(dsn, fmt.Errorf("sqlstore: connect to postgres %s: %w", RedactDSN(dsn), err))
 	}
@@ -358,7 +368,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 			return err
 		}
 		if err := fn(seg.tx); err != nil {
-			_ = seg.Rollback()
+			_ = seg.Rollback() // fn's error is the one to report; a failed rollback fails the batch itself
 			return err
 		}
 		return seg.Commit()
@@ -368,6 +378,8 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
 	if err := fn(tx); err != nil {
+		// fn's error is the one to report; a transaction whose rollback
+		// fails is never committed either
 		_ = tx.Rollback()
 		return err
 	}
