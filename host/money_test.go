@@ -37,7 +37,7 @@ func bindPlatform(t *testing.T, w *world) *host.Receiver {
 
 func barcodePayment(t *testing.T, w *world, key string, amount int64) *host.Payment {
 	t.Helper()
-	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: key, Amount: amount, Method: string(core.MethodWechatBarcode),
+	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: key, Amount: amount, Method: core.MethodWechatBarcode,
 		Payer: core.Payer{AuthCode: "134567890123456789"}})
 	require.NoError(t, err)
 	require.Equal(t, core.PaymentSucceeded, p.Status)
@@ -156,7 +156,7 @@ func testManualSplit(t *testing.T, st func(t *testing.T) store.Store) {
 	}
 
 	// the receiver is bound in WeChat: an Alipay payment cannot reach it
-	ali, err := w.create(host.CreatePaymentInput{IdempotencyKey: "ms-ali", Amount: 10000, Method: string(core.MethodAlipayBarcode),
+	ali, err := w.create(host.CreatePaymentInput{IdempotencyKey: "ms-ali", Amount: 10000, Method: core.MethodAlipayBarcode,
 		Payer: core.Payer{AuthCode: "284567890123456789"}})
 	require.NoError(t, err)
 	_, err = w.host.CreateSplit(ctx, host.CreateSplitInput{Tenant: "acme", IdempotencyKey: "s-ali", PaymentID: ali.ID})
@@ -311,7 +311,7 @@ func testTerminals(t *testing.T, st func(t *testing.T) store.Store) {
 	require.NoError(t, err)
 	assert.Contains(t, live.Methods, core.MethodWechatBarcode)
 
-	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "pos-1", Amount: 1500, Method: string(core.MethodWechatBarcode),
+	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "pos-1", Amount: 1500, Method: core.MethodWechatBarcode,
 		TerminalID: "POS001", Payer: core.Payer{AuthCode: "134567890123456789"}})
 	require.NoError(t, err)
 	assert.Equal(t, core.PaymentSucceeded, p.Status)
@@ -408,7 +408,7 @@ func TestTerminalPaymentIsSplit(t *testing.T) {
 	bindPlatform(t, w)
 	_, err := w.host.RegisterTerminal(ctx, host.RegisterTerminalInput{Tenant: "acme", Account: "main", DeviceNo: "POS001", Kind: "pos"})
 	require.NoError(t, err)
-	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "pos-split", Amount: 10000, Method: string(core.MethodWechatBarcode),
+	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "pos-split", Amount: 10000, Method: core.MethodWechatBarcode,
 		TerminalID: "POS001", Payer: core.Payer{AuthCode: "134567890123456789"}})
 	require.NoError(t, err)
 	require.Equal(t, core.PaymentSucceeded, p.Status)

@@ -667,7 +667,7 @@ func testWebhooksTwoNodes(t *testing.T, open func() store.Store) {
 				engine = b
 			}
 			p, err := engine.CreatePayment(context.Background(), host.CreatePaymentInput{Tenant: "acme", IdempotencyKey: "two-" + string(rune('a'+i)),
-				Amount: 1000 + int64(i), Currency: "CNY", Method: string(core.MethodAlipayQR)})
+				Amount: 1000 + int64(i), Currency: "CNY", Method: core.MethodAlipayQR})
 			if assert.NoError(t, err) {
 				assert.NoError(t, a.sim.Pay(p.ProviderPaymentID))
 			}
