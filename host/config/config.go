@@ -97,6 +97,9 @@ type Store struct {
 	Driver string `koanf:"driver"` // sqlite or postgres
 	Path   string `koanf:"path"`   // SQLite file (or :memory:)
 	DSN    string `koanf:"dsn"`    // PostgreSQL DSN, or a reference to one holding a password
+	// MaxConns bounds the PostgreSQL connection pool (default 25), or
+	// file-backed SQLite's reader pool (default 4).
+	MaxConns int `koanf:"max_conns"`
 }
 
 // Plugin is a wasm plugin file to load.
@@ -705,6 +708,9 @@ func (c *Config) Validate() error {
 		}
 	default:
 		bad("store.driver", "want sqlite or postgres, got %q", c.Store.Driver)
+	}
+	if c.Store.MaxConns < 0 || c.Store.MaxConns > 1000 {
+		bad("store.max_conns", "want 0 (the default) to 1000, got %d", c.Store.MaxConns)
 	}
 
 	for i, p := range c.Plugins {

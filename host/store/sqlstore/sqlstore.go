@@ -81,7 +81,8 @@ func WithSchema(name string) Option {
 }
 
 // WithMaxOpenConns bounds the connection pool: for PostgreSQL the whole pool
-// (default 10), for file-backed SQLite the reader pool (default 4; writes
+// (default 25: each request holds a connection while it writes, see
+// store.Unit), for file-backed SQLite the reader pool (default 4; writes
 // always go through one connection per Store).
 func WithMaxOpenConns(n int) Option {
 	return func(o *options) { o.maxOpen = n }
@@ -240,7 +241,7 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (store.Store,
 	s.w, s.r = db, db
 	n := o.maxOpen
 	if n <= 0 {
-		n = 10
+		n = 25
 	}
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
