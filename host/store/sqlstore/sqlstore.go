@@ -185,7 +185,7 @@ func (s *Store) sqliteDB(dsn string, writer bool) (*sql.DB, error) {
 	}
 	g := &guard{n: &s.n}
 	if writer {
-		g.wrote = s.noteWriteFailure
+		g.wrote, g.detach = s.noteWriteFailure, true
 	}
 	return sql.OpenDB(&guardConnector{inner: c, g: g, stmtCache: sqliteStmtCacheSize}), nil
 }
