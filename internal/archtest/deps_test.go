@@ -72,6 +72,10 @@ func TestDeps(t *testing.T) {
 	rules := []rule{
 		{"core is stdlib only", func(p string) bool { return under(p, "core") },
 			func(imp string) bool { return std(imp) }},
+		// a merchant's receiver imports it to verify deliveries: it must
+		// not pull in the engine (wazero, the stores) or anything else
+		{"webhook is stdlib only", func(p string) bool { return under(p, "webhook") },
+			func(imp string) bool { return std(imp) }},
 		{"pdk imports core only", func(p string) bool { return under(p, "pdk") && !under(p, "pdk/abi/internal/gen") },
 			func(imp string) bool { return std(imp) || internal(imp, "core", "pdk") }},
 		{"rules never imports host, pdk or plugins", func(p string) bool { return under(p, "rules") },
