@@ -44,6 +44,15 @@ func barcodePayment(t *testing.T, w *world, key string, amount int64) *host.Paym
 	return p
 }
 
+// awaitFee waits for the simulator's payment notification to be applied:
+// Haotian reports the fee only there (and in queries), not in the answer
+// to the unified order, so a ledger read right after the create may come
+// before it.
+func awaitFee(w *world, id string) {
+	w.t.Helper()
+	w.eventually(func() bool { return w.payment(id).ProviderFee != 0 }, "the provider's fee")
+}
+
 // TestAutoSplit: the rules' split (mode auto) is executed by the engine
 // after the payment succeeds, with the rules' amounts, once; the receiver's
 // balance grows and its cash-out pays it out; the ledger balances.
@@ -197,6 +206,7 @@ func TestRulesSplitWithoutReceiver(t *testing.T) {
 	obs := &incidents{}
 	w := newWorld(t, worldOpts{rules: splitRules("auto"), extra: func(c *host.Config) { c.Observer = obs }})
 	p := barcodePayment(t, w, "nr", 10000)
+	awaitFee(w, p.ID)
 	w.host.Poll(context.Background())
 	got := w.payment(p.ID)
 	require.Len(t, got.Splits, 1)
@@ -428,6 +438,7 @@ func TestSplitRefusedByProvider(t *testing.T) {
 	ctx := context.Background()
 	bindPlatform(t, w)
 	p := barcodePayment(t, w, "no-hold", 10000)
+	awaitFee(w, p.ID)
 	sp, err := w.host.CreateSplit(ctx, host.CreateSplitInput{Tenant: "acme", IdempotencyKey: "s", PaymentID: p.ID,
 		Parts: []host.SplitPartInput{{Receiver: "platform", Amount: 100}}})
 	require.NoError(t, err)

@@ -286,8 +286,7 @@ type wasmPlugin struct {
 	logDropped, refused           atomic.Int64
 	discardMu                     sync.Mutex
 	discards                      map[string]int64
-	wg                            sync.WaitGroup
-	closed                        atomic.Bool
+	gate                          gate
 }
 
 // validated remembers which modules passed wazero's validation in this
@@ -747,9 +746,10 @@ func (w *wasmPlugin) release(inst *instance) {
 }
 
 func (w *wasmPlugin) Invoke(ctx context.Context, h pdk.Host, op core.Op, req any) (any, error) {
-	if w.closed.Load() {
+	if !w.gate.enter() {
 		return nil, core.Errorf(core.CodeProviderUnavailable, "plugin %s is closed", w.manifest.Name)
 	}
+	defer w.gate.leave()
 	info, err := checkCall(&w.manifest, op, req)
 	if err != nil {
 		return nil, err
@@ -768,8 +768,6 @@ func (w *wasmPlugin) Invoke(ctx context.Context, h pdk.Host, op core.Op, req any
 		ctx, cancel = context.WithTimeout(ctx, w.cfg.CallTimeout)
 		defer cancel()
 	}
-	w.wg.Add(1)
-	defer w.wg.Done()
 	w.calls.Add(1)
 	select {
 	case w.sem <- struct{}{}:
@@ -919,21 +917,14 @@ func (w *wasmPlugin) Stats() Stats {
 }
 
 func (w *wasmPlugin) Close(ctx context.Context) error {
-	if w.closed.Swap(true) {
+	if !w.gate.close() {
 		return nil
 	}
 	if w.stopTrim != nil {
 		close(w.stopTrim)
 		<-w.trimDone
 	}
-	done := make(chan struct{})
-	go func() { w.wg.Wait(); close(done) }()
-	var err error
-	select {
-	case <-done:
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
+	err := w.gate.wait(ctx)
 	w.mu.Lock()
 	idle := w.idle
 	w.idle = nil
