@@ -30,7 +30,7 @@ run: build
 test:
 	$(GO) test -count=1 ./...
 
-## race: every test under the race detector (about 6 minutes on 2 cores; .ci/run runs it)
+## race: every test under the race detector (3 to 4 minutes on 2 cores; .ci/run runs it)
 race:
 	$(GO) test -race -count=1 ./...
 
