@@ -5,7 +5,7 @@ PLUGINS := haotian adapay
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build payhost plugins test test-race test-postgres test-crash check fmt vet lint bench bench-http run generate hostile-wasm clean
+.PHONY: all build payhost plugins test race test-postgres test-crash check fmt vet lint tidy bench bench-http run generate hostile-wasm clean
 
 all: build
 
@@ -30,7 +30,8 @@ run: build
 test:
 	$(GO) test -count=1 ./...
 
-test-race:
+## race: every test under the race detector (3 to 4 minutes on 2 cores; .ci/run runs it)
+race:
 	$(GO) test -race -count=1 ./...
 
 ## test-postgres: the store and engine suites against PAYHOST_TEST_POSTGRES
@@ -46,8 +47,8 @@ test-crash: payhost
 	PAYHOST_CRASH_TEST=1 PAYHOST_REQUIRE_POSTGRES=1 PAYHOST_CRASH_BIN=$(CURDIR)/$(BIN)/payhost \
 		$(GO) test -count=1 -v -timeout 30m -run '^TestCrash$$' ./internal/crashtest/
 
-## check: formatting, vet (native and wasip1), golangci-lint, tests
-check: fmt vet lint test
+## check: formatting, vet (native and wasip1), golangci-lint, go.mod tidy, tests
+check: fmt vet lint tidy test
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -59,6 +60,11 @@ vet:
 ## lint: golangci-lint, pinned in tools/go.mod and built into bin/
 lint: $(BIN)/golangci-lint
 	$(BIN)/golangci-lint run ./...
+
+## tidy: go.mod and go.sum (the module's and tools/) are what `go mod tidy` would write
+tidy:
+	$(GO) mod tidy -diff
+	cd tools && $(GO) mod tidy -diff
 
 $(BIN)/golangci-lint: tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o ../$(BIN)/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint

@@ -31,7 +31,7 @@ func TestCreatePaymentCommitsTwice(t *testing.T) {
 		status core.PaymentStatus
 	}{
 		{"processing", host.CreatePaymentInput{Amount: sim.MagicNeverPay}, core.PaymentProcessing},
-		{"declined", host.CreatePaymentInput{Amount: sim.MagicDeclined, Method: string(core.MethodWechatBarcode),
+		{"declined", host.CreatePaymentInput{Amount: sim.MagicDeclined, Method: core.MethodWechatBarcode,
 			Payer: core.Payer{AuthCode: "134567890123456789"}}, core.PaymentFailed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -26,19 +26,21 @@ func (h *Host) toAPI(ctx context.Context, sp *store.Payment, withRefunds bool) (
 	}
 	if len(sp.PayInfo) > 0 {
 		var pi core.PayInfo
-		if err := json.Unmarshal(sp.PayInfo, &pi); err == nil {
-			p.PayInfo = &pi
+		if err := json.Unmarshal(sp.PayInfo, &pi); err != nil {
+			return nil, core.WrapError(core.CodeInternal, err, "decode stored pay info of %s", sp.ID)
 		}
+		p.PayInfo = &pi
 	}
 	if len(sp.Decision) > 0 {
 		var d core.Decision
-		if err := json.Unmarshal(sp.Decision, &d); err == nil {
-			ad := &Decision{RulesetHash: d.RulesetHash, Fee: d.Fee, Splits: d.Splits, SplitMode: d.SplitMode, Matched: d.Matched}
-			for _, c := range d.Channels {
-				ad.Channels = append(ad.Channels, c.String())
-			}
-			p.Decision = ad
+		if err := json.Unmarshal(sp.Decision, &d); err != nil {
+			return nil, core.WrapError(core.CodeInternal, err, "decode stored decision of %s", sp.ID)
 		}
+		ad := &Decision{RulesetHash: d.RulesetHash, Fee: d.Fee, Splits: d.Splits, SplitMode: d.SplitMode, Matched: d.Matched}
+		for _, c := range d.Channels {
+			ad.Channels = append(ad.Channels, c.String())
+		}
+		p.Decision = ad
 	}
 	if !sp.PaidAt.IsZero() {
 		p.PaidAt = ptr(sp.PaidAt)

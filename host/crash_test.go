@@ -101,7 +101,7 @@ func TestRetryFinishesACreateCutShort(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newCrashWorld(t, tt.sentFirst)
 			in := host.CreatePaymentInput{Tenant: "acme", IdempotencyKey: "cut-1", Amount: 1000, Currency: "CNY",
-				Method: string(core.MethodWechatNative)}
+				Method: core.MethodWechatNative}
 			started := make(chan struct{})
 			go func() {
 				close(started)
@@ -170,7 +170,7 @@ func TestCrashedNodeIsTakenOver(t *testing.T) {
 	}
 	w := newCrashWorldWith(t, false, live, dying)
 	in := host.CreatePaymentInput{Tenant: "acme", IdempotencyKey: "node-1", Amount: 1000, Currency: "CNY",
-		Method: string(core.MethodWechatNative)}
+		Method: core.MethodWechatNative}
 	go func() { _, _ = w.dead.CreatePayment(context.Background(), in) }()
 	w.eventually(func() bool {
 		id := w.keyResource(t, in.IdempotencyKey)

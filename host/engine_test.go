@@ -147,7 +147,7 @@ func TestUnknownOutcomeNeverFailsOver(t *testing.T) {
 			c.PublicURL = "" // no notification may race the lost answer: only the poller can settle it
 		},
 	})
-	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "uo", Amount: sim.MagicTimeout, Method: string(core.MethodWechatBarcode),
+	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "uo", Amount: sim.MagicTimeout, Method: core.MethodWechatBarcode,
 		Payer: core.Payer{AuthCode: "134567890123456789"}})
 	require.NoError(t, err)
 	assert.Equal(t, core.PaymentProcessing, p.Status)
@@ -164,7 +164,7 @@ func TestUnknownOutcomeNeverFailsOver(t *testing.T) {
 
 func TestDeclinedPaymentIsStoredAsFailed(t *testing.T) {
 	w := newWorld(t, worldOpts{})
-	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "dec", Amount: sim.MagicDeclined, Method: string(core.MethodWechatBarcode),
+	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "dec", Amount: sim.MagicDeclined, Method: core.MethodWechatBarcode,
 		Payer: core.Payer{AuthCode: "134567890123456789"}})
 	require.NoError(t, err)
 	assert.Equal(t, core.PaymentFailed, p.Status)
@@ -187,7 +187,7 @@ func TestClose(t *testing.T) {
 	_, err = w.host.ClosePayment(context.Background(), "acme", p.ID, "close-2")
 	require.NoError(t, err, "closing a closed payment answers it as it is")
 
-	paid, err := w.create(host.CreatePaymentInput{IdempotencyKey: "c2", Amount: 900, Method: string(core.MethodWechatBarcode), Payer: core.Payer{AuthCode: "134567890123456789"}})
+	paid, err := w.create(host.CreatePaymentInput{IdempotencyKey: "c2", Amount: 900, Method: core.MethodWechatBarcode, Payer: core.Payer{AuthCode: "134567890123456789"}})
 	require.NoError(t, err)
 	_, err = w.host.ClosePayment(context.Background(), "acme", paid.ID, "close-3")
 	assert.Equal(t, core.CodeConflict, core.CodeOf(err))
@@ -216,8 +216,8 @@ func TestBadInputStoresNothing(t *testing.T) {
 		{"negative amount", host.CreatePaymentInput{IdempotencyKey: "b1", Amount: -5}, core.CodeInvalidRequest, "amount"},
 		{"unknown currency", host.CreatePaymentInput{IdempotencyKey: "b2", Currency: "XYZ"}, core.CodeInvalidRequest, "currency"},
 		{"unknown method", host.CreatePaymentInput{IdempotencyKey: "b3", Method: "wechat.telepathy"}, core.CodeInvalidRequest, "method"},
-		{"method no channel takes", host.CreatePaymentInput{IdempotencyKey: "b4", Method: string(core.MethodWechatNative)}, core.CodeUnsupported, "method"},
-		{"barcode without code", host.CreatePaymentInput{IdempotencyKey: "b5", Method: string(core.MethodWechatBarcode)}, core.CodeInvalidRequest, "payer.auth_code"},
+		{"method no channel takes", host.CreatePaymentInput{IdempotencyKey: "b4", Method: core.MethodWechatNative}, core.CodeUnsupported, "method"},
+		{"barcode without code", host.CreatePaymentInput{IdempotencyKey: "b5", Method: core.MethodWechatBarcode}, core.CodeInvalidRequest, "payer.auth_code"},
 		{"metadata too big", host.CreatePaymentInput{IdempotencyKey: "b6", Metadata: bigMetadata()}, core.CodeInvalidRequest, "metadata"},
 	}
 	for _, tt := range tests {
@@ -287,7 +287,7 @@ func TestConcurrentRefunds(t *testing.T) { testConcurrentRefunds(t, nil) }
 
 func testConcurrentRefunds(t *testing.T, st func(t *testing.T) store.Store) {
 	w := newWorld(t, worldOpts{store: openStore(t, st)})
-	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "cr", Amount: 100, Method: string(core.MethodWechatBarcode), Payer: core.Payer{AuthCode: "134567890123456789"}})
+	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "cr", Amount: 100, Method: core.MethodWechatBarcode, Payer: core.Payer{AuthCode: "134567890123456789"}})
 	require.NoError(t, err)
 	require.Equal(t, core.PaymentSucceeded, p.Status)
 	var ok, refused atomic.Int64
@@ -358,7 +358,7 @@ func TestCashierFallback(t *testing.T) {
 				Currencies: []core.Currency{"CNY"}}}
 		},
 	})
-	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "cf", Method: string(core.MethodUnionpayQR)})
+	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "cf", Method: core.MethodUnionpayQR})
 	require.NoError(t, err)
 	assert.Equal(t, "haotian/main/cashier", p.Channel)
 	assert.Equal(t, core.MethodUnionpayQR, p.Method, "the payment keeps the method asked for")

@@ -72,7 +72,7 @@ func Example() {
 
 	p, err := h.CreatePayment(ctx, host.CreatePaymentInput{
 		Tenant: "acme", IdempotencyKey: "order-1001", MerchantOrderID: "1001",
-		Amount: 1000, Currency: "CNY", Method: string(core.MethodAlipayQR), Description: "coffee",
+		Amount: 1000, Currency: "CNY", Method: core.MethodAlipayQR, Description: "coffee",
 	})
 	if err != nil {
 		log.Fatal(err)

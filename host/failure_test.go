@@ -265,7 +265,7 @@ func TestPollerResubmitsALostRefund(t *testing.T) {
 		return haotian.New().CreateRefund(ctx, h, req)
 	}}
 	w := newWorld(t, worldOpts{extra: withPlugin(p)})
-	paid, err := w.create(host.CreatePaymentInput{IdempotencyKey: "rp", Amount: 500, Method: string(core.MethodWechatBarcode), Payer: core.Payer{AuthCode: "134567890123456789"}})
+	paid, err := w.create(host.CreatePaymentInput{IdempotencyKey: "rp", Amount: 500, Method: core.MethodWechatBarcode, Payer: core.Payer{AuthCode: "134567890123456789"}})
 	require.NoError(t, err)
 	require.Equal(t, core.PaymentSucceeded, paid.Status)
 	r, err := w.host.CreateRefund(context.Background(), host.CreateRefundInput{Tenant: "acme", IdempotencyKey: "rr", PaymentID: paid.ID, Amount: 200})

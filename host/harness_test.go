@@ -188,7 +188,7 @@ func (w *world) create(in host.CreatePaymentInput) (*host.Payment, error) {
 		in.Currency = "CNY"
 	}
 	if in.Method == "" {
-		in.Method = string(core.MethodAlipayQR)
+		in.Method = core.MethodAlipayQR
 	}
 	if in.Amount == 0 {
 		in.Amount = 1000

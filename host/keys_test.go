@@ -129,7 +129,7 @@ func testSigningFailure(t *testing.T, wasm bool) {
 
 	// a refund of a paid payment whose account can no longer sign
 	keys.broken.Delete("env:HAOTIAN_SECRET_BACKUP")
-	paid, err := w.create(host.CreatePaymentInput{IdempotencyKey: "sf-3", Method: string(core.MethodWechatBarcode), Payer: core.Payer{AuthCode: "134567890123456789"}})
+	paid, err := w.create(host.CreatePaymentInput{IdempotencyKey: "sf-3", Method: core.MethodWechatBarcode, Payer: core.Payer{AuthCode: "134567890123456789"}})
 	require.NoError(t, err)
 	require.Equal(t, core.PaymentSucceeded, paid.Status)
 	keys.broken.Store("env:HAOTIAN_SECRET_BACKUP", true)

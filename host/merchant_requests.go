@@ -511,7 +511,9 @@ func (h *Host) refreshRequest(ctx context.Context, sm *store.Merchant, sr *store
 			return sr, errNoQuery
 		}
 		var p requestParams
-		_ = json.Unmarshal(sr.Params, &p)
+		if err := json.Unmarshal(sr.Params, &p); err != nil {
+			return sr, core.WrapError(core.CodeInternal, err, "decode stored parameters of %s", sr.ID)
+		}
 		wallet := p.Wallet
 		if wallet == "all" {
 			wallet = ""

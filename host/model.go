@@ -76,8 +76,8 @@ type CreatePaymentInput struct {
 	Tenant          string            `json:"-"`
 	IdempotencyKey  string            `json:"-"`
 	Amount          int64             `json:"amount"`
-	Currency        string            `json:"currency"`
-	Method          string            `json:"method"`
+	Currency        core.Currency     `json:"currency"`
+	Method          core.Method       `json:"method"`
 	MerchantOrderID string            `json:"merchant_order_id,omitempty"`
 	Description     string            `json:"description,omitempty"`
 	Metadata        map[string]string `json:"metadata,omitempty"`

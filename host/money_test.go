@@ -37,11 +37,20 @@ func bindPlatform(t *testing.T, w *world) *host.Receiver {
 
 func barcodePayment(t *testing.T, w *world, key string, amount int64) *host.Payment {
 	t.Helper()
-	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: key, Amount: amount, Method: string(core.MethodWechatBarcode),
+	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: key, Amount: amount, Method: core.MethodWechatBarcode,
 		Payer: core.Payer{AuthCode: "134567890123456789"}})
 	require.NoError(t, err)
 	require.Equal(t, core.PaymentSucceeded, p.Status)
 	return p
+}
+
+// awaitFee waits for the simulator's payment notification to be applied:
+// Haotian reports the fee only there (and in queries), not in the answer
+// to the unified order, so a ledger read right after the create may come
+// before it.
+func awaitFee(w *world, id string) {
+	w.t.Helper()
+	w.eventually(func() bool { return w.payment(id).ProviderFee != 0 }, "the provider's fee")
 }
 
 // TestAutoSplit: the rules' split (mode auto) is executed by the engine
@@ -156,7 +165,7 @@ func testManualSplit(t *testing.T, st func(t *testing.T) store.Store) {
 	}
 
 	// the receiver is bound in WeChat: an Alipay payment cannot reach it
-	ali, err := w.create(host.CreatePaymentInput{IdempotencyKey: "ms-ali", Amount: 10000, Method: string(core.MethodAlipayBarcode),
+	ali, err := w.create(host.CreatePaymentInput{IdempotencyKey: "ms-ali", Amount: 10000, Method: core.MethodAlipayBarcode,
 		Payer: core.Payer{AuthCode: "284567890123456789"}})
 	require.NoError(t, err)
 	_, err = w.host.CreateSplit(ctx, host.CreateSplitInput{Tenant: "acme", IdempotencyKey: "s-ali", PaymentID: ali.ID})
@@ -197,6 +206,7 @@ func TestRulesSplitWithoutReceiver(t *testing.T) {
 	obs := &incidents{}
 	w := newWorld(t, worldOpts{rules: splitRules("auto"), extra: func(c *host.Config) { c.Observer = obs }})
 	p := barcodePayment(t, w, "nr", 10000)
+	awaitFee(w, p.ID)
 	w.host.Poll(context.Background())
 	got := w.payment(p.ID)
 	require.Len(t, got.Splits, 1)
@@ -311,7 +321,7 @@ func testTerminals(t *testing.T, st func(t *testing.T) store.Store) {
 	require.NoError(t, err)
 	assert.Contains(t, live.Methods, core.MethodWechatBarcode)
 
-	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "pos-1", Amount: 1500, Method: string(core.MethodWechatBarcode),
+	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "pos-1", Amount: 1500, Method: core.MethodWechatBarcode,
 		TerminalID: "POS001", Payer: core.Payer{AuthCode: "134567890123456789"}})
 	require.NoError(t, err)
 	assert.Equal(t, core.PaymentSucceeded, p.Status)
@@ -408,7 +418,7 @@ func TestTerminalPaymentIsSplit(t *testing.T) {
 	bindPlatform(t, w)
 	_, err := w.host.RegisterTerminal(ctx, host.RegisterTerminalInput{Tenant: "acme", Account: "main", DeviceNo: "POS001", Kind: "pos"})
 	require.NoError(t, err)
-	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "pos-split", Amount: 10000, Method: string(core.MethodWechatBarcode),
+	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "pos-split", Amount: 10000, Method: core.MethodWechatBarcode,
 		TerminalID: "POS001", Payer: core.Payer{AuthCode: "134567890123456789"}})
 	require.NoError(t, err)
 	require.Equal(t, core.PaymentSucceeded, p.Status)
@@ -428,6 +438,7 @@ func TestSplitRefusedByProvider(t *testing.T) {
 	ctx := context.Background()
 	bindPlatform(t, w)
 	p := barcodePayment(t, w, "no-hold", 10000)
+	awaitFee(w, p.ID)
 	sp, err := w.host.CreateSplit(ctx, host.CreateSplitInput{Tenant: "acme", IdempotencyKey: "s", PaymentID: p.ID,
 		Parts: []host.SplitPartInput{{Receiver: "platform", Amount: 100}}})
 	require.NoError(t, err)

@@ -149,7 +149,7 @@ func TestSuccessEventsMatchTheObject(t *testing.T) {
 	w := newWorld(t, worldOpts{extra: withPlugin(plug), simConfig: func(c *sim.Config) { c.RefundDelay = time.Hour }})
 	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "sm-pay", Amount: 1000})
 	require.NoError(t, err)
-	paid, err := w.create(host.CreatePaymentInput{IdempotencyKey: "sm-paid", Amount: 2000, Method: string(core.MethodWechatBarcode),
+	paid, err := w.create(host.CreatePaymentInput{IdempotencyKey: "sm-paid", Amount: 2000, Method: core.MethodWechatBarcode,
 		Payer: core.Payer{AuthCode: "134567890123456789"}})
 	require.NoError(t, err)
 	require.Equal(t, core.PaymentSucceeded, paid.Status)

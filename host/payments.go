@@ -36,12 +36,12 @@ func validatePaymentInput(in *CreatePaymentInput) error {
 	if in.Amount > maxAmount {
 		return bad("amount", "amount is too large")
 	}
-	cur, err := core.ParseCurrency(in.Currency)
+	cur, err := core.ParseCurrency(string(in.Currency))
 	if err != nil {
 		return err
 	}
-	in.Currency = string(cur)
-	if _, err := core.ParseMethod(in.Method); err != nil {
+	in.Currency = cur
+	if _, err := core.ParseMethod(string(in.Method)); err != nil {
 		return err
 	}
 	if utf8.RuneCountInString(in.Description) > maxDescription {
@@ -148,9 +148,12 @@ func (h *Host) createPayment(ctx context.Context, in CreatePaymentInput, link fu
 		return nil, err
 	}
 	defer adm.giveBack(h)
-	decision, _ := json.Marshal(d)
+	decision, err := json.Marshal(d)
+	if err != nil {
+		return nil, core.WrapError(core.CodeInternal, err, "encode decision")
+	}
 	sp := &store.Payment{ID: id, Tenant: in.Tenant, MerchantOrderID: in.MerchantOrderID, IdempotencyKey: in.IdempotencyKey,
-		Amount: in.Amount, Currency: in.Currency, Method: in.Method, Description: in.Description, Metadata: in.Metadata,
+		Amount: in.Amount, Currency: string(in.Currency), Method: string(in.Method), Description: in.Description, Metadata: in.Metadata,
 		Status: string(core.PaymentCreated), Decision: decision, TerminalID: in.TerminalID, CreatedAt: now, UpdatedAt: now,
 		NextPollAt: now.Add(h.cfg.IdempotencyLease)} // settles a create cut short by a crash, after any live one is over
 	if _, err := h.channelAccount(channels[first]); err == nil {

@@ -42,7 +42,7 @@ type CreatePayoutInput struct {
 	Account        string           `json:"account,omitempty"` // default: the receiver's account (cash-out)
 	Kind           core.PayoutKind  `json:"kind"`
 	Amount         int64            `json:"amount"`
-	Currency       string           `json:"currency"`
+	Currency       core.Currency    `json:"currency"`
 	Destination    core.Destination `json:"destination,omitzero"`
 	Receiver       string           `json:"receiver,omitempty"` // a split receiver's name or rcv_ id (cash-out)
 	Description    string           `json:"description,omitempty"`
@@ -68,11 +68,11 @@ func (h *Host) CreatePayout(ctx context.Context, in CreatePayoutInput) (*Payout,
 	if in.Amount <= 0 || in.Amount > maxAmount {
 		return nil, bad("amount", "amount must be a positive integer in minor units")
 	}
-	cur, err := core.ParseCurrency(in.Currency)
+	cur, err := core.ParseCurrency(string(in.Currency))
 	if err != nil {
 		return nil, err
 	}
-	in.Currency = string(cur)
+	in.Currency = cur
 	d := in.Destination
 	if err := checkTexts(map[string]string{"account": in.Account, "receiver": in.Receiver, "description": in.Description,
 		"destination.kind": d.Kind, "destination.account_no": d.AccountNo, "destination.account_name": d.AccountName,
@@ -160,7 +160,7 @@ func (h *Host) createPayout(ctx context.Context, in CreatePayoutInput, link func
 	}
 	now := h.now()
 	p := &store.Payout{ID: newID("po_", now), Tenant: in.Tenant, IdempotencyKey: in.IdempotencyKey, Account: a.name,
-		Plugin: a.plugin.Manifest().Name, Kind: string(in.Kind), Amount: in.Amount, Currency: in.Currency, Destination: destJSON,
+		Plugin: a.plugin.Manifest().Name, Kind: string(in.Kind), Amount: in.Amount, Currency: string(in.Currency), Destination: destJSON,
 		Description: in.Description, Status: string(core.PayoutCreated), CreatedAt: now, UpdatedAt: now,
 		NextPollAt: now.Add(h.cfg.IdempotencyLease)}
 	if in.Receiver != "" {
@@ -361,6 +361,8 @@ func payoutToAPI(p *store.Payout) *Payout {
 		Status: core.PayoutStatus(p.Status), ProviderPayoutID: p.ProviderID, Receiver: p.ProviderData["payhost.receiver"],
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 	if len(p.Destination) > 0 {
+		// written by the engine from a validated destination; one that cannot
+		// be read shows empty rather than failing every read of the payout
 		_ = json.Unmarshal(p.Destination, &out.Destination)
 	}
 	d := &out.Destination

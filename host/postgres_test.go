@@ -45,7 +45,7 @@ func TestPostgresTwoEnginesOneKey(t *testing.T) {
 				engine = bh
 			}
 			p, err := engine.CreatePayment(ctx, host.CreatePaymentInput{Tenant: "acme", IdempotencyKey: "two-nodes", Amount: 4200,
-				Currency: "CNY", Method: string(core.MethodAlipayQR)})
+				Currency: "CNY", Method: core.MethodAlipayQR})
 			if assert.NoError(t, err) {
 				ids <- p.ID
 			}

@@ -31,7 +31,7 @@ func newReconDay(t *testing.T, w *world) *reconDay {
 	t.Helper()
 	d := &reconDay{}
 	pay := func(key string, amount int64) *host.Payment {
-		p, err := w.create(host.CreatePaymentInput{IdempotencyKey: key, Amount: amount, Method: string(core.MethodAlipayBarcode),
+		p, err := w.create(host.CreatePaymentInput{IdempotencyKey: key, Amount: amount, Method: core.MethodAlipayBarcode,
 			Payer: core.Payer{AuthCode: "284567890123456789"}})
 		require.NoError(t, err)
 		require.Equal(t, core.PaymentSucceeded, p.Status)
@@ -289,7 +289,7 @@ func TestReconcileOtherAccount(t *testing.T) {
 			c.Accounts = append(c.Accounts, account("second", c.Accounts[0].Endpoints["gateway"].URL))
 		},
 	})
-	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "o1", Amount: 300, Method: string(core.MethodAlipayBarcode),
+	p, err := w.create(host.CreatePaymentInput{IdempotencyKey: "o1", Amount: 300, Method: core.MethodAlipayBarcode,
 		Payer: core.Payer{AuthCode: "284567890123456789"}})
 	require.NoError(t, err)
 	require.Equal(t, "haotian/second/alipay.barcode", p.Channel)

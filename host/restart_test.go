@@ -25,7 +25,7 @@ func TestRestartLosesNothing(t *testing.T) {
 	w := newWorld(t, worldOpts{rules: splitRules("auto"), extra: func(c *host.Config) { c.PublicURL = "" }})
 	ctx := context.Background()
 	bindPlatform(t, w)
-	waiting, err := w.create(host.CreatePaymentInput{IdempotencyKey: "rs-1", Amount: 2000, Method: string(core.MethodWechatNative)})
+	waiting, err := w.create(host.CreatePaymentInput{IdempotencyKey: "rs-1", Amount: 2000, Method: core.MethodWechatNative})
 	require.NoError(t, err)
 	require.Equal(t, core.PaymentProcessing, waiting.Status)
 	paid := barcodePayment(t, w, "rs-2", 3000)

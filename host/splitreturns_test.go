@@ -97,6 +97,7 @@ func testSplitReturns(t *testing.T, st func(t *testing.T) store.Store) {
 	ctx := context.Background()
 	bindPlatform(t, w)
 	p := barcodePayment(t, w, "sr", 10000)
+	awaitFee(w, p.ID)
 	var sp host.Split
 	w.eventually(func() bool {
 		w.host.Poll(ctx)

@@ -320,7 +320,7 @@ func testTenantTerminals(t *testing.T, st func(t *testing.T) store.Store) {
 	wantForbidden(t, err, "account")
 
 	pos := func(tenant, key, device string) (*host.Payment, error) {
-		return w.create(host.CreatePaymentInput{Tenant: tenant, IdempotencyKey: key, Amount: 1500, Method: string(core.MethodWechatBarcode),
+		return w.create(host.CreatePaymentInput{Tenant: tenant, IdempotencyKey: key, Amount: 1500, Method: core.MethodWechatBarcode,
 			TerminalID: device, Payer: core.Payer{AuthCode: "134567890123456789"}})
 	}
 	for _, tt := range []struct{ name, tenant, device string }{
@@ -364,16 +364,16 @@ func testTenantRouting(t *testing.T, st func(t *testing.T) store.Store) {
 		"default_route:\n  channels: [haotian/main/*, haotian/side/*]\n"
 	setRules(t, w, rs)
 
-	p, err := w.create(host.CreatePaymentInput{Tenant: "globex", IdempotencyKey: "g1", Method: string(core.MethodWechatNative)})
+	p, err := w.create(host.CreatePaymentInput{Tenant: "globex", IdempotencyKey: "g1", Method: core.MethodWechatNative})
 	require.NoError(t, err)
 	assert.Equal(t, "haotian/side/wechat.native", p.Channel)
 	assert.Equal(t, []string{"haotian/side/wechat.native"}, p.Decision.Channels, "the decision names only the tenant's channels")
-	a, err := w.create(host.CreatePaymentInput{Tenant: "acme", IdempotencyKey: "a1", Method: string(core.MethodWechatNative)})
+	a, err := w.create(host.CreatePaymentInput{Tenant: "acme", IdempotencyKey: "a1", Method: core.MethodWechatNative})
 	require.NoError(t, err)
 	assert.Equal(t, "haotian/main/wechat.native", a.Channel)
 
 	before := w.unifiedOrders()
-	_, err = w.create(host.CreatePaymentInput{Tenant: "globex", IdempotencyKey: "g2", Method: string(core.MethodAlipayQR)})
+	_, err = w.create(host.CreatePaymentInput{Tenant: "globex", IdempotencyKey: "g2", Method: core.MethodAlipayQR})
 	ce := core.AsError(err)
 	assert.Equal(t, core.CodeUnsupported, ce.Code, ce.Error())
 	assert.Equal(t, 422, ce.Code.HTTPStatus())

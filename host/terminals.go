@@ -29,7 +29,7 @@ type BalancesInput struct {
 	Tenant   string
 	Account  string // "" = every account the tenant may pay out of that reports balances
 	Receiver string // a receiver's name or rcv_ id; "" = the merchant's balance
-	Currency string
+	Currency core.Currency
 }
 
 // BalancesResult lists balances, and the accounts that could not answer.
@@ -46,7 +46,7 @@ func (h *Host) GetBalances(ctx context.Context, in BalancesInput) (*BalancesResu
 	}
 	var cur core.Currency
 	if in.Currency != "" {
-		c, err := core.ParseCurrency(in.Currency)
+		c, err := core.ParseCurrency(string(in.Currency))
 		if err != nil {
 			return nil, err
 		}

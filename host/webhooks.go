@@ -3,9 +3,7 @@ package host
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
@@ -27,6 +25,7 @@ import (
 	"github.com/payhost/payhost/core"
 	"github.com/payhost/payhost/host/store"
 	"github.com/payhost/payhost/internal/netpolicy"
+	"github.com/payhost/payhost/webhook"
 )
 
 // Merchant webhooks.
@@ -58,14 +57,6 @@ import (
 // the text of a connection error: a tenant chooses the URL, and the log
 // must not let it read what an internal address answers or map which ports
 // are open.
-
-// Webhook headers.
-const (
-	HeaderEventID   = "Payhost-Event-Id"
-	HeaderEventType = "Payhost-Event-Type"
-	HeaderTimestamp = "Payhost-Timestamp"
-	HeaderSignature = "Payhost-Signature"
-)
 
 // Webhook limits.
 const (
@@ -278,53 +269,6 @@ func eventToAPI(e *store.Event) Event {
 // each time.
 func webhookBody(e *store.Event) ([]byte, error) {
 	return json.Marshal(eventToAPI(e))
-}
-
-// SignWebhook returns the Payhost-Signature header of a delivery of body
-// at time t: "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>".
-func SignWebhook(secret string, t time.Time, body []byte) string {
-	ts := strconv.FormatInt(t.Unix(), 10)
-	return "t=" + ts + ",v1=" + webhookMAC(secret, ts, body)
-}
-
-func webhookMAC(secret, ts string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(ts))
-	m.Write([]byte{'.'})
-	m.Write(body)
-	return hex.EncodeToString(m.Sum(nil))
-}
-
-// VerifyWebhook checks a Payhost-Signature header against the body as
-// received and the endpoint's secret, and that its timestamp is within
-// tolerance of now (replays of old deliveries are refused). Any v1 value
-// of the header may match.
-func VerifyWebhook(secret, header string, body []byte, tolerance time.Duration, now time.Time) error {
-	var ts string
-	var sigs []string
-	for _, part := range strings.Split(header, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
-		switch k {
-		case "t":
-			ts = v
-		case "v1":
-			sigs = append(sigs, v)
-		}
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || len(sigs) == 0 {
-		return errors.New("webhook signature: want t=<unix seconds>,v1=<hex>")
-	}
-	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
-		return errors.New("webhook signature: timestamp outside the tolerance")
-	}
-	want := webhookMAC(secret, ts, body)
-	for _, s := range sigs {
-		if hmac.Equal([]byte(s), []byte(want)) {
-			return nil
-		}
-	}
-	return errors.New("webhook signature: no v1 signature matches")
 }
 
 // webhooks is the delivery side of the engine.
@@ -559,10 +503,10 @@ func (h *Host) postWebhook(ctx context.Context, ep *store.WebhookEndpoint, ev *s
 	now := h.now()
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Payhost-Webhooks/1")
-	req.Header.Set(HeaderEventID, ev.ID)
-	req.Header.Set(HeaderEventType, ev.Type)
-	req.Header.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set(HeaderSignature, SignWebhook(ep.Secret, now, body))
+	req.Header.Set(webhook.HeaderEventID, ev.ID)
+	req.Header.Set(webhook.HeaderEventType, ev.Type)
+	req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(webhook.HeaderSignature, webhook.Sign(ep.Secret, now, body))
 	resp, err := h.hooks.client.Do(req)
 	if err != nil {
 		class := attemptClass(err)

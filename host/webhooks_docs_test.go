@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhost/payhost/host"
+	"github.com/payhost/payhost/webhook"
 )
 
 // docBlock returns the fenced code block of docs/webhooks.md that starts
@@ -41,7 +42,7 @@ func TestWebhookDocsSnippets(t *testing.T) {
 	good, tampered := filepath.Join(dir, "body.json"), filepath.Join(dir, "tampered.json")
 	require.NoError(t, os.WriteFile(good, got.body, 0o600))
 	require.NoError(t, os.WriteFile(tampered, append([]byte(" "), got.body...), 0o600))
-	env := append(os.Environ(), "SECRET="+ep.Secret, "SIG="+got.header.Get(host.HeaderSignature))
+	env := append(os.Environ(), "SECRET="+ep.Secret, "SIG="+got.header.Get(webhook.HeaderSignature))
 
 	t.Run("go", func(t *testing.T) {
 		goTool, err := exec.LookPath("go")

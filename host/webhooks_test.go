@@ -25,6 +25,7 @@ import (
 	"github.com/payhost/payhost/host/store"
 	"github.com/payhost/payhost/host/store/sqlstore"
 	"github.com/payhost/payhost/internal/pgtest"
+	"github.com/payhost/payhost/webhook"
 )
 
 // hookRequest is one delivery a receiver got.
@@ -89,7 +90,7 @@ func (rc *receiver) requests() []hookRequest {
 func (rc *receiver) byEvent() map[string]int {
 	out := map[string]int{}
 	for _, r := range rc.requests() {
-		out[r.header.Get(host.HeaderEventID)]++
+		out[r.header.Get(webhook.HeaderEventID)]++
 	}
 	return out
 }
@@ -142,14 +143,14 @@ func deliveries(t *testing.T, h *host.Host, eventID string) []host.WebhookDelive
 // HMAC itself.
 func checkSignature(t *testing.T, secret string, r hookRequest) {
 	t.Helper()
-	ts := r.header.Get(host.HeaderTimestamp)
+	ts := r.header.Get(webhook.HeaderTimestamp)
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte(ts + "." + string(r.body)))
-	assert.Equal(t, "t="+ts+",v1="+hex.EncodeToString(mac.Sum(nil)), r.header.Get(host.HeaderSignature))
-	assert.NoError(t, host.VerifyWebhook(secret, r.header.Get(host.HeaderSignature), r.body, time.Hour, time.Now()))
-	assert.Error(t, host.VerifyWebhook(secret, r.header.Get(host.HeaderSignature), append([]byte(" "), r.body...), time.Hour, time.Now()),
+	assert.Equal(t, "t="+ts+",v1="+hex.EncodeToString(mac.Sum(nil)), r.header.Get(webhook.HeaderSignature))
+	assert.NoError(t, webhook.Verify(secret, r.header.Get(webhook.HeaderSignature), r.body, time.Hour, time.Now()))
+	assert.Error(t, webhook.Verify(secret, r.header.Get(webhook.HeaderSignature), append([]byte(" "), r.body...), time.Hour, time.Now()),
 		"a changed body does not verify")
-	assert.Error(t, host.VerifyWebhook("whsec_other", r.header.Get(host.HeaderSignature), r.body, time.Hour, time.Now()),
+	assert.Error(t, webhook.Verify("whsec_other", r.header.Get(webhook.HeaderSignature), r.body, time.Hour, time.Now()),
 		"another secret does not verify")
 }
 
@@ -183,8 +184,8 @@ func TestWebhooksPaymentAndRefundEvents(t *testing.T) {
 		assert.Equal(t, "application/json", req.header.Get("Content-Type"))
 		var body host.Event
 		require.NoError(t, json.Unmarshal(req.body, &body))
-		assert.Equal(t, body.ID, req.header.Get(host.HeaderEventID))
-		assert.Equal(t, body.Type, req.header.Get(host.HeaderEventType))
+		assert.Equal(t, body.ID, req.header.Get(webhook.HeaderEventID))
+		assert.Equal(t, body.Type, req.header.Get(webhook.HeaderEventType))
 		assert.Equal(t, "event", body.Object)
 		// the body is the event as the API shows it
 		stored, err := w.host.GetEvent(context.Background(), "acme", body.ID)
@@ -210,7 +211,7 @@ func TestWebhooksPaymentAndRefundEvents(t *testing.T) {
 			t.Errorf("unexpected event %s", body.Type)
 		}
 	}
-	assert.Equal(t, "refund.succeeded", refunds.requests()[0].header.Get(host.HeaderEventType), "an endpoint gets only what it subscribed to")
+	assert.Equal(t, "refund.succeeded", refunds.requests()[0].header.Get(webhook.HeaderEventType), "an endpoint gets only what it subscribed to")
 	for _, e := range events(t, w.host, "") {
 		for _, d := range deliveries(t, w.host, e.ID) {
 			assert.Equal(t, "delivered", d.Status)
@@ -258,7 +259,7 @@ func TestWebhooksRetries(t *testing.T) {
 	require.Len(t, got, 3)
 	for _, r := range got {
 		checkSignature(t, ep.Secret, r)
-		assert.Equal(t, evs[0].ID, r.header.Get(host.HeaderEventID))
+		assert.Equal(t, evs[0].ID, r.header.Get(webhook.HeaderEventID))
 		assert.Equal(t, string(got[0].body), string(r.body), "every delivery of an event sends the same body")
 	}
 	d := deliveries(t, w.host, evs[0].ID)[0]
@@ -667,7 +668,7 @@ func testWebhooksTwoNodes(t *testing.T, open func() store.Store) {
 				engine = b
 			}
 			p, err := engine.CreatePayment(context.Background(), host.CreatePaymentInput{Tenant: "acme", IdempotencyKey: "two-" + string(rune('a'+i)),
-				Amount: 1000 + int64(i), Currency: "CNY", Method: string(core.MethodAlipayQR)})
+				Amount: 1000 + int64(i), Currency: "CNY", Method: core.MethodAlipayQR})
 			if assert.NoError(t, err) {
 				assert.NoError(t, a.sim.Pay(p.ProviderPaymentID))
 			}
@@ -692,7 +693,7 @@ func testWebhooksTwoNodes(t *testing.T, open func() store.Store) {
 	for _, e := range evs {
 		perPath := map[string]int{}
 		for _, r := range rc.requests() {
-			if r.header.Get(host.HeaderEventID) == e.ID {
+			if r.header.Get(webhook.HeaderEventID) == e.ID {
 				perPath[r.path]++
 			}
 		}

@@ -229,13 +229,13 @@ func newLogger(w io.Writer, lc config.Log, r *caps.Redactor) *slog.Logger {
 func openStore(ctx context.Context, sc config.Store, dsn string) (store.Store, error) {
 	switch sc.Driver {
 	case "postgres":
-		st, err := sqlstore.OpenPostgres(ctx, dsn)
+		st, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.WithMaxOpenConns(sc.MaxConns))
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 		return st, nil
 	default:
-		st, err := sqlstore.OpenSQLite(ctx, sc.Path)
+		st, err := sqlstore.OpenSQLite(ctx, sc.Path, sqlstore.WithMaxOpenConns(sc.MaxConns))
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}

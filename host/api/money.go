@@ -281,7 +281,7 @@ func (s *Server) createPayout(w http.ResponseWriter, r *http.Request, t *Tenant)
 		}
 	}
 	in := host.CreatePayoutInput{Tenant: t.Name, IdempotencyKey: key, Account: b.Account, Kind: core.PayoutKind(b.Kind),
-		Amount: amount, Currency: b.Currency, Receiver: b.Receiver, Description: b.Description}
+		Amount: amount, Currency: core.Currency(b.Currency), Receiver: b.Receiver, Description: b.Description}
 	if b.Destination != nil {
 		in.Destination = *b.Destination
 	}
@@ -321,13 +321,15 @@ func oneQuery(r *http.Request, name string) (string, error) {
 
 func (s *Server) getBalances(w http.ResponseWriter, r *http.Request, t *Tenant) error {
 	in := host.BalancesInput{Tenant: t.Name}
-	for name, dst := range map[string]*string{"account": &in.Account, "receiver": &in.Receiver, "currency": &in.Currency} {
+	var currency string
+	for name, dst := range map[string]*string{"account": &in.Account, "receiver": &in.Receiver, "currency": &currency} {
 		v, err := oneQuery(r, name)
 		if err != nil {
 			return err
 		}
 		*dst = v
 	}
+	in.Currency = core.Currency(currency)
 	b, err := s.money.GetBalances(r.Context(), in)
 	if err != nil {
 		return err

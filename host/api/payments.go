@@ -76,7 +76,7 @@ func decodeCreatePayment(body []byte) (host.CreatePaymentInput, error) {
 	if err := requireString("method", b.Method); err != nil {
 		return host.CreatePaymentInput{}, err
 	}
-	in := host.CreatePaymentInput{Amount: amount, Currency: b.Currency, Method: b.Method, MerchantOrderID: b.MerchantOrderID,
+	in := host.CreatePaymentInput{Amount: amount, Currency: core.Currency(b.Currency), Method: core.Method(b.Method), MerchantOrderID: b.MerchantOrderID,
 		Description: b.Description, Metadata: b.Metadata, ReturnURL: b.ReturnURL, ExpireSeconds: expire,
 		Country: b.Country, TerminalID: b.TerminalID}
 	if b.Payer != nil {

@@ -78,7 +78,7 @@ func newEndpoint(name, rawURL string, cfg EndpointConfig) (*endpoint, error) {
 			Proxy:                 nil, // never take a proxy from the environment
 			DialContext:           dialer.DialContext,
 			ForceAttemptHTTP2:     true,
-			MaxIdleConnsPerHost:   32,
+			MaxIdleConnsPerHost:   256, // keep a connection for each call in flight (wasm.max_instances and more)
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   10 * time.Second,
 			ResponseHeaderTimeout: cfg.Timeout,

@@ -91,6 +91,13 @@ func redactRef(ref string) string {
 }
 
 func (ks *KeyStore) material(ref string) ([]byte, error) {
+	return ReadRef(ref, ks.getenv, ks.readFile)
+}
+
+// ReadRef reads a secret reference, the one way the project does: env:NAME
+// from getenv, file:PATH through readFile, trimmed of surrounding space and
+// refused when empty. Errors name the reference, never the value.
+func ReadRef(ref string, getenv func(string) string, readFile func(string) ([]byte, error)) ([]byte, error) {
 	if err := CheckRef(ref); err != nil {
 		return nil, err
 	}
@@ -98,13 +105,13 @@ func (ks *KeyStore) material(ref string) ([]byte, error) {
 	var raw []byte
 	switch kind {
 	case "env":
-		v := ks.getenv(name)
+		v := getenv(name)
 		if v == "" {
 			return nil, fmt.Errorf("%s: the environment variable is empty or unset", ref)
 		}
 		raw = []byte(v)
 	case "file":
-		b, err := ks.readFile(name)
+		b, err := readFile(name)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ref, err)
 		}

@@ -97,6 +97,9 @@ type Store struct {
 	Driver string `koanf:"driver"` // sqlite or postgres
 	Path   string `koanf:"path"`   // SQLite file (or :memory:)
 	DSN    string `koanf:"dsn"`    // PostgreSQL DSN, or a reference to one holding a password
+	// MaxConns bounds the PostgreSQL connection pool (default 25), or
+	// file-backed SQLite's reader pool (default 4).
+	MaxConns int `koanf:"max_conns"`
 }
 
 // Plugin is a wasm plugin file to load.
@@ -552,28 +555,11 @@ func IsRef(s string) bool { return caps.CheckRef(s) == nil }
 // Resolve reads a secret reference: env:NAME from getenv, file:PATH from
 // the file (trimmed). Errors name the reference, never the value.
 func Resolve(ref string, getenv func(string) string) (string, error) {
-	if err := caps.CheckRef(ref); err != nil {
+	v, err := caps.ReadRef(ref, getenv, os.ReadFile)
+	if err != nil {
 		return "", err
 	}
-	kind, name, _ := strings.Cut(ref, ":")
-	var v string
-	switch kind {
-	case "env":
-		v = strings.TrimSpace(getenv(name))
-		if v == "" {
-			return "", fmt.Errorf("%s: the environment variable is empty or unset", ref)
-		}
-	case "file":
-		b, err := os.ReadFile(name)
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", ref, err)
-		}
-		v = strings.TrimSpace(string(b))
-		if v == "" {
-			return "", fmt.Errorf("%s: the file is empty", ref)
-		}
-	}
-	return v, nil
+	return string(v), nil
 }
 
 // Secrets are the resolved secrets of a configuration.
@@ -723,6 +709,9 @@ func (c *Config) Validate() error {
 		}
 	default:
 		bad("store.driver", "want sqlite or postgres, got %q", c.Store.Driver)
+	}
+	if c.Store.MaxConns < 0 || c.Store.MaxConns > 1000 {
+		bad("store.max_conns", "want 0 (the default) to 1000, got %d", c.Store.MaxConns)
 	}
 
 	for i, p := range c.Plugins {

@@ -104,6 +104,7 @@ func TestParseRefused(t *testing.T) {
 			return s + "\nstore: {driver: postgres, path: '', dsn: 'host=db user=payhost password=hunter2hunter2'}\n"
 		}, "store.dsn: holds a password", "hunter2hunter2"},
 		{"unknown driver", func(s string) string { return s + "\nstore: {driver: mysql}\n" }, "store.driver: want sqlite or postgres", ""},
+		{"negative pool", func(s string) string { return s + "\nstore: {max_conns: -1}\n" }, "store.max_conns: want 0", ""},
 		{"short lease", func(s string) string { return s + "\nidempotency: {lease: 2s}\n" }, "idempotency.lease: must be at least 10s", ""},
 		{"node timeout within a heartbeat", func(s string) string { return s + "\nidempotency: {node_heartbeat: 2s, node_timeout: 3s}\n" },
 			"idempotency.node_timeout: must be at least twice", ""},

@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,8 +21,7 @@ type native struct {
 	calls, errors       atomic.Int64
 	logDropped, refused atomic.Int64
 	inUse               atomic.Int64
-	wg                  sync.WaitGroup
-	closed              atomic.Bool
+	gate                gate
 }
 
 // NewNative serves a plugin package in-process. Calls get the same
@@ -47,15 +45,14 @@ func (n *native) Manifest() core.Manifest { return n.manifest }
 func (n *native) Transport() Transport    { return TransportNative }
 
 func (n *native) Invoke(ctx context.Context, h pdk.Host, op core.Op, req any) (any, error) {
-	if n.closed.Load() {
+	if !n.gate.enter() {
 		return nil, core.Errorf(core.CodeProviderUnavailable, "plugin %s is closed", n.manifest.Name)
 	}
+	defer n.gate.leave()
 	info, err := checkCall(&n.manifest, op, req)
 	if err != nil {
 		return nil, err
 	}
-	n.wg.Add(1)
-	defer n.wg.Done()
 	n.calls.Add(1)
 	n.inUse.Add(1)
 	defer n.inUse.Add(-1)
@@ -87,13 +84,6 @@ func (n *native) Stats() Stats {
 }
 
 func (n *native) Close(ctx context.Context) error {
-	n.closed.Store(true)
-	done := make(chan struct{})
-	go func() { n.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	n.gate.close()
+	return n.gate.wait(ctx)
 }

@@ -297,8 +297,7 @@ type wasmPlugin struct {
 	logDropped, refused, reloads  atomic.Int64
 	discardMu                     sync.Mutex
 	discards                      map[string]int64
-	wg                            sync.WaitGroup
-	closed                        atomic.Bool
+	gate                          gate
 }
 
 // validated remembers which modules passed wazero's validation in this
@@ -915,9 +914,10 @@ func (w *wasmPlugin) release(inst *instance) {
 }
 
 func (w *wasmPlugin) Invoke(ctx context.Context, h pdk.Host, op core.Op, req any) (any, error) {
-	if w.closed.Load() {
+	if !w.gate.enter() {
 		return nil, core.Errorf(core.CodeProviderUnavailable, "plugin %s is closed", w.manifest.Name)
 	}
+	defer w.gate.leave()
 	info, err := checkCall(&w.manifest, op, req)
 	if err != nil {
 		return nil, err
@@ -936,8 +936,6 @@ func (w *wasmPlugin) Invoke(ctx context.Context, h pdk.Host, op core.Op, req any
 		ctx, cancel = context.WithTimeout(ctx, w.cfg.CallTimeout)
 		defer cancel()
 	}
-	w.wg.Add(1)
-	defer w.wg.Done()
 	w.calls.Add(1)
 	select {
 	case w.sem <- struct{}{}:
@@ -1087,15 +1085,13 @@ func (w *wasmPlugin) Stats() Stats {
 }
 
 func (w *wasmPlugin) Close(ctx context.Context) error {
-	if w.closed.Swap(true) {
+	if !w.gate.close() {
 		return nil
 	}
 	if w.stopTrim != nil {
 		close(w.stopTrim)
 		<-w.trimDone
 	}
-	done := make(chan struct{})
-	go func() { w.wg.Wait(); close(done) }()
 	closeIdle := func() {
 		w.mu.Lock()
 		idle := w.idle
@@ -1115,21 +1111,19 @@ func (w *wasmPlugin) Close(ctx context.Context) error {
 		}
 		return c.close(context.WithoutCancel(ctx))
 	}
-	select {
-	case <-done:
-		closeIdle()
-		return closeCode()
-	case <-ctx.Done():
+	if err := w.gate.wait(ctx); err != nil {
 		// Calls still running end by their own deadlines: the runtime is
 		// closed once they have (closing it under running guest code would
 		// pull their modules away from them).
 		closeIdle()
 		go func() {
-			<-done
+			_ = w.gate.wait(context.Background())
 			_ = closeCode()
 		}()
-		return ctx.Err()
+		return err
 	}
+	closeIdle()
+	return closeCode()
 }
 
 // tailBuffer keeps the last max bytes written (a guest's stderr).

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,7 +81,7 @@ func (c *textChecker) ptr(field string, s *string) {
 }
 
 func (c *textChecker) bytes(field string, b []byte) {
-	if c.bad == "" && (!utf8.Valid(b) || strings.IndexByte(string(b), 0) >= 0) {
+	if c.bad == "" && !validBytes(b) {
 		c.bad = field
 	}
 }
@@ -103,4 +104,8 @@ func (c *textChecker) err() error {
 
 func validText(s string) bool {
 	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+func validBytes(b []byte) bool {
+	return utf8.Valid(b) && bytes.IndexByte(b, 0) < 0
 }

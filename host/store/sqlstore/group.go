@@ -88,7 +88,7 @@ func (g *group) begin(ctx context.Context) (*segment, error) {
 
 // fail rolls the open transaction back and fails its batch.
 func (g *group) fail(err error) {
-	_ = g.tx.Rollback()
+	_ = g.tx.Rollback() // err is what the batch's writers are told; nothing of it is committed either way
 	g.cur.err = err
 	close(g.cur.done)
 	g.tx, g.cur, g.n = nil, nil, 0
@@ -131,6 +131,8 @@ func (s *segment) end(keep bool) error {
 			<-g.turn
 			return nil
 		}
+		// the savepoint's writes are undone already; should RELEASE fail, the
+		// transaction is lost and its commit reports it to every segment
 		_, _ = s.tx.ExecContext(bg, "RELEASE SAVEPOINT payhost_segment")
 	}
 	g.n++

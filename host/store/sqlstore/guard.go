@@ -144,6 +144,19 @@ func networkCause(err error) string {
 type guard struct {
 	wrote func(*store.UnavailableError)
 	n     *counts
+	// detach runs statements without the caller's cancellation (SQLite's
+	// write connection): its statements are short, and the driver would
+	// otherwise start a goroutine per statement to watch the context.
+	// Lock waits stay bounded by the busy timeout.
+	detach bool
+}
+
+// stmtCtx is the context a statement runs with.
+func (g *guard) stmtCtx(ctx context.Context) context.Context {
+	if g.detach {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 // counts are a Store's counters (store.Stats), shared by its pools.
@@ -310,7 +323,7 @@ func (c *guardConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.
 	var tx driver.Tx
 	var err error
 	if b, ok := c.inner.(driver.ConnBeginTx); ok {
-		tx, err = b.BeginTx(ctx, opts)
+		tx, err = b.BeginTx(c.g.stmtCtx(ctx), opts)
 	} else {
 		tx, err = c.inner.Begin() //nolint:staticcheck // the fallback database/sql itself uses
 	}
@@ -331,14 +344,14 @@ func (c *guardConn) ExecContext(ctx context.Context, query string, args []driver
 		}
 		if cs != nil {
 			defer c.stmts.release(cs)
-			return cs.st.ExecContext(ctx, args)
+			return cs.st.ExecContext(c.g.stmtCtx(ctx), args)
 		}
 	}
 	e, ok := c.inner.(driver.ExecerContext)
 	if !ok {
 		return nil, driver.ErrSkip
 	}
-	res, err := e.ExecContext(ctx, query, args)
+	res, err := e.ExecContext(c.g.stmtCtx(ctx), query, args)
 	if err == nil {
 		c.g.executed(c, writes(query) && changedRows(res))
 	}
@@ -352,7 +365,7 @@ func (c *guardConn) QueryContext(ctx context.Context, query string, args []drive
 			return nil, err
 		}
 		if cs != nil {
-			rows, err := cs.st.QueryContext(ctx, args)
+			rows, err := cs.st.QueryContext(c.g.stmtCtx(ctx), args)
 			if err != nil {
 				c.stmts.release(cs)
 				return nil, err
@@ -366,7 +379,7 @@ func (c *guardConn) QueryContext(ctx context.Context, query string, args []drive
 	if !ok {
 		return nil, driver.ErrSkip
 	}
-	rows, err := q.QueryContext(ctx, query, args)
+	rows, err := q.QueryContext(c.g.stmtCtx(ctx), query, args)
 	if err != nil {
 		return nil, c.g.check(err)
 	}
@@ -455,7 +468,7 @@ func (s *guardStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (
 		}
 		return s.Exec(values)
 	}
-	res, err := e.ExecContext(ctx, args)
+	res, err := e.ExecContext(s.g.stmtCtx(ctx), args)
 	if err == nil {
 		s.g.executed(s.conn, s.writes && changedRows(res))
 	}
@@ -471,7 +484,7 @@ func (s *guardStmt) QueryContext(ctx context.Context, args []driver.NamedValue) 
 		}
 		return s.Query(values)
 	}
-	rows, err := q.QueryContext(ctx, args)
+	rows, err := q.QueryContext(s.g.stmtCtx(ctx), args)
 	if err != nil {
 		return nil, s.g.check(err)
 	}

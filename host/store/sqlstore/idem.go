@@ -10,20 +10,35 @@ import (
 	"github.com/payhost/payhost/host/store"
 )
 
-const idemCols = "tenant, idem_key, operation, request_hash, state, owner, resource_id, response_status, response_body, locked_until, created_at, updated_at, node"
+// idemTable is the idempotency_keys table; its rows are store.IdemRecord.
+var idemTable = newTable("idempotency_keys", "idempotency key", nil,
+	str("tenant", func(r *store.IdemRecord) *string { return &r.Tenant }),
+	str("idem_key", func(r *store.IdemRecord) *string { return &r.Key }),
+	str("operation", func(r *store.IdemRecord) *string { return &r.Operation }),
+	str("request_hash", func(r *store.IdemRecord) *string { return &r.RequestHash }),
+	str("state", func(r *store.IdemRecord) *string { return &r.State }),
+	str("owner", func(r *store.IdemRecord) *string { return &r.Owner }),
+	str("resource_id", func(r *store.IdemRecord) *string { return &r.ResourceID }),
+	num("response_status", func(r *store.IdemRecord) *int { return &r.ResponseStatus }),
+	// NULL until a response is stored
+	nullBlobCol("response_body", func(r *store.IdemRecord) *[]byte { return &r.ResponseBody }),
+	timeCol("locked_until", func(r *store.IdemRecord) *time.Time { return &r.LockedUntil }),
+	timeCol("created_at", func(r *store.IdemRecord) *time.Time { return &r.CreatedAt }),
+	timeCol("updated_at", func(r *store.IdemRecord) *time.Time { return &r.UpdatedAt }),
+	str("node", func(r *store.IdemRecord) *string { return &r.Node }),
+)
 
-func scanIdem(row interface{ Scan(...any) error }) (store.IdemRecord, error) {
-	var r store.IdemRecord
-	var body []byte
-	var locked, created, updated int64
-	if err := row.Scan(&r.Tenant, &r.Key, &r.Operation, &r.RequestHash, &r.State, &r.Owner, &r.ResourceID,
-		&r.ResponseStatus, &body, &locked, &created, &updated, &r.Node); err != nil {
-		return r, err
+// scanIdem reads a row of idemTable.list.
+func scanIdem(row rowScanner) (store.IdemRecord, error) {
+	r, err := idemTable.scan(row)
+	if err != nil {
+		return store.IdemRecord{}, err
 	}
-	r.ResponseBody = bytesOrNil(body)
-	r.LockedUntil, r.CreatedAt, r.UpdatedAt = fromMicros(locked), fromMicros(created), fromMicros(updated)
-	return r, nil
+	return *r, nil
 }
+
+// claimIdem inserts a key as in progress, unless it exists.
+var claimIdem = idemTable.insert + ` ON CONFLICT (tenant, idem_key) DO NOTHING RETURNING ` + idemTable.list
 
 // ClaimIdempotencyKey inserts the key as in progress (INSERT .. ON CONFLICT
 // DO NOTHING: one claimant wins), or takes over an existing in-progress key
@@ -31,26 +46,17 @@ func scanIdem(row interface{ Scan(...any) error }) (store.IdemRecord, error) {
 // again one claimant wins). Only a claim of the same operation and request
 // hash takes over; any other gets the stored record and owned=false.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, c store.IdemClaim) (store.IdemRecord, bool, error) {
-	var tc textChecker
-	tc.str("Tenant", c.Tenant)
-	tc.str("Key", c.Key)
-	tc.str("Operation", c.Operation)
-	tc.str("RequestHash", c.RequestHash)
-	tc.str("Owner", c.Owner)
-	if err := tc.err(); err != nil {
-		return store.IdemRecord{}, false, err
-	}
 	now := micros(c.Now)
 	until := micros(c.Now.Add(c.Lease))
+	args, err := idemTable.args(&store.IdemRecord{Tenant: c.Tenant, Key: c.Key, Operation: c.Operation, RequestHash: c.RequestHash,
+		State: store.IdemInProgress, Owner: c.Owner, LockedUntil: c.Now.Add(c.Lease), CreatedAt: c.Now, UpdatedAt: c.Now, Node: c.Node})
+	if err != nil {
+		return store.IdemRecord{}, false, err
+	}
 	// A key released between our INSERT and SELECT is claimed again; a few
 	// rounds are plenty (each needs another client to release it meanwhile).
 	for range 5 {
-		rec, err := scanIdem(s.queryRowW(ctx, s.d.q(`INSERT INTO idempotency_keys
-			(tenant, idem_key, operation, request_hash, state, owner, resource_id, response_status, response_body, locked_until, created_at, updated_at, node)
-			VALUES (?, ?, ?, ?, ?, ?, '', 0, NULL, ?, ?, ?, ?)
-			ON CONFLICT (tenant, idem_key) DO NOTHING
-			RETURNING `+idemCols),
-			c.Tenant, c.Key, c.Operation, c.RequestHash, store.IdemInProgress, c.Owner, until, now, now, c.Node))
+		rec, err := scanIdem(s.queryRowW(ctx, s.d.q(claimIdem), args...))
 		if err == nil {
 			return rec, true, nil
 		}
@@ -68,7 +74,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, c store.IdemClaim) (sto
 			  AND (locked_until < ? OR (CAST(? AS BIGINT) >= 0 AND node <> '' AND NOT EXISTS
 			      (SELECT 1 FROM nodes WHERE nodes.id = idempotency_keys.node AND nodes.seen_at >= ?)))
 			  AND operation = ? AND request_hash = ?
-			RETURNING `+idemCols),
+			RETURNING `+idemTable.list),
 			until, now, c.Owner, c.Node, c.Tenant, c.Key, store.IdemInProgress, now, seenSince, seenSince, c.Operation, c.RequestHash))
 		if err == nil {
 			return rec, true, nil
@@ -167,7 +173,7 @@ func (s *Store) GetIdempotencyKey(ctx context.Context, tenant, key string) (stor
 }
 
 func (s *Store) getIdem(ctx context.Context, q querier, tenant, key string) (store.IdemRecord, error) {
-	rec, err := scanIdem(q.QueryRowContext(ctx, s.d.q(`SELECT `+idemCols+` FROM idempotency_keys WHERE tenant = ? AND idem_key = ?`), tenant, key))
+	rec, err := scanIdem(q.QueryRowContext(ctx, s.d.q(idemTable.sel+` WHERE tenant = ? AND idem_key = ?`), tenant, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return rec, fmt.Errorf("%w: idempotency key", store.ErrNotFound)
 	}
@@ -219,15 +225,27 @@ func (s *Store) insertLinked(ctx context.Context, link *store.IdemLink, resource
 	})
 }
 
+// nodeRow is a row of the nodes table: when a node was last seen.
+type nodeRow struct {
+	id     string
+	seenAt time.Time
+}
+
+// nodeTable is the nodes table.
+var nodeTable = newTable("nodes", "node", nil,
+	str("id", func(n *nodeRow) *string { return &n.id }),
+	timeCol("seen_at", func(n *nodeRow) *time.Time { return &n.seenAt }),
+)
+
+var heartbeat = nodeTable.insert + ` ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at`
+
 // Heartbeat records that node is alive at now.
 func (s *Store) Heartbeat(ctx context.Context, node string, now time.Time) error {
-	var tc textChecker
-	tc.str("node", node)
-	if err := tc.err(); err != nil {
+	args, err := nodeTable.args(&nodeRow{id: node, seenAt: now})
+	if err != nil {
 		return err
 	}
-	if _, err := s.exec(ctx, s.d.q(`INSERT INTO nodes (id, seen_at) VALUES (?, ?)
-		ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at`), node, micros(now)); err != nil {
+	if _, err := s.exec(ctx, s.d.q(heartbeat), args...); err != nil {
 		return fmt.Errorf("sqlstore: heartbeat: %w", err)
 	}
 	return nil
@@ -235,15 +253,14 @@ func (s *Store) Heartbeat(ctx context.Context, node string, now time.Time) error
 
 // NodeSeen returns when node was last seen; ErrNotFound when it never was.
 func (s *Store) NodeSeen(ctx context.Context, node string) (time.Time, error) {
-	var seen int64
-	err := s.rq(ctx).QueryRowContext(ctx, s.d.q(`SELECT seen_at FROM nodes WHERE id = ?`), node).Scan(&seen)
+	n, err := nodeTable.scan(s.rq(ctx).QueryRowContext(ctx, s.d.q(nodeTable.sel+` WHERE id = ?`), node))
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, fmt.Errorf("sqlstore: node %s: %w", node, store.ErrNotFound)
 	}
 	if err != nil {
 		return time.Time{}, fmt.Errorf("sqlstore: node %s: %w", node, err)
 	}
-	return fromMicros(seen), nil
+	return n.seenAt, nil
 }
 
 // RemoveNode forgets node, and every node not seen since before.

@@ -10,78 +10,44 @@ import (
 	"github.com/payhost/payhost/host/store"
 )
 
-const merchantCols = `id, tenant, idempotency_key, account, plugin, kind, name, status, stage, application, sealed,
-	provider_id, issued, provider_data, message, failure_code, failure_message, provider_code,
-	created_at, updated_at, submitted_at, next_poll_at, poll_attempts`
-
-func scanMerchant(row interface{ Scan(...any) error }) (*store.Merchant, error) {
-	var m store.Merchant
-	var application, sealed, issued, providerData string
-	var created, updated, submitted, nextPoll int64
-	if err := row.Scan(&m.ID, &m.Tenant, &m.IdempotencyKey, &m.Account, &m.Plugin, &m.Kind, &m.Name, &m.Status,
-		&m.Stage, &application, &sealed, &m.ProviderID, &issued, &providerData, &m.Message, &m.FailureCode,
-		&m.FailureMessage, &m.ProviderCode, &created, &updated, &submitted, &nextPoll, &m.PollAttempts); err != nil {
-		return nil, err
-	}
-	var err error
-	if m.Issued, err = decodeMap(issued); err != nil {
-		return nil, err
-	}
-	if m.ProviderData, err = decodeMap(providerData); err != nil {
-		return nil, err
-	}
-	m.Application, m.Sealed = bytesOrNil([]byte(application)), bytesOrNil([]byte(sealed))
-	m.CreatedAt, m.UpdatedAt, m.SubmittedAt, m.NextPollAt = fromMicros(created), fromMicros(updated), fromMicros(submitted), fromMicros(nextPoll)
-	return &m, nil
-}
-
-func checkMerchant(m *store.Merchant) error {
-	var c textChecker
-	c.str("ID", m.ID)
-	c.str("Tenant", m.Tenant)
-	c.str("IdempotencyKey", m.IdempotencyKey)
-	c.str("Account", m.Account)
-	c.str("Plugin", m.Plugin)
-	c.str("Kind", m.Kind)
-	c.str("Name", m.Name)
-	c.str("Status", m.Status)
-	c.str("Stage", m.Stage)
-	c.bytes("Application", m.Application)
-	c.bytes("Sealed", m.Sealed)
-	c.str("ProviderID", m.ProviderID)
-	c.dict("Issued", m.Issued)
-	c.dict("ProviderData", m.ProviderData)
-	c.str("Message", m.Message)
-	c.str("FailureCode", m.FailureCode)
-	c.str("FailureMessage", m.FailureMessage)
-	c.str("ProviderCode", m.ProviderCode)
-	return c.err()
-}
+// merchantTable is the merchants table; its rows are store.Merchant.
+var merchantTable = newTable("merchants", "merchant", []string{"seq"},
+	str("id", func(m *store.Merchant) *string { return &m.ID }),
+	str("tenant", func(m *store.Merchant) *string { return &m.Tenant }),
+	str("idempotency_key", func(m *store.Merchant) *string { return &m.IdempotencyKey }),
+	str("account", func(m *store.Merchant) *string { return &m.Account }),
+	str("plugin", func(m *store.Merchant) *string { return &m.Plugin }),
+	str("kind", func(m *store.Merchant) *string { return &m.Kind }),
+	str("name", func(m *store.Merchant) *string { return &m.Name }),
+	str("status", func(m *store.Merchant) *string { return &m.Status }),
+	str("stage", func(m *store.Merchant) *string { return &m.Stage }),
+	textCol("application", func(m *store.Merchant) *[]byte { return &m.Application }),
+	textCol("sealed", func(m *store.Merchant) *[]byte { return &m.Sealed }),
+	str("provider_id", func(m *store.Merchant) *string { return &m.ProviderID }),
+	mapCol("issued", func(m *store.Merchant) *map[string]string { return &m.Issued }),
+	mapCol("provider_data", func(m *store.Merchant) *map[string]string { return &m.ProviderData }),
+	str("message", func(m *store.Merchant) *string { return &m.Message }),
+	str("failure_code", func(m *store.Merchant) *string { return &m.FailureCode }),
+	str("failure_message", func(m *store.Merchant) *string { return &m.FailureMessage }),
+	str("provider_code", func(m *store.Merchant) *string { return &m.ProviderCode }),
+	timeCol("created_at", func(m *store.Merchant) *time.Time { return &m.CreatedAt }),
+	timeCol("updated_at", func(m *store.Merchant) *time.Time { return &m.UpdatedAt }),
+	timeCol("submitted_at", func(m *store.Merchant) *time.Time { return &m.SubmittedAt }),
+	timeCol("next_poll_at", func(m *store.Merchant) *time.Time { return &m.NextPollAt }),
+	num("poll_attempts", func(m *store.Merchant) *int { return &m.PollAttempts }),
+)
 
 // InsertMerchant stores m; ErrDuplicate when its ID exists.
 func (s *Store) InsertMerchant(ctx context.Context, m *store.Merchant) error {
-	if err := checkMerchant(m); err != nil {
+	args, err := merchantTable.args(m)
+	if err != nil {
 		return err
 	}
 	if m.ID == "" || m.Status == "" || m.Account == "" {
 		return errors.New("sqlstore: insert merchant: ID, Account and Status are required")
 	}
-	issued, err := encodeMap(m.Issued)
-	if err != nil {
-		return err
-	}
-	providerData, err := encodeMap(m.ProviderData)
-	if err != nil {
-		return err
-	}
 	return s.insertLinked(ctx, m.Link, m.ID, func(q querier) error {
-		res, err := q.ExecContext(ctx, s.d.q(`INSERT INTO merchants (`+merchantCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT DO NOTHING`),
-			m.ID, m.Tenant, m.IdempotencyKey, m.Account, m.Plugin, m.Kind, m.Name, m.Status, m.Stage,
-			string(m.Application), string(m.Sealed), m.ProviderID, issued, providerData, m.Message, m.FailureCode,
-			m.FailureMessage, m.ProviderCode, micros(m.CreatedAt), micros(m.UpdatedAt), micros(m.SubmittedAt),
-			micros(m.NextPollAt), m.PollAttempts)
+		res, err := q.ExecContext(ctx, s.d.q(merchantTable.insertNew), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert merchant: %w", err)
 		}
@@ -100,7 +66,7 @@ func (s *Store) GetMerchant(ctx context.Context, id string) (*store.Merchant, er
 }
 
 func (s *Store) getMerchant(ctx context.Context, q querier, id string) (*store.Merchant, error) {
-	return getByID(ctx, s, q, "merchants", merchantCols, scanMerchant, "merchant", id, "")
+	return getByID(ctx, s, q, merchantTable, id, "")
 }
 
 // UpdateMerchant applies u with one conditional UPDATE .. RETURNING: when
@@ -163,7 +129,7 @@ func (s *Store) UpdateMerchant(ctx context.Context, u store.MerchantUpdate) (*st
 	var m *store.Merchant
 	err := s.inTxIf(ctx, u.Event != nil, func(q querier) error {
 		var err error
-		m, err = scanMerchant(q.QueryRowContext(ctx, s.d.q(query+` RETURNING `+merchantCols), args...))
+		m, err = merchantTable.scan(q.QueryRowContext(ctx, s.d.q(query+` RETURNING `+merchantTable.list), args...))
 		if errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -195,39 +161,33 @@ func (s *Store) ClaimMerchantsToPoll(ctx context.Context, now time.Time, lease t
 	rows, err := s.queryW(ctx, s.d.q(`UPDATE merchants SET next_poll_at = ?
 		WHERE seq IN (SELECT seq FROM merchants WHERE next_poll_at <> 0 AND next_poll_at <= ?
 		              ORDER BY next_poll_at, seq LIMIT ?`+s.skipLocked()+`)
-		RETURNING `+merchantCols), micros(now.Add(lease)), micros(now), limit)
+		RETURNING `+merchantTable.list), micros(now.Add(lease)), micros(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: claim merchants to poll: %w", err)
 	}
-	return collect(rows, scanMerchant, "claim merchants to poll")
+	return merchantTable.collect(rows, "claim merchants to poll")
 }
 
-const documentCols = `id, merchant_id, doc_type, file_name, content_type, size, sha256, description, provider_document_id, created_at`
-
-func scanDocument(row interface{ Scan(...any) error }) (*store.MerchantDocument, error) {
-	var d store.MerchantDocument
-	var created int64
-	if err := row.Scan(&d.ID, &d.MerchantID, &d.Type, &d.FileName, &d.ContentType, &d.Size, &d.SHA256,
-		&d.Description, &d.ProviderDocumentID, &created); err != nil {
-		return nil, err
-	}
-	d.CreatedAt = fromMicros(created)
-	return &d, nil
-}
+// documentTable is the merchant_documents table; its rows are
+// store.MerchantDocument.
+var documentTable = newTable("merchant_documents", "merchant document", []string{"seq"},
+	str("id", func(d *store.MerchantDocument) *string { return &d.ID }),
+	str("merchant_id", func(d *store.MerchantDocument) *string { return &d.MerchantID }),
+	str("doc_type", func(d *store.MerchantDocument) *string { return &d.Type }),
+	str("file_name", func(d *store.MerchantDocument) *string { return &d.FileName }),
+	str("content_type", func(d *store.MerchantDocument) *string { return &d.ContentType }),
+	num("size", func(d *store.MerchantDocument) *int64 { return &d.Size }),
+	str("sha256", func(d *store.MerchantDocument) *string { return &d.SHA256 }),
+	str("description", func(d *store.MerchantDocument) *string { return &d.Description }),
+	str("provider_document_id", func(d *store.MerchantDocument) *string { return &d.ProviderDocumentID }),
+	timeCol("created_at", func(d *store.MerchantDocument) *time.Time { return &d.CreatedAt }),
+)
 
 // InsertMerchantDocument stores d; ErrDuplicate when its ID exists,
 // ErrNotFound when its merchant does not.
 func (s *Store) InsertMerchantDocument(ctx context.Context, d *store.MerchantDocument) error {
-	var c textChecker
-	c.str("ID", d.ID)
-	c.str("MerchantID", d.MerchantID)
-	c.str("Type", d.Type)
-	c.str("FileName", d.FileName)
-	c.str("ContentType", d.ContentType)
-	c.str("SHA256", d.SHA256)
-	c.str("Description", d.Description)
-	c.str("ProviderDocumentID", d.ProviderDocumentID)
-	if err := c.err(); err != nil {
+	args, err := documentTable.args(d)
+	if err != nil {
 		return err
 	}
 	if d.ID == "" || d.Type == "" {
@@ -237,10 +197,7 @@ func (s *Store) InsertMerchantDocument(ctx context.Context, d *store.MerchantDoc
 		if err := s.merchantExists(ctx, tx, d.MerchantID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO merchant_documents (`+documentCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-			d.ID, d.MerchantID, d.Type, d.FileName, d.ContentType, d.Size, d.SHA256, d.Description,
-			d.ProviderDocumentID, micros(d.CreatedAt))
+		res, err := tx.ExecContext(ctx, s.d.q(documentTable.insertNew), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert merchant document: %w", err)
 		}
@@ -267,92 +224,77 @@ func (s *Store) merchantExists(ctx context.Context, tx *sql.Tx, id string) error
 
 // ListMerchantDocuments lists a merchant's documents, oldest first.
 func (s *Store) ListMerchantDocuments(ctx context.Context, merchantID string) ([]*store.MerchantDocument, error) {
-	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+documentCols+` FROM merchant_documents WHERE merchant_id = ? ORDER BY seq`), merchantID)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(documentTable.sel+` WHERE merchant_id = ? ORDER BY seq`), merchantID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list merchant documents: %w", err)
 	}
-	return collect(rows, scanDocument, "list merchant documents")
+	return documentTable.collect(rows, "list merchant documents")
 }
 
-const requestCols = `id, tenant, merchant_id, kind, idempotency_key, status, params, account_id, message,
-	failure_code, failure_message, provider_code, provider_data, created_at, updated_at, next_poll_at, poll_attempts`
+// requestTable is the merchant_requests table; its rows are
+// store.MerchantRequest, without their items.
+var requestTable = newTable("merchant_requests", "merchant request", []string{"seq"},
+	str("id", func(r *store.MerchantRequest) *string { return &r.ID }),
+	str("tenant", func(r *store.MerchantRequest) *string { return &r.Tenant }),
+	str("merchant_id", func(r *store.MerchantRequest) *string { return &r.MerchantID }),
+	str("kind", func(r *store.MerchantRequest) *string { return &r.Kind }),
+	str("idempotency_key", func(r *store.MerchantRequest) *string { return &r.IdempotencyKey }),
+	str("status", func(r *store.MerchantRequest) *string { return &r.Status }),
+	textCol("params", func(r *store.MerchantRequest) *[]byte { return &r.Params }),
+	str("account_id", func(r *store.MerchantRequest) *string { return &r.AccountID }),
+	str("message", func(r *store.MerchantRequest) *string { return &r.Message }),
+	str("failure_code", func(r *store.MerchantRequest) *string { return &r.FailureCode }),
+	str("failure_message", func(r *store.MerchantRequest) *string { return &r.FailureMessage }),
+	str("provider_code", func(r *store.MerchantRequest) *string { return &r.ProviderCode }),
+	mapCol("provider_data", func(r *store.MerchantRequest) *map[string]string { return &r.ProviderData }),
+	timeCol("created_at", func(r *store.MerchantRequest) *time.Time { return &r.CreatedAt }),
+	timeCol("updated_at", func(r *store.MerchantRequest) *time.Time { return &r.UpdatedAt }),
+	timeCol("next_poll_at", func(r *store.MerchantRequest) *time.Time { return &r.NextPollAt }),
+	num("poll_attempts", func(r *store.MerchantRequest) *int { return &r.PollAttempts }),
+)
 
-func scanRequest(row interface{ Scan(...any) error }) (*store.MerchantRequest, error) {
-	var r store.MerchantRequest
-	var params, providerData string
-	var created, updated, nextPoll int64
-	if err := row.Scan(&r.ID, &r.Tenant, &r.MerchantID, &r.Kind, &r.IdempotencyKey, &r.Status, &params, &r.AccountID,
-		&r.Message, &r.FailureCode, &r.FailureMessage, &r.ProviderCode, &providerData, &created, &updated,
-		&nextPoll, &r.PollAttempts); err != nil {
-		return nil, err
-	}
-	var err error
-	if r.ProviderData, err = decodeMap(providerData); err != nil {
-		return nil, err
-	}
-	r.Params = bytesOrNil([]byte(params))
-	r.CreatedAt, r.UpdatedAt, r.NextPollAt = fromMicros(created), fromMicros(updated), fromMicros(nextPoll)
-	return &r, nil
-}
-
-const itemCols = `request_id, name, status, message, sub_merchant_code, qr_code, apply_state, authorize_state, updated_at`
-
-func scanItem(row interface{ Scan(...any) error }) (itemRow, error) {
-	var it itemRow
-	var updated int64
-	if err := row.Scan(&it.requestID, &it.Name, &it.Status, &it.Message, &it.SubMerchantCode, &it.QRCode,
-		&it.ApplyState, &it.AuthorizeState, &updated); err != nil {
-		return it, err
-	}
-	it.UpdatedAt = fromMicros(updated)
-	return it, nil
-}
-
+// itemRow is a row of merchant_request_items: an item of a request, at its
+// place among the request's items.
 type itemRow struct {
 	requestID string
+	seq       int
 	store.MerchantRequestItem
 }
 
-func checkItem(c *textChecker, it *store.MerchantRequestItem) {
-	c.str("Items.Name", it.Name)
-	c.str("Items.Status", it.Status)
-	c.str("Items.Message", it.Message)
-	c.str("Items.SubMerchantCode", it.SubMerchantCode)
-	c.str("Items.QRCode", it.QRCode)
-	c.str("Items.ApplyState", it.ApplyState)
-	c.str("Items.AuthorizeState", it.AuthorizeState)
-}
+// itemTable is the merchant_request_items table.
+var itemTable = newTable("merchant_request_items", "merchant request item", nil,
+	str("request_id", func(it *itemRow) *string { return &it.requestID }),
+	str("name", func(it *itemRow) *string { return &it.Name }),
+	num("seq", func(it *itemRow) *int { return &it.seq }),
+	str("status", func(it *itemRow) *string { return &it.Status }),
+	str("message", func(it *itemRow) *string { return &it.Message }),
+	str("sub_merchant_code", func(it *itemRow) *string { return &it.SubMerchantCode }),
+	str("qr_code", func(it *itemRow) *string { return &it.QRCode }),
+	str("apply_state", func(it *itemRow) *string { return &it.ApplyState }),
+	str("authorize_state", func(it *itemRow) *string { return &it.AuthorizeState }),
+	timeCol("updated_at", func(it *itemRow) *time.Time { return &it.UpdatedAt }),
+)
+
+// itemsOfRequest reads the items of one request, in their order.
+var itemsOfRequest = itemTable.sel + ` WHERE request_id = ? ORDER BY seq, name`
 
 // InsertMerchantRequest stores r and its items in one transaction;
 // ErrDuplicate when its ID (or an item name) repeats, ErrNotFound when its
 // merchant does not exist.
 func (s *Store) InsertMerchantRequest(ctx context.Context, r *store.MerchantRequest) error {
-	var c textChecker
-	c.str("ID", r.ID)
-	c.str("Tenant", r.Tenant)
-	c.str("MerchantID", r.MerchantID)
-	c.str("Kind", r.Kind)
-	c.str("IdempotencyKey", r.IdempotencyKey)
-	c.str("Status", r.Status)
-	c.bytes("Params", r.Params)
-	c.str("AccountID", r.AccountID)
-	c.str("Message", r.Message)
-	c.str("FailureCode", r.FailureCode)
-	c.str("FailureMessage", r.FailureMessage)
-	c.str("ProviderCode", r.ProviderCode)
-	c.dict("ProviderData", r.ProviderData)
-	for i := range r.Items {
-		checkItem(&c, &r.Items[i])
-	}
-	if err := c.err(); err != nil {
+	args, err := requestTable.args(r)
+	if err != nil {
 		return err
+	}
+	items := make([]itemRow, len(r.Items))
+	for i := range r.Items {
+		items[i] = itemRow{requestID: r.ID, seq: i + 1, MerchantRequestItem: r.Items[i]}
+		if _, err := itemTable.args(&items[i]); err != nil { // its text, checked before anything is stored
+			return err
+		}
 	}
 	if r.ID == "" || r.Status == "" || r.Kind == "" {
 		return errors.New("sqlstore: insert merchant request: ID, Kind and Status are required")
-	}
-	providerData, err := encodeMap(r.ProviderData)
-	if err != nil {
-		return err
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.linkInTx(ctx, tx, r.Link, r.ID); err != nil {
@@ -361,11 +303,7 @@ func (s *Store) InsertMerchantRequest(ctx context.Context, r *store.MerchantRequ
 		if err := s.merchantExists(ctx, tx, r.MerchantID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO merchant_requests (`+requestCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-			r.ID, r.Tenant, r.MerchantID, r.Kind, r.IdempotencyKey, r.Status, string(r.Params), r.AccountID, r.Message,
-			r.FailureCode, r.FailureMessage, r.ProviderCode, providerData, micros(r.CreatedAt), micros(r.UpdatedAt),
-			micros(r.NextPollAt), r.PollAttempts)
+		res, err := tx.ExecContext(ctx, s.d.q(requestTable.insertNew), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert merchant request: %w", err)
 		}
@@ -374,8 +312,8 @@ func (s *Store) InsertMerchantRequest(ctx context.Context, r *store.MerchantRequ
 		} else if n == 0 {
 			return fmt.Errorf("%w: merchant request %s", store.ErrDuplicate, r.ID)
 		}
-		for i, it := range r.Items {
-			if err := s.insertItem(ctx, tx, r.ID, i+1, &it); err != nil {
+		for i := range items {
+			if err := s.insertItem(ctx, tx, &items[i]); err != nil {
 				return err
 			}
 		}
@@ -383,21 +321,23 @@ func (s *Store) InsertMerchantRequest(ctx context.Context, r *store.MerchantRequ
 	})
 }
 
-func (s *Store) insertItem(ctx context.Context, tx *sql.Tx, requestID string, seq int, it *store.MerchantRequestItem) error {
+// insertItem stores an item of a request.
+func (s *Store) insertItem(ctx context.Context, tx *sql.Tx, it *itemRow) error {
 	if it.Name == "" || it.Status == "" {
 		return errors.New("sqlstore: merchant request item: Name and Status are required")
 	}
-	res, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO merchant_request_items (`+itemCols+`, seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-		requestID, it.Name, it.Status, it.Message, it.SubMerchantCode, it.QRCode, it.ApplyState, it.AuthorizeState,
-		micros(it.UpdatedAt), seq)
+	args, err := itemTable.args(it)
+	if err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, s.d.q(itemTable.insertNew), args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert merchant request item: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("sqlstore: insert merchant request item: %w", err)
 	} else if n == 0 {
-		return fmt.Errorf("%w: item %s of merchant request %s", store.ErrDuplicate, it.Name, requestID)
+		return fmt.Errorf("%w: item %s of merchant request %s", store.ErrDuplicate, it.Name, it.requestID)
 	}
 	return nil
 }
@@ -409,12 +349,11 @@ func (s *Store) GetMerchantRequest(ctx context.Context, id string) (*store.Merch
 }
 
 func (s *Store) getRequest(ctx context.Context, q querier, id string) (*store.MerchantRequest, error) {
-	r, err := getByID(ctx, s, q, "merchant_requests", requestCols, scanRequest, "merchant request", id, "")
+	r, err := getByID(ctx, s, q, requestTable, id, "")
 	if err != nil {
 		return nil, err
 	}
-	if err := s.loadItems(ctx, q, []*store.MerchantRequest{r},
-		`SELECT `+itemCols+` FROM merchant_request_items WHERE request_id = ? ORDER BY seq, name`, id); err != nil {
+	if err := s.loadItems(ctx, q, []*store.MerchantRequest{r}, itemsOfRequest, id); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -426,7 +365,7 @@ func (s *Store) loadItems(ctx context.Context, q querier, rs []*store.MerchantRe
 	if err != nil {
 		return fmt.Errorf("sqlstore: read merchant request items: %w", err)
 	}
-	items, err := collect(rows, scanItem, "read merchant request items")
+	items, err := itemTable.collect(rows, "read merchant request items")
 	if err != nil {
 		return err
 	}
@@ -442,19 +381,21 @@ func (s *Store) loadItems(ctx context.Context, q querier, rs []*store.MerchantRe
 	return nil
 }
 
+// itemsOfMerchant reads the items of a merchant's requests, in their order.
+var itemsOfMerchant = `SELECT ` + itemTable.listAs("i") + ` FROM merchant_request_items i
+	JOIN merchant_requests r ON r.id = i.request_id WHERE r.merchant_id = ? ORDER BY i.seq, i.name`
+
 // ListMerchantRequests lists a merchant's requests with their items, oldest first.
 func (s *Store) ListMerchantRequests(ctx context.Context, merchantID string) ([]*store.MerchantRequest, error) {
-	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+requestCols+` FROM merchant_requests WHERE merchant_id = ? ORDER BY seq`), merchantID)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(requestTable.sel+` WHERE merchant_id = ? ORDER BY seq`), merchantID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list merchant requests: %w", err)
 	}
-	rs, err := collect(rows, scanRequest, "list merchant requests")
+	rs, err := requestTable.collect(rows, "list merchant requests")
 	if err != nil || len(rs) == 0 {
 		return rs, err
 	}
-	err = s.loadItems(ctx, s.rq(ctx), rs, `SELECT i.request_id, i.name, i.status, i.message, i.sub_merchant_code, i.qr_code,
-		i.apply_state, i.authorize_state, i.updated_at FROM merchant_request_items i
-		JOIN merchant_requests r ON r.id = i.request_id WHERE r.merchant_id = ? ORDER BY i.seq, i.name`, merchantID)
+	err = s.loadItems(ctx, s.rq(ctx), rs, itemsOfMerchant, merchantID)
 	return rs, err
 }
 
@@ -534,10 +475,9 @@ func (s *Store) SetMerchantRequestItem(ctx context.Context, u store.MerchantItem
 			if err != nil {
 				return fmt.Errorf("sqlstore: merchant request item: %w", err)
 			}
-			it := store.MerchantRequestItem{Name: u.Name, Status: u.To, Message: deref(u.Message),
-				SubMerchantCode: deref(u.SubMerchantCode), QRCode: deref(u.QRCode), ApplyState: deref(u.ApplyState),
-				AuthorizeState: deref(u.AuthorizeState), UpdatedAt: u.Now}
-			return s.insertItem(ctx, tx, u.RequestID, seq+1, &it)
+			return s.insertItem(ctx, tx, &itemRow{requestID: u.RequestID, seq: seq + 1, MerchantRequestItem: store.MerchantRequestItem{
+				Name: u.Name, Status: u.To, Message: deref(u.Message), SubMerchantCode: deref(u.SubMerchantCode),
+				QRCode: deref(u.QRCode), ApplyState: deref(u.ApplyState), AuthorizeState: deref(u.AuthorizeState), UpdatedAt: u.Now}})
 		}
 		var l setList
 		if u.To != "" {
@@ -594,17 +534,16 @@ func (s *Store) ClaimMerchantRequestsToPoll(ctx context.Context, now time.Time, 
 	rows, err := s.queryW(ctx, s.d.q(`UPDATE merchant_requests SET next_poll_at = ?
 		WHERE seq IN (SELECT seq FROM merchant_requests WHERE next_poll_at <> 0 AND next_poll_at <= ?
 		              ORDER BY next_poll_at, seq LIMIT ?`+s.skipLocked()+`)
-		RETURNING `+requestCols), micros(now.Add(lease)), micros(now), limit)
+		RETURNING `+requestTable.list), micros(now.Add(lease)), micros(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: claim merchant requests to poll: %w", err)
 	}
-	rs, err := collect(rows, scanRequest, "claim merchant requests to poll")
+	rs, err := requestTable.collect(rows, "claim merchant requests to poll")
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range rs {
-		if err := s.loadItems(ctx, s.rw(ctx), []*store.MerchantRequest{r},
-			`SELECT `+itemCols+` FROM merchant_request_items WHERE request_id = ? ORDER BY seq, name`, r.ID); err != nil {
+		if err := s.loadItems(ctx, s.rw(ctx), []*store.MerchantRequest{r}, itemsOfRequest, r.ID); err != nil {
 			return nil, err
 		}
 	}

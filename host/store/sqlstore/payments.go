@@ -11,88 +11,55 @@ import (
 	"github.com/payhost/payhost/host/store"
 )
 
-const paymentCols = `id, tenant, merchant_order_id, idempotency_key, amount, currency, method, description, metadata,
-	status, plugin, account, provider_id, channel_trade_no, pay_info, decision, fee_amount, refunded_amount,
-	refund_reserved, failure_code, failure_message, provider_data, created_at, updated_at, paid_at,
-	next_poll_at, poll_attempts, provider_code, channel_method, terminal_id, split_reserved, split_amount, split_due_at`
-
-func scanPayment(row interface{ Scan(...any) error }) (*store.Payment, error) {
-	var p store.Payment
-	var metadata, providerData, payInfo, decision string
-	var created, updated, paid, nextPoll, splitDue int64
-	if err := row.Scan(&p.ID, &p.Tenant, &p.MerchantOrderID, &p.IdempotencyKey, &p.Amount, &p.Currency,
-		&p.Method, &p.Description, &metadata, &p.Status, &p.Plugin, &p.Account, &p.ProviderID,
-		&p.ChannelTradeNo, &payInfo, &decision, &p.FeeAmount, &p.RefundedAmount, &p.RefundReserved,
-		&p.FailureCode, &p.FailureMessage, &providerData, &created, &updated, &paid, &nextPoll,
-		&p.PollAttempts, &p.ProviderCode, &p.ChannelMethod, &p.TerminalID, &p.SplitReserved, &p.SplitAmount, &splitDue); err != nil {
-		return nil, err
-	}
-	var err error
-	if p.Metadata, err = decodeMap(metadata); err != nil {
-		return nil, err
-	}
-	if p.ProviderData, err = decodeMap(providerData); err != nil {
-		return nil, err
-	}
-	p.PayInfo, p.Decision = bytesOrNil([]byte(payInfo)), bytesOrNil([]byte(decision))
-	p.CreatedAt, p.UpdatedAt, p.PaidAt, p.NextPollAt = fromMicros(created), fromMicros(updated), fromMicros(paid), fromMicros(nextPoll)
-	p.SplitDueAt = fromMicros(splitDue)
-	return &p, nil
-}
-
-func checkPayment(p *store.Payment) error {
-	var c textChecker
-	c.str("ID", p.ID)
-	c.str("Tenant", p.Tenant)
-	c.str("MerchantOrderID", p.MerchantOrderID)
-	c.str("IdempotencyKey", p.IdempotencyKey)
-	c.str("Currency", p.Currency)
-	c.str("Method", p.Method)
-	c.str("Description", p.Description)
-	c.dict("Metadata", p.Metadata)
-	c.str("Status", p.Status)
-	c.str("Plugin", p.Plugin)
-	c.str("Account", p.Account)
-	c.str("ProviderID", p.ProviderID)
-	c.str("ChannelTradeNo", p.ChannelTradeNo)
-	c.bytes("PayInfo", p.PayInfo)
-	c.bytes("Decision", p.Decision)
-	c.str("FailureCode", p.FailureCode)
-	c.str("FailureMessage", p.FailureMessage)
-	c.str("ProviderCode", p.ProviderCode)
-	c.str("ChannelMethod", p.ChannelMethod)
-	c.str("TerminalID", p.TerminalID)
-	c.dict("ProviderData", p.ProviderData)
-	return c.err()
-}
+// paymentTable is the payments table; its rows are store.Payment.
+var paymentTable = newTable("payments", "payment", []string{"seq"},
+	str("id", func(p *store.Payment) *string { return &p.ID }),
+	str("tenant", func(p *store.Payment) *string { return &p.Tenant }),
+	str("merchant_order_id", func(p *store.Payment) *string { return &p.MerchantOrderID }),
+	str("idempotency_key", func(p *store.Payment) *string { return &p.IdempotencyKey }),
+	num("amount", func(p *store.Payment) *int64 { return &p.Amount }),
+	str("currency", func(p *store.Payment) *string { return &p.Currency }),
+	str("method", func(p *store.Payment) *string { return &p.Method }),
+	str("description", func(p *store.Payment) *string { return &p.Description }),
+	mapCol("metadata", func(p *store.Payment) *map[string]string { return &p.Metadata }),
+	str("status", func(p *store.Payment) *string { return &p.Status }),
+	str("plugin", func(p *store.Payment) *string { return &p.Plugin }),
+	str("account", func(p *store.Payment) *string { return &p.Account }),
+	str("provider_id", func(p *store.Payment) *string { return &p.ProviderID }),
+	str("channel_trade_no", func(p *store.Payment) *string { return &p.ChannelTradeNo }),
+	textCol("pay_info", func(p *store.Payment) *[]byte { return &p.PayInfo }),
+	textCol("decision", func(p *store.Payment) *[]byte { return &p.Decision }),
+	num("fee_amount", func(p *store.Payment) *int64 { return &p.FeeAmount }),
+	num("refunded_amount", func(p *store.Payment) *int64 { return &p.RefundedAmount }),
+	num("refund_reserved", func(p *store.Payment) *int64 { return &p.RefundReserved }),
+	str("failure_code", func(p *store.Payment) *string { return &p.FailureCode }),
+	str("failure_message", func(p *store.Payment) *string { return &p.FailureMessage }),
+	mapCol("provider_data", func(p *store.Payment) *map[string]string { return &p.ProviderData }),
+	timeCol("created_at", func(p *store.Payment) *time.Time { return &p.CreatedAt }),
+	timeCol("updated_at", func(p *store.Payment) *time.Time { return &p.UpdatedAt }),
+	timeCol("paid_at", func(p *store.Payment) *time.Time { return &p.PaidAt }),
+	timeCol("next_poll_at", func(p *store.Payment) *time.Time { return &p.NextPollAt }),
+	num("poll_attempts", func(p *store.Payment) *int { return &p.PollAttempts }),
+	str("provider_code", func(p *store.Payment) *string { return &p.ProviderCode }),
+	str("channel_method", func(p *store.Payment) *string { return &p.ChannelMethod }),
+	str("terminal_id", func(p *store.Payment) *string { return &p.TerminalID }),
+	num("split_reserved", func(p *store.Payment) *int64 { return &p.SplitReserved }),
+	num("split_amount", func(p *store.Payment) *int64 { return &p.SplitAmount }),
+	timeCol("split_due_at", func(p *store.Payment) *time.Time { return &p.SplitDueAt }),
+)
 
 // InsertPayment stores p; ErrDuplicate when its ID, or its non-empty
 // MerchantOrderID within the tenant, exists.
 func (s *Store) InsertPayment(ctx context.Context, p *store.Payment) error {
-	if err := checkPayment(p); err != nil {
+	args, err := paymentTable.args(p)
+	if err != nil {
 		return err
 	}
 	if p.ID == "" || p.Status == "" {
 		return errors.New("sqlstore: insert payment: ID and Status are required")
 	}
-	metadata, err := encodeMap(p.Metadata)
-	if err != nil {
-		return err
-	}
-	providerData, err := encodeMap(p.ProviderData)
-	if err != nil {
-		return err
-	}
 	return s.insertLinked(ctx, p.Link, p.ID, func(q querier) error {
-		res, err := q.ExecContext(ctx, s.d.q(`INSERT INTO payments (`+paymentCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT DO NOTHING`),
-			p.ID, p.Tenant, p.MerchantOrderID, p.IdempotencyKey, p.Amount, p.Currency, p.Method, p.Description,
-			metadata, p.Status, p.Plugin, p.Account, p.ProviderID, p.ChannelTradeNo, string(p.PayInfo),
-			string(p.Decision), p.FeeAmount, p.RefundedAmount, p.RefundReserved, p.FailureCode,
-			p.FailureMessage, providerData, micros(p.CreatedAt), micros(p.UpdatedAt), micros(p.PaidAt),
-			micros(p.NextPollAt), p.PollAttempts, p.ProviderCode, p.ChannelMethod, p.TerminalID, p.SplitReserved, p.SplitAmount,
-			micros(p.SplitDueAt))
+		res, err := q.ExecContext(ctx, s.d.q(paymentTable.insertNew), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert payment: %w", err)
 		}
@@ -111,7 +78,7 @@ func (s *Store) GetPayment(ctx context.Context, id string) (*store.Payment, erro
 }
 
 func (s *Store) getPayment(ctx context.Context, q querier, id, lock string) (*store.Payment, error) {
-	return getByID(ctx, s, q, "payments", paymentCols, scanPayment, "payment", id, lock)
+	return getByID(ctx, s, q, paymentTable, id, lock)
 }
 
 // setList builds the SET clause of a partial update.
@@ -210,7 +177,7 @@ func (s *Store) UpdatePayment(ctx context.Context, u store.PaymentUpdate) (*stor
 	var p *store.Payment
 	err := s.inTxIf(ctx, u.Event != nil, func(q querier) error {
 		var err error
-		p, err = scanPayment(q.QueryRowContext(ctx, s.d.q(query+` RETURNING `+paymentCols), args...))
+		p, err = paymentTable.scan(q.QueryRowContext(ctx, s.d.q(query+` RETURNING `+paymentTable.list), args...))
 		if errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -245,11 +212,11 @@ func (s *Store) ClaimPaymentsToPoll(ctx context.Context, now time.Time, lease ti
 	rows, err := s.queryW(ctx, s.d.q(`UPDATE payments SET next_poll_at = ?
 		WHERE seq IN (SELECT seq FROM payments WHERE next_poll_at <> 0 AND next_poll_at <= ?
 		              ORDER BY next_poll_at, seq LIMIT ?`+s.skipLocked()+`)
-		RETURNING `+paymentCols), micros(now.Add(lease)), micros(now), limit)
+		RETURNING `+paymentTable.list), micros(now.Add(lease)), micros(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: claim payments to poll: %w", err)
 	}
-	return collect(rows, scanPayment, "claim payments to poll")
+	return paymentTable.collect(rows, "claim payments to poll")
 }
 
 // PaymentsToPoll lists payments with 0 < NextPollAt ≤ now, the longest
@@ -258,16 +225,18 @@ func (s *Store) PaymentsToPoll(ctx context.Context, now time.Time, limit int) ([
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+paymentCols+` FROM payments
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(paymentTable.sel+`
 		WHERE next_poll_at <> 0 AND next_poll_at <= ? ORDER BY next_poll_at, seq LIMIT ?`), micros(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: payments to poll: %w", err)
 	}
-	return collect(rows, scanPayment, "payments to poll")
+	return paymentTable.collect(rows, "payments to poll")
 }
 
 // collect scans every row with scan and closes rows.
-func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (T, error), what string) ([]T, error) {
+func collect[T any](rows *sql.Rows, scan func(rowScanner) (T, error), what string) ([]T, error) {
+	// closed again below, where its error is checked; this one covers the
+	// early returns
 	defer func() { _ = rows.Close() }()
 	out := []T{}
 	for rows.Next() {

@@ -10,39 +10,36 @@ import (
 	"github.com/payhost/payhost/host/store"
 )
 
-const payoutCols = `id, tenant, idempotency_key, account, plugin, kind, amount, fee_amount, currency, destination, description,
-	status, provider_id, failure_code, failure_message, provider_code, provider_data, created_at, updated_at, completed_at,
-	next_poll_at, poll_attempts`
-
-func scanPayout(row interface{ Scan(...any) error }) (*store.Payout, error) {
-	var p store.Payout
-	var dest, providerData string
-	var created, updated, completed, nextPoll int64
-	if err := row.Scan(&p.ID, &p.Tenant, &p.IdempotencyKey, &p.Account, &p.Plugin, &p.Kind, &p.Amount, &p.FeeAmount,
-		&p.Currency, &dest, &p.Description, &p.Status, &p.ProviderID, &p.FailureCode, &p.FailureMessage, &p.ProviderCode,
-		&providerData, &created, &updated, &completed, &nextPoll, &p.PollAttempts); err != nil {
-		return nil, err
-	}
-	var err error
-	if p.ProviderData, err = decodeMap(providerData); err != nil {
-		return nil, err
-	}
-	p.Destination = bytesOrNil([]byte(dest))
-	p.CreatedAt, p.UpdatedAt, p.CompletedAt, p.NextPollAt = fromMicros(created), fromMicros(updated), fromMicros(completed), fromMicros(nextPoll)
-	return &p, nil
-}
+// payoutTable is the payouts table; its rows are store.Payout.
+var payoutTable = newTable("payouts", "payout", []string{"seq"},
+	str("id", func(p *store.Payout) *string { return &p.ID }),
+	str("tenant", func(p *store.Payout) *string { return &p.Tenant }),
+	str("idempotency_key", func(p *store.Payout) *string { return &p.IdempotencyKey }),
+	str("account", func(p *store.Payout) *string { return &p.Account }),
+	str("plugin", func(p *store.Payout) *string { return &p.Plugin }),
+	str("kind", func(p *store.Payout) *string { return &p.Kind }),
+	num("amount", func(p *store.Payout) *int64 { return &p.Amount }),
+	num("fee_amount", func(p *store.Payout) *int64 { return &p.FeeAmount }),
+	str("currency", func(p *store.Payout) *string { return &p.Currency }),
+	textCol("destination", func(p *store.Payout) *[]byte { return &p.Destination }),
+	str("description", func(p *store.Payout) *string { return &p.Description }),
+	str("status", func(p *store.Payout) *string { return &p.Status }),
+	str("provider_id", func(p *store.Payout) *string { return &p.ProviderID }),
+	str("failure_code", func(p *store.Payout) *string { return &p.FailureCode }),
+	str("failure_message", func(p *store.Payout) *string { return &p.FailureMessage }),
+	str("provider_code", func(p *store.Payout) *string { return &p.ProviderCode }),
+	mapCol("provider_data", func(p *store.Payout) *map[string]string { return &p.ProviderData }),
+	timeCol("created_at", func(p *store.Payout) *time.Time { return &p.CreatedAt }),
+	timeCol("updated_at", func(p *store.Payout) *time.Time { return &p.UpdatedAt }),
+	timeCol("completed_at", func(p *store.Payout) *time.Time { return &p.CompletedAt }),
+	timeCol("next_poll_at", func(p *store.Payout) *time.Time { return &p.NextPollAt }),
+	num("poll_attempts", func(p *store.Payout) *int { return &p.PollAttempts }),
+)
 
 // InsertPayout stores a payout; ErrDuplicate for a known id.
 func (s *Store) InsertPayout(ctx context.Context, p *store.Payout) error {
-	var c textChecker
-	for f, v := range map[string]string{"ID": p.ID, "Tenant": p.Tenant, "IdempotencyKey": p.IdempotencyKey, "Account": p.Account,
-		"Plugin": p.Plugin, "Kind": p.Kind, "Currency": p.Currency, "Description": p.Description, "Status": p.Status,
-		"ProviderID": p.ProviderID, "FailureCode": p.FailureCode, "FailureMessage": p.FailureMessage, "ProviderCode": p.ProviderCode} {
-		c.str(f, v)
-	}
-	c.bytes("Destination", p.Destination)
-	c.dict("ProviderData", p.ProviderData)
-	if err := c.err(); err != nil {
+	args, err := payoutTable.args(p)
+	if err != nil {
 		return err
 	}
 	if p.ID == "" || p.Status == "" || p.Kind == "" {
@@ -51,16 +48,8 @@ func (s *Store) InsertPayout(ctx context.Context, p *store.Payout) error {
 	if p.Amount <= 0 {
 		return fmt.Errorf("sqlstore: insert payout: amount %d is not positive", p.Amount)
 	}
-	providerData, err := encodeMap(p.ProviderData)
-	if err != nil {
-		return err
-	}
 	return s.insertLinked(ctx, p.Link, p.ID, func(q querier) error {
-		res, err := q.ExecContext(ctx, s.d.q(`INSERT INTO payouts (`+payoutCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-			p.ID, p.Tenant, p.IdempotencyKey, p.Account, p.Plugin, p.Kind, p.Amount, p.FeeAmount, p.Currency, string(p.Destination),
-			p.Description, p.Status, p.ProviderID, p.FailureCode, p.FailureMessage, p.ProviderCode, providerData,
-			micros(p.CreatedAt), micros(p.UpdatedAt), micros(p.CompletedAt), micros(p.NextPollAt), p.PollAttempts)
+		res, err := q.ExecContext(ctx, s.d.q(payoutTable.insertNew), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert payout: %w", err)
 		}
@@ -75,7 +64,7 @@ func (s *Store) InsertPayout(ctx context.Context, p *store.Payout) error {
 
 // GetPayout reads a payout; ErrNotFound when it does not exist.
 func (s *Store) GetPayout(ctx context.Context, id string) (*store.Payout, error) {
-	return getByID(ctx, s, s.rq(ctx), "payouts", payoutCols, scanPayout, "payout", id, "")
+	return getByID(ctx, s, s.rq(ctx), payoutTable, id, "")
 }
 
 // UpdatePayout changes a payout; with From set, only when its status is From
@@ -102,7 +91,7 @@ func (s *Store) UpdatePayout(ctx context.Context, u store.PayoutUpdate) (*store.
 	var p *store.Payout
 	err := s.inTxIf(ctx, u.Event != nil, func(q querier) error {
 		var err error
-		p, err = scanPayout(q.QueryRowContext(ctx, s.d.q(query+` RETURNING `+payoutCols), args...))
+		p, err = payoutTable.scan(q.QueryRowContext(ctx, s.d.q(query+` RETURNING `+payoutTable.list), args...))
 		if errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -133,60 +122,50 @@ func (s *Store) ClaimPayoutsToPoll(ctx context.Context, now time.Time, lease tim
 	rows, err := s.queryW(ctx, s.d.q(`UPDATE payouts SET next_poll_at = ?
 		WHERE seq IN (SELECT seq FROM payouts WHERE next_poll_at <> 0 AND next_poll_at <= ?
 		              ORDER BY next_poll_at, seq LIMIT ?`+s.skipLocked()+`)
-		RETURNING `+payoutCols), micros(now.Add(lease)), micros(now), limit)
+		RETURNING `+payoutTable.list), micros(now.Add(lease)), micros(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: claim payouts to poll: %w", err)
 	}
-	return collect(rows, scanPayout, "claim payouts to poll")
+	return payoutTable.collect(rows, "claim payouts to poll")
 }
 
-const terminalCols = `id, tenant, account, device_no, kind, serial_no, status, store_name, provider_id, provider_data, created_at, updated_at`
+// terminalTable is the terminals table; its rows are store.Terminal.
+var terminalTable = newTable("terminals", "terminal", []string{"seq"},
+	str("id", func(t *store.Terminal) *string { return &t.ID }),
+	str("tenant", func(t *store.Terminal) *string { return &t.Tenant }),
+	str("account", func(t *store.Terminal) *string { return &t.Account }),
+	str("device_no", func(t *store.Terminal) *string { return &t.DeviceNo }),
+	str("kind", func(t *store.Terminal) *string { return &t.Kind }),
+	str("serial_no", func(t *store.Terminal) *string { return &t.SerialNo }),
+	str("status", func(t *store.Terminal) *string { return &t.Status }),
+	str("store_name", func(t *store.Terminal) *string { return &t.StoreName }),
+	str("provider_id", func(t *store.Terminal) *string { return &t.ProviderID }),
+	mapCol("provider_data", func(t *store.Terminal) *map[string]string { return &t.ProviderData }),
+	timeCol("created_at", func(t *store.Terminal) *time.Time { return &t.CreatedAt }),
+	timeCol("updated_at", func(t *store.Terminal) *time.Time { return &t.UpdatedAt }),
+)
 
-func scanTerminal(row interface{ Scan(...any) error }) (*store.Terminal, error) {
-	var t store.Terminal
-	var providerData string
-	var created, updated int64
-	if err := row.Scan(&t.ID, &t.Tenant, &t.Account, &t.DeviceNo, &t.Kind, &t.SerialNo, &t.Status, &t.StoreName,
-		&t.ProviderID, &providerData, &created, &updated); err != nil {
-		return nil, err
-	}
-	var err error
-	if t.ProviderData, err = decodeMap(providerData); err != nil {
-		return nil, err
-	}
-	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
-	return &t, nil
-}
+// terminalUpdate is what UpsertTerminal changes of a known terminal:
+// everything but its identity and creation time.
+var terminalUpdate = terminalTable.setExcept("id", "tenant", "account", "device_no", "created_at")
 
 // UpsertTerminal stores a terminal or updates the tenant's terminal of that
 // account and device number (keeping its id and creation time, and setting
 // t.ID and t.CreatedAt to them); ErrConflict when another tenant has it.
 func (s *Store) UpsertTerminal(ctx context.Context, t *store.Terminal) error {
-	var c textChecker
-	for f, v := range map[string]string{"ID": t.ID, "Tenant": t.Tenant, "Account": t.Account, "DeviceNo": t.DeviceNo, "Kind": t.Kind,
-		"SerialNo": t.SerialNo, "Status": t.Status, "StoreName": t.StoreName, "ProviderID": t.ProviderID} {
-		c.str(f, v)
-	}
-	c.dict("ProviderData", t.ProviderData)
-	if err := c.err(); err != nil {
+	args, err := terminalTable.args(t)
+	if err != nil {
 		return err
 	}
 	if t.ID == "" || t.Tenant == "" || t.Account == "" || t.DeviceNo == "" {
 		return errors.New("sqlstore: upsert terminal: ID, Tenant, Account and DeviceNo are required")
 	}
-	providerData, err := encodeMap(t.ProviderData)
-	if err != nil {
-		return err
-	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		cur, err := scanTerminal(tx.QueryRowContext(ctx, s.d.q(`SELECT `+terminalCols+` FROM terminals WHERE account = ? AND device_no = ?`+s.d.forUpdate),
+		cur, err := terminalTable.scan(tx.QueryRowContext(ctx, s.d.q(terminalTable.sel+` WHERE account = ? AND device_no = ?`+s.d.forUpdate),
 			t.Account, t.DeviceNo))
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			_, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO terminals (`+terminalCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-				t.ID, t.Tenant, t.Account, t.DeviceNo, t.Kind, t.SerialNo, t.Status, t.StoreName, t.ProviderID, providerData,
-				micros(t.CreatedAt), micros(t.UpdatedAt))
-			if err != nil {
+			if _, err := tx.ExecContext(ctx, s.d.q(terminalTable.insert), args...); err != nil {
 				return fmt.Errorf("sqlstore: upsert terminal: %w", err)
 			}
 			return nil
@@ -196,10 +175,8 @@ func (s *Store) UpsertTerminal(ctx context.Context, t *store.Terminal) error {
 			return fmt.Errorf("%w: device %s at %s belongs to another tenant", store.ErrConflict, t.DeviceNo, t.Account)
 		}
 		t.ID, t.CreatedAt = cur.ID, cur.CreatedAt
-		_, err = tx.ExecContext(ctx, s.d.q(`UPDATE terminals SET kind = ?, serial_no = ?, status = ?, store_name = ?, provider_id = ?,
-			provider_data = ?, updated_at = ? WHERE id = ?`),
-			t.Kind, t.SerialNo, t.Status, t.StoreName, t.ProviderID, providerData, micros(t.UpdatedAt), t.ID)
-		if err != nil {
+		if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE terminals SET `+terminalUpdate.sql+` WHERE id = ?`),
+			terminalUpdate.args(args, t.ID)...); err != nil {
 			return fmt.Errorf("sqlstore: upsert terminal: %w", err)
 		}
 		return nil
@@ -208,7 +185,7 @@ func (s *Store) UpsertTerminal(ctx context.Context, t *store.Terminal) error {
 
 // FindTerminal reads the terminal of an account by device number.
 func (s *Store) FindTerminal(ctx context.Context, account, deviceNo string) (*store.Terminal, error) {
-	t, err := scanTerminal(s.rq(ctx).QueryRowContext(ctx, s.d.q(`SELECT `+terminalCols+` FROM terminals WHERE account = ? AND device_no = ?`),
+	t, err := terminalTable.scan(s.rq(ctx).QueryRowContext(ctx, s.d.q(terminalTable.sel+` WHERE account = ? AND device_no = ?`),
 		account, deviceNo))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: device %s at %s", store.ErrNotFound, deviceNo, account)
@@ -221,14 +198,14 @@ func (s *Store) FindTerminal(ctx context.Context, account, deviceNo string) (*st
 
 // GetTerminal reads a terminal by id.
 func (s *Store) GetTerminal(ctx context.Context, id string) (*store.Terminal, error) {
-	return getByID(ctx, s, s.rq(ctx), "terminals", terminalCols, scanTerminal, "terminal", id, "")
+	return getByID(ctx, s, s.rq(ctx), terminalTable, id, "")
 }
 
 // ListTerminals lists a tenant's terminals, oldest first.
 func (s *Store) ListTerminals(ctx context.Context, tenant string) ([]*store.Terminal, error) {
-	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+terminalCols+` FROM terminals WHERE tenant = ? ORDER BY seq`), tenant)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(terminalTable.sel+` WHERE tenant = ? ORDER BY seq`), tenant)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list terminals: %w", err)
 	}
-	return collect(rows, scanTerminal, "list terminals")
+	return terminalTable.collect(rows, "list terminals")
 }

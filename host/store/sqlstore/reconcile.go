@@ -9,38 +9,28 @@ import (
 	"github.com/payhost/payhost/host/store"
 )
 
-const reconciliationCols = `id, account, plugin, day, status, report, created_at`
-
-func scanReconciliation(row interface{ Scan(...any) error }) (*store.Reconciliation, error) {
-	var r store.Reconciliation
-	var report string
-	var created int64
-	if err := row.Scan(&r.ID, &r.Account, &r.Plugin, &r.Date, &r.Status, &report, &created); err != nil {
-		return nil, err
-	}
-	r.Report = bytesOrNil([]byte(report))
-	r.CreatedAt = fromMicros(created)
-	return &r, nil
-}
+// reconciliationTable is the reconciliations table; its rows are
+// store.Reconciliation.
+var reconciliationTable = newTable("reconciliations", "reconciliation", []string{"seq"},
+	str("id", func(r *store.Reconciliation) *string { return &r.ID }),
+	str("account", func(r *store.Reconciliation) *string { return &r.Account }),
+	str("plugin", func(r *store.Reconciliation) *string { return &r.Plugin }),
+	str("day", func(r *store.Reconciliation) *string { return &r.Date }),
+	str("status", func(r *store.Reconciliation) *string { return &r.Status }),
+	textCol("report", func(r *store.Reconciliation) *[]byte { return &r.Report }),
+	timeCol("created_at", func(r *store.Reconciliation) *time.Time { return &r.CreatedAt }),
+)
 
 // InsertReconciliation stores r; ErrDuplicate when its ID exists.
 func (s *Store) InsertReconciliation(ctx context.Context, r *store.Reconciliation) error {
-	var c textChecker
-	c.str("ID", r.ID)
-	c.str("Account", r.Account)
-	c.str("Plugin", r.Plugin)
-	c.str("Date", r.Date)
-	c.str("Status", r.Status)
-	c.bytes("Report", r.Report)
-	if err := c.err(); err != nil {
+	args, err := reconciliationTable.args(r)
+	if err != nil {
 		return err
 	}
 	if r.ID == "" || r.Account == "" || r.Date == "" || r.Status == "" {
 		return errors.New("sqlstore: insert reconciliation: ID, Account, Date and Status are required")
 	}
-	res, err := s.exec(ctx, s.d.q(`INSERT INTO reconciliations (`+reconciliationCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-		r.ID, r.Account, r.Plugin, r.Date, r.Status, string(r.Report), micros(r.CreatedAt))
+	res, err := s.exec(ctx, s.d.q(reconciliationTable.insertNew), args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert reconciliation: %w", err)
 	}
@@ -54,7 +44,7 @@ func (s *Store) InsertReconciliation(ctx context.Context, r *store.Reconciliatio
 
 // GetReconciliation reads a report; ErrNotFound when it does not exist.
 func (s *Store) GetReconciliation(ctx context.Context, id string) (*store.Reconciliation, error) {
-	return getByID(ctx, s, s.rq(ctx), "reconciliations", reconciliationCols, scanReconciliation, "reconciliation", id, "")
+	return getByID(ctx, s, s.rq(ctx), reconciliationTable, id, "")
 }
 
 // ListReconciliations lists an account's reports (of one day when date is
@@ -63,7 +53,7 @@ func (s *Store) ListReconciliations(ctx context.Context, account, date string, l
 	if limit <= 0 {
 		limit = 100
 	}
-	query := `SELECT ` + reconciliationCols + ` FROM reconciliations WHERE account = ?`
+	query := reconciliationTable.sel + ` WHERE account = ?`
 	args := []any{account}
 	if date != "" {
 		query += ` AND day = ?`
@@ -73,7 +63,7 @@ func (s *Store) ListReconciliations(ctx context.Context, account, date string, l
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list reconciliations: %w", err)
 	}
-	return collect(rows, scanReconciliation, "list reconciliations")
+	return reconciliationTable.collect(rows, "list reconciliations")
 }
 
 // AccountActivity lists the account's payments paid in [from, to) and the
@@ -83,22 +73,22 @@ func (s *Store) AccountActivity(ctx context.Context, account string, from, to ti
 	if lo <= 0 {
 		lo = 1 // 0 is "unset"
 	}
-	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+paymentCols+` FROM payments
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(paymentTable.sel+`
 		WHERE account = ? AND paid_at >= ? AND paid_at < ? ORDER BY paid_at, seq`), account, lo, hi)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: account activity: payments: %w", err)
 	}
-	payments, err := collect(rows, scanPayment, "account activity: payments")
+	payments, err := paymentTable.collect(rows, "account activity: payments")
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err = s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+refundCols+` FROM refunds
+	rows, err = s.rq(ctx).QueryContext(ctx, s.d.q(refundTable.sel+`
 		WHERE succeeded_at >= ? AND succeeded_at < ? AND payment_id IN (SELECT id FROM payments WHERE account = ?)
 		ORDER BY succeeded_at, seq`), lo, hi, account)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: account activity: refunds: %w", err)
 	}
-	refunds, err := collect(rows, scanRefund, "account activity: refunds")
+	refunds, err := refundTable.collect(rows, "account activity: refunds")
 	if err != nil {
 		return nil, nil, err
 	}

@@ -5,36 +5,32 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/payhost/payhost/host/store"
 )
 
-const attemptCols = `id, object_id, operation, channel, outcome, error_message, duration_ms, created_at`
+// attemptTable is the attempts table; its rows are store.Attempt.
+var attemptTable = newTable("attempts", "attempt", nil,
+	autoID("id", func(a *store.Attempt) *int64 { return &a.ID }),
+	str("object_id", func(a *store.Attempt) *string { return &a.ObjectID }),
+	str("operation", func(a *store.Attempt) *string { return &a.Operation }),
+	str("channel", func(a *store.Attempt) *string { return &a.Channel }),
+	str("outcome", func(a *store.Attempt) *string { return &a.Outcome }),
+	str("error_message", func(a *store.Attempt) *string { return &a.Error }),
+	num("duration_ms", func(a *store.Attempt) *int64 { return &a.DurationMS }),
+	timeCol("created_at", func(a *store.Attempt) *time.Time { return &a.CreatedAt }),
+)
 
-func scanAttempt(row interface{ Scan(...any) error }) (*store.Attempt, error) {
-	var a store.Attempt
-	var created int64
-	if err := row.Scan(&a.ID, &a.ObjectID, &a.Operation, &a.Channel, &a.Outcome, &a.Error, &a.DurationMS, &created); err != nil {
-		return nil, err
-	}
-	a.CreatedAt = fromMicros(created)
-	return &a, nil
-}
+var insertAttempt = attemptTable.insert + ` RETURNING id`
 
 // InsertAttempt records a channel call and sets a.ID.
 func (s *Store) InsertAttempt(ctx context.Context, a *store.Attempt) error {
-	var c textChecker
-	c.str("ObjectID", a.ObjectID)
-	c.str("Operation", a.Operation)
-	c.str("Channel", a.Channel)
-	c.str("Outcome", a.Outcome)
-	c.str("Error", a.Error)
-	if err := c.err(); err != nil {
+	args, err := attemptTable.args(a)
+	if err != nil {
 		return err
 	}
-	err := s.queryRowW(ctx, s.d.q(`INSERT INTO attempts (object_id, operation, channel, outcome, error_message, duration_ms, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		a.ObjectID, a.Operation, a.Channel, a.Outcome, a.Error, a.DurationMS, micros(a.CreatedAt)).Scan(&a.ID)
+	err = s.queryRowW(ctx, s.d.q(insertAttempt), args...).Scan(&a.ID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert attempt: %w", err)
 	}
@@ -44,45 +40,36 @@ func (s *Store) InsertAttempt(ctx context.Context, a *store.Attempt) error {
 // ListAttempts lists an object's attempts, oldest first (by CreatedAt,
 // then insertion).
 func (s *Store) ListAttempts(ctx context.Context, objectID string) ([]*store.Attempt, error) {
-	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+attemptCols+` FROM attempts WHERE object_id = ? ORDER BY created_at, id`), objectID)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(attemptTable.sel+` WHERE object_id = ? ORDER BY created_at, id`), objectID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list attempts: %w", err)
 	}
-	return collect(rows, scanAttempt, "list attempts")
+	return attemptTable.collect(rows, "list attempts")
 }
 
-const transitionCols = `id, object_type, object_id, from_status, to_status, source, applied, detail, created_at`
+// transitionTable is the transitions table; its rows are
+// store.Transition.
+var transitionTable = newTable("transitions", "transition", nil,
+	autoID("id", func(t *store.Transition) *int64 { return &t.ID }),
+	str("object_type", func(t *store.Transition) *string { return &t.ObjectType }),
+	str("object_id", func(t *store.Transition) *string { return &t.ObjectID }),
+	str("from_status", func(t *store.Transition) *string { return &t.From }),
+	str("to_status", func(t *store.Transition) *string { return &t.To }),
+	str("source", func(t *store.Transition) *string { return &t.Source }),
+	boolCol("applied", func(t *store.Transition) *bool { return &t.Applied }),
+	str("detail", func(t *store.Transition) *string { return &t.Detail }),
+	timeCol("created_at", func(t *store.Transition) *time.Time { return &t.CreatedAt }),
+)
 
-func scanTransition(row interface{ Scan(...any) error }) (*store.Transition, error) {
-	var t store.Transition
-	var applied, created int64
-	if err := row.Scan(&t.ID, &t.ObjectType, &t.ObjectID, &t.From, &t.To, &t.Source, &applied, &t.Detail, &created); err != nil {
-		return nil, err
-	}
-	t.Applied = applied != 0
-	t.CreatedAt = fromMicros(created)
-	return &t, nil
-}
+var insertTransition = transitionTable.insert + ` RETURNING id`
 
 // InsertTransition records a state change, applied or refused, and sets t.ID.
 func (s *Store) InsertTransition(ctx context.Context, t *store.Transition) error {
-	var c textChecker
-	c.str("ObjectType", t.ObjectType)
-	c.str("ObjectID", t.ObjectID)
-	c.str("From", t.From)
-	c.str("To", t.To)
-	c.str("Source", t.Source)
-	c.str("Detail", t.Detail)
-	if err := c.err(); err != nil {
+	args, err := transitionTable.args(t)
+	if err != nil {
 		return err
 	}
-	applied := 0
-	if t.Applied {
-		applied = 1
-	}
-	err := s.queryRowW(ctx, s.d.q(`INSERT INTO transitions (object_type, object_id, from_status, to_status, source, applied, detail, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		t.ObjectType, t.ObjectID, t.From, t.To, t.Source, applied, t.Detail, micros(t.CreatedAt)).Scan(&t.ID)
+	err = s.queryRowW(ctx, s.d.q(insertTransition), args...).Scan(&t.ID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert transition: %w", err)
 	}
@@ -92,46 +79,40 @@ func (s *Store) InsertTransition(ctx context.Context, t *store.Transition) error
 // ListTransitions lists an object's transitions, oldest first (by
 // CreatedAt, then insertion).
 func (s *Store) ListTransitions(ctx context.Context, objectID string) ([]*store.Transition, error) {
-	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+transitionCols+` FROM transitions WHERE object_id = ? ORDER BY created_at, id`), objectID)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(transitionTable.sel+` WHERE object_id = ? ORDER BY created_at, id`), objectID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list transitions: %w", err)
 	}
-	return collect(rows, scanTransition, "list transitions")
+	return transitionTable.collect(rows, "list transitions")
 }
 
-const notificationCols = `id, account, event_id, object_type, object_id, status, body, result, received_at`
+// notificationTable is the notifications table; its rows are
+// store.Notification.
+var notificationTable = newTable("notifications", "notification", nil,
+	autoID("id", func(n *store.Notification) *int64 { return &n.ID }),
+	str("account", func(n *store.Notification) *string { return &n.Account }),
+	str("event_id", func(n *store.Notification) *string { return &n.EventID }),
+	str("object_type", func(n *store.Notification) *string { return &n.ObjectType }),
+	str("object_id", func(n *store.Notification) *string { return &n.ObjectID }),
+	str("status", func(n *store.Notification) *string { return &n.Status }),
+	blobCol("body", func(n *store.Notification) *[]byte { return &n.Body }),
+	str("result", func(n *store.Notification) *string { return &n.Result }),
+	timeCol("received_at", func(n *store.Notification) *time.Time { return &n.ReceivedAt }),
+)
 
-func scanNotification(row interface{ Scan(...any) error }) (*store.Notification, error) {
-	var n store.Notification
-	var body []byte
-	var received int64
-	if err := row.Scan(&n.ID, &n.Account, &n.EventID, &n.ObjectType, &n.ObjectID, &n.Status, &body, &n.Result, &received); err != nil {
-		return nil, err
-	}
-	n.Body = bytesOrNil(body)
-	n.ReceivedAt = fromMicros(received)
-	return &n, nil
-}
+var insertNotification = notificationTable.insert + ` ON CONFLICT (account, event_id) DO NOTHING RETURNING id`
 
 // InsertNotification stores n and sets n.ID, or returns inserted=false
 // (n.ID untouched) when (Account, EventID) exists: INSERT .. ON CONFLICT DO
 // NOTHING, so among concurrent deliveries of one event exactly one is
 // inserted.
 func (s *Store) InsertNotification(ctx context.Context, n *store.Notification) (bool, error) {
-	var c textChecker
-	c.str("Account", n.Account)
-	c.str("EventID", n.EventID)
-	c.str("ObjectType", n.ObjectType)
-	c.str("ObjectID", n.ObjectID)
-	c.str("Status", n.Status)
-	c.str("Result", n.Result)
-	if err := c.err(); err != nil {
+	args, err := notificationTable.args(n)
+	if err != nil {
 		return false, err
 	}
 	var id int64
-	err := s.queryRowW(ctx, s.d.q(`INSERT INTO notifications (account, event_id, object_type, object_id, status, body, result, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, event_id) DO NOTHING RETURNING id`),
-		n.Account, n.EventID, n.ObjectType, n.ObjectID, n.Status, n.Body, n.Result, micros(n.ReceivedAt)).Scan(&id)
+	err = s.queryRowW(ctx, s.d.q(insertNotification), args...).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -166,7 +147,7 @@ func (s *Store) SetNotificationResult(ctx context.Context, id int64, result stri
 // ErrNotFound when there is none. It is not part of store.Store: it serves
 // tests and operators looking at what a duplicate delivery repeated.
 func (s *Store) GetNotification(ctx context.Context, account, eventID string) (*store.Notification, error) {
-	n, err := scanNotification(s.rq(ctx).QueryRowContext(ctx, s.d.q(`SELECT `+notificationCols+` FROM notifications WHERE account = ? AND event_id = ?`), account, eventID))
+	n, err := notificationTable.scan(s.rq(ctx).QueryRowContext(ctx, s.d.q(notificationTable.sel+` WHERE account = ? AND event_id = ?`), account, eventID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: notification %s/%s", store.ErrNotFound, account, eventID)
 	}

@@ -11,25 +11,27 @@ import (
 	"github.com/payhost/payhost/host/store"
 )
 
-const refundCols = `id, tenant, payment_id, idempotency_key, amount, currency, reason, status, provider_id,
-	failure_code, failure_message, provider_data, created_at, updated_at, succeeded_at, next_poll_at, poll_attempts, provider_code`
-
-func scanRefund(row interface{ Scan(...any) error }) (*store.Refund, error) {
-	var r store.Refund
-	var providerData string
-	var created, updated, succeeded, nextPoll int64
-	if err := row.Scan(&r.ID, &r.Tenant, &r.PaymentID, &r.IdempotencyKey, &r.Amount, &r.Currency, &r.Reason,
-		&r.Status, &r.ProviderID, &r.FailureCode, &r.FailureMessage, &providerData, &created, &updated,
-		&succeeded, &nextPoll, &r.PollAttempts, &r.ProviderCode); err != nil {
-		return nil, err
-	}
-	var err error
-	if r.ProviderData, err = decodeMap(providerData); err != nil {
-		return nil, err
-	}
-	r.CreatedAt, r.UpdatedAt, r.SucceededAt, r.NextPollAt = fromMicros(created), fromMicros(updated), fromMicros(succeeded), fromMicros(nextPoll)
-	return &r, nil
-}
+// refundTable is the refunds table; its rows are store.Refund.
+var refundTable = newTable("refunds", "refund", []string{"seq"},
+	str("id", func(r *store.Refund) *string { return &r.ID }),
+	str("tenant", func(r *store.Refund) *string { return &r.Tenant }),
+	str("payment_id", func(r *store.Refund) *string { return &r.PaymentID }),
+	str("idempotency_key", func(r *store.Refund) *string { return &r.IdempotencyKey }),
+	num("amount", func(r *store.Refund) *int64 { return &r.Amount }),
+	str("currency", func(r *store.Refund) *string { return &r.Currency }),
+	str("reason", func(r *store.Refund) *string { return &r.Reason }),
+	str("status", func(r *store.Refund) *string { return &r.Status }),
+	str("provider_id", func(r *store.Refund) *string { return &r.ProviderID }),
+	str("failure_code", func(r *store.Refund) *string { return &r.FailureCode }),
+	str("failure_message", func(r *store.Refund) *string { return &r.FailureMessage }),
+	mapCol("provider_data", func(r *store.Refund) *map[string]string { return &r.ProviderData }),
+	timeCol("created_at", func(r *store.Refund) *time.Time { return &r.CreatedAt }),
+	timeCol("updated_at", func(r *store.Refund) *time.Time { return &r.UpdatedAt }),
+	timeCol("succeeded_at", func(r *store.Refund) *time.Time { return &r.SucceededAt }),
+	timeCol("next_poll_at", func(r *store.Refund) *time.Time { return &r.NextPollAt }),
+	num("poll_attempts", func(r *store.Refund) *int { return &r.PollAttempts }),
+	str("provider_code", func(r *store.Refund) *string { return &r.ProviderCode }),
+)
 
 // InsertRefund stores r and reserves r.Amount on its payment in one
 // transaction. The reservation is one conditional UPDATE (the payment of
@@ -39,20 +41,8 @@ func scanRefund(row interface{ Scan(...any) error }) (*store.Refund, error) {
 // not succeeded), ErrInsufficient, ErrDuplicate (r.ID exists; nothing is
 // reserved). r.Amount must be positive.
 func (s *Store) InsertRefund(ctx context.Context, r *store.Refund) error {
-	var c textChecker
-	c.str("ID", r.ID)
-	c.str("Tenant", r.Tenant)
-	c.str("PaymentID", r.PaymentID)
-	c.str("IdempotencyKey", r.IdempotencyKey)
-	c.str("Currency", r.Currency)
-	c.str("Reason", r.Reason)
-	c.str("Status", r.Status)
-	c.str("ProviderID", r.ProviderID)
-	c.str("FailureCode", r.FailureCode)
-	c.str("FailureMessage", r.FailureMessage)
-	c.str("ProviderCode", r.ProviderCode)
-	c.dict("ProviderData", r.ProviderData)
-	if err := c.err(); err != nil {
+	args, err := refundTable.args(r)
+	if err != nil {
 		return err
 	}
 	if r.ID == "" || r.Status == "" {
@@ -60,10 +50,6 @@ func (s *Store) InsertRefund(ctx context.Context, r *store.Refund) error {
 	}
 	if r.Amount <= 0 {
 		return fmt.Errorf("sqlstore: insert refund: amount %d is not positive", r.Amount)
-	}
-	providerData, err := encodeMap(r.ProviderData)
-	if err != nil {
-		return err
 	}
 	reserve := r.Amount
 	if r.Status == string(core.RefundFailed) {
@@ -90,12 +76,7 @@ func (s *Store) InsertRefund(ctx context.Context, r *store.Refund) error {
 				return fmt.Errorf("sqlstore: insert refund: %w", err)
 			}
 		}
-		res, err = tx.ExecContext(ctx, s.d.q(`INSERT INTO refunds (`+refundCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT DO NOTHING`),
-			r.ID, r.Tenant, r.PaymentID, r.IdempotencyKey, r.Amount, r.Currency, r.Reason, r.Status,
-			r.ProviderID, r.FailureCode, r.FailureMessage, providerData, micros(r.CreatedAt),
-			micros(r.UpdatedAt), micros(r.SucceededAt), micros(r.NextPollAt), r.PollAttempts, r.ProviderCode)
+		res, err = tx.ExecContext(ctx, s.d.q(refundTable.insertNew), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert refund: %w", err)
 		}
@@ -132,17 +113,17 @@ func (s *Store) whyNoReserve(ctx context.Context, tx *sql.Tx, r *store.Refund) e
 
 // GetRefund reads a refund; ErrNotFound when it does not exist.
 func (s *Store) GetRefund(ctx context.Context, id string) (*store.Refund, error) {
-	return getByID(ctx, s, s.rq(ctx), "refunds", refundCols, scanRefund, "refund", id, "")
+	return getByID(ctx, s, s.rq(ctx), refundTable, id, "")
 }
 
 // ListRefunds lists a payment's refunds, oldest first (by CreatedAt, then
 // insertion); empty, not an error, for an unknown payment.
 func (s *Store) ListRefunds(ctx context.Context, paymentID string) ([]*store.Refund, error) {
-	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+refundCols+` FROM refunds WHERE payment_id = ? ORDER BY created_at, seq`), paymentID)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(refundTable.sel+` WHERE payment_id = ? ORDER BY created_at, seq`), paymentID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list refunds: %w", err)
 	}
-	return collect(rows, scanRefund, "list refunds")
+	return refundTable.collect(rows, "list refunds")
 }
 
 // UpdateRefund applies u in one transaction: it locks the refund, checks
@@ -166,8 +147,7 @@ func (s *Store) UpdateRefund(ctx context.Context, u store.RefundUpdate) (*store.
 	l.time("succeeded_at", u.SucceededAt)
 	var out *store.Refund
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		old, r, err := updateLocked(ctx, s, tx, "refunds", refundCols, "refund", scanRefund,
-			func(r *store.Refund) string { return r.Status }, u.ID, u.From, l)
+		old, r, err := updateLocked(ctx, s, tx, refundTable, func(r *store.Refund) string { return r.Status }, u.ID, u.From, l)
 		if err != nil {
 			return err
 		}
@@ -221,12 +201,12 @@ func (s *Store) RefundsToPoll(ctx context.Context, now time.Time, limit int) ([]
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+refundCols+` FROM refunds
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(refundTable.sel+`
 		WHERE next_poll_at <> 0 AND next_poll_at <= ? ORDER BY next_poll_at, seq LIMIT ?`), micros(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: refunds to poll: %w", err)
 	}
-	return collect(rows, scanRefund, "refunds to poll")
+	return refundTable.collect(rows, "refunds to poll")
 }
 
 // ClaimRefundsToPoll is ClaimPaymentsToPoll for refunds.
@@ -237,9 +217,9 @@ func (s *Store) ClaimRefundsToPoll(ctx context.Context, now time.Time, lease tim
 	rows, err := s.queryW(ctx, s.d.q(`UPDATE refunds SET next_poll_at = ?
 		WHERE seq IN (SELECT seq FROM refunds WHERE next_poll_at <> 0 AND next_poll_at <= ?
 		              ORDER BY next_poll_at, seq LIMIT ?`+s.skipLocked()+`)
-		RETURNING `+refundCols), micros(now.Add(lease)), micros(now), limit)
+		RETURNING `+refundTable.list), micros(now.Add(lease)), micros(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: claim refunds to poll: %w", err)
 	}
-	return collect(rows, scanRefund, "claim refunds to poll")
+	return refundTable.collect(rows, "claim refunds to poll")
 }

@@ -14,17 +14,19 @@ import (
 // rowScanner is what the scan functions read: a *sql.Row or *sql.Rows.
 type rowScanner = interface{ Scan(...any) error }
 
-// getByID reads the row of table with id through q (lock is "" or the
-// dialect's row lock); ErrNotFound names the object as what.
-func getByID[T any](ctx context.Context, s *Store, q querier, table, cols string, scan func(rowScanner) (T, error), what, id, lock string) (T, error) {
-	v, err := scan(q.QueryRowContext(ctx, s.d.q(`SELECT `+cols+` FROM `+table+` WHERE id = ?`+lock), id))
+// getByID reads the row of t with id through q (lock is "" or the
+// dialect's row lock); ErrNotFound names the object as t.what.
+func getByID[T any](ctx context.Context, s *Store, q querier, t *table[T], id, lock string) (*T, error) {
+	query := t.byID
+	if lock != "" {
+		query += lock
+	}
+	v, err := t.scan(q.QueryRowContext(ctx, s.d.q(query), id))
 	if errors.Is(err, sql.ErrNoRows) {
-		var zero T
-		return zero, fmt.Errorf("%w: %s %s", store.ErrNotFound, what, id)
+		return nil, fmt.Errorf("%w: %s %s", store.ErrNotFound, t.what, id)
 	}
 	if err != nil {
-		var zero T
-		return zero, fmt.Errorf("sqlstore: get %s: %w", what, err)
+		return nil, fmt.Errorf("sqlstore: get %s: %w", t.what, err)
 	}
 	return v, nil
 }
@@ -67,27 +69,32 @@ func (u statusSet) add(c *textChecker, l *setList) error {
 	return nil
 }
 
-// updateLocked locks the row of table with id inside tx, refuses the
-// update when from is set and the row's status differs (ErrConflict;
-// ErrNotFound without the row), and applies l conditional on the status it
-// read. It returns the row before and after, for the caller to move
-// amounts in the same transaction.
-func updateLocked[T any](ctx context.Context, s *Store, tx *sql.Tx, table, cols, what string, scan func(rowScanner) (T, error),
-	status func(T) string, id, from string, l setList) (old, cur T, err error) {
-	if old, err = getByID(ctx, s, tx, table, cols, scan, what, id, s.d.forUpdate); err != nil {
+// updateLocked locks the row of t with id inside tx, refuses the update
+// when from is set and the row's status differs (ErrConflict; ErrNotFound
+// without the row), and applies l conditional on the status it read. It
+// returns the row before and after, for the caller to move amounts in the
+// same transaction.
+func updateLocked[T any](ctx context.Context, s *Store, tx *sql.Tx, t *table[T], status func(*T) string,
+	id, from string, l setList) (old, cur *T, err error) {
+	if old, err = getByID(ctx, s, tx, t, id, s.d.forUpdate); err != nil {
 		return old, cur, err
 	}
 	st := status(old)
 	if from != "" && st != from {
-		return old, cur, fmt.Errorf("%w: %s %s is %s, not %s", store.ErrConflict, what, id, st, from)
+		return old, cur, fmt.Errorf("%w: %s %s is %s, not %s", store.ErrConflict, t.what, id, st, from)
 	}
-	cur, err = scan(tx.QueryRowContext(ctx, s.d.q(`UPDATE `+table+` SET `+l.sql()+` WHERE id = ? AND status = ? RETURNING `+cols),
+	cur, err = t.scan(tx.QueryRowContext(ctx, s.d.q(`UPDATE `+t.name+` SET `+l.sql()+` WHERE id = ? AND status = ? RETURNING `+t.list),
 		append(slices.Clip(l.args), id, st)...))
 	if errors.Is(err, sql.ErrNoRows) {
-		return old, cur, fmt.Errorf("%w: %s %s changed meanwhile", store.ErrConflict, what, id)
+		return old, cur, fmt.Errorf("%w: %s %s changed meanwhile", store.ErrConflict, t.what, id)
 	}
 	if err != nil {
-		return old, cur, fmt.Errorf("sqlstore: update %s: %w", what, err)
+		return old, cur, fmt.Errorf("sqlstore: update %s: %w", t.what, err)
 	}
 	return old, cur, nil
+}
+
+// collect scans every row into a T with t and closes rows.
+func (t *table[T]) collect(rows *sql.Rows, what string) ([]*T, error) {
+	return collect(rows, t.scan, what)
 }

@@ -11,39 +11,39 @@ import (
 	"github.com/payhost/payhost/host/store"
 )
 
-const splitReturnCols = `id, tenant, idempotency_key, split_id, payment_id, account, plugin, receiver, receiver_id, provider_receiver,
-	amount, currency, reason, status, provider_id, failure_code, failure_message, provider_code, provider_data,
-	created_at, updated_at, next_poll_at, poll_attempts`
-
-func scanSplitReturn(row interface{ Scan(...any) error }) (*store.SplitReturn, error) {
-	var r store.SplitReturn
-	var providerData string
-	var created, updated, nextPoll int64
-	if err := row.Scan(&r.ID, &r.Tenant, &r.IdempotencyKey, &r.SplitID, &r.PaymentID, &r.Account, &r.Plugin, &r.Receiver,
-		&r.ReceiverID, &r.ProviderReceiver, &r.Amount, &r.Currency, &r.Reason, &r.Status, &r.ProviderID, &r.FailureCode,
-		&r.FailureMessage, &r.ProviderCode, &providerData, &created, &updated, &nextPoll, &r.PollAttempts); err != nil {
-		return nil, err
-	}
-	var err error
-	if r.ProviderData, err = decodeMap(providerData); err != nil {
-		return nil, err
-	}
-	r.CreatedAt, r.UpdatedAt, r.NextPollAt = fromMicros(created), fromMicros(updated), fromMicros(nextPoll)
-	return &r, nil
-}
+// splitReturnTable is the split_returns table; its rows are
+// store.SplitReturn.
+var splitReturnTable = newTable("split_returns", "split return", []string{"seq"},
+	str("id", func(r *store.SplitReturn) *string { return &r.ID }),
+	str("tenant", func(r *store.SplitReturn) *string { return &r.Tenant }),
+	str("idempotency_key", func(r *store.SplitReturn) *string { return &r.IdempotencyKey }),
+	str("split_id", func(r *store.SplitReturn) *string { return &r.SplitID }),
+	str("payment_id", func(r *store.SplitReturn) *string { return &r.PaymentID }),
+	str("account", func(r *store.SplitReturn) *string { return &r.Account }),
+	str("plugin", func(r *store.SplitReturn) *string { return &r.Plugin }),
+	str("receiver", func(r *store.SplitReturn) *string { return &r.Receiver }),
+	str("receiver_id", func(r *store.SplitReturn) *string { return &r.ReceiverID }),
+	str("provider_receiver", func(r *store.SplitReturn) *string { return &r.ProviderReceiver }),
+	num("amount", func(r *store.SplitReturn) *int64 { return &r.Amount }),
+	str("currency", func(r *store.SplitReturn) *string { return &r.Currency }),
+	str("reason", func(r *store.SplitReturn) *string { return &r.Reason }),
+	str("status", func(r *store.SplitReturn) *string { return &r.Status }),
+	str("provider_id", func(r *store.SplitReturn) *string { return &r.ProviderID }),
+	str("failure_code", func(r *store.SplitReturn) *string { return &r.FailureCode }),
+	str("failure_message", func(r *store.SplitReturn) *string { return &r.FailureMessage }),
+	str("provider_code", func(r *store.SplitReturn) *string { return &r.ProviderCode }),
+	mapCol("provider_data", func(r *store.SplitReturn) *map[string]string { return &r.ProviderData }),
+	timeCol("created_at", func(r *store.SplitReturn) *time.Time { return &r.CreatedAt }),
+	timeCol("updated_at", func(r *store.SplitReturn) *time.Time { return &r.UpdatedAt }),
+	timeCol("next_poll_at", func(r *store.SplitReturn) *time.Time { return &r.NextPollAt }),
+	num("poll_attempts", func(r *store.SplitReturn) *int { return &r.PollAttempts }),
+)
 
 // InsertSplitReturn stores a split return and reserves it against the
 // receiver's record of the split, with the split's row locked.
 func (s *Store) InsertSplitReturn(ctx context.Context, r *store.SplitReturn) error {
-	var c textChecker
-	for f, v := range map[string]string{"ID": r.ID, "Tenant": r.Tenant, "IdempotencyKey": r.IdempotencyKey, "SplitID": r.SplitID,
-		"PaymentID": r.PaymentID, "Account": r.Account, "Plugin": r.Plugin, "Receiver": r.Receiver, "ReceiverID": r.ReceiverID,
-		"ProviderReceiver": r.ProviderReceiver, "Currency": r.Currency, "Reason": r.Reason, "Status": r.Status,
-		"ProviderID": r.ProviderID, "FailureCode": r.FailureCode, "FailureMessage": r.FailureMessage, "ProviderCode": r.ProviderCode} {
-		c.str(f, v)
-	}
-	c.dict("ProviderData", r.ProviderData)
-	if err := c.err(); err != nil {
+	args, err := splitReturnTable.args(r)
+	if err != nil {
 		return err
 	}
 	if r.ID == "" || r.Status == "" || r.SplitID == "" || r.ReceiverID == "" {
@@ -52,16 +52,12 @@ func (s *Store) InsertSplitReturn(ctx context.Context, r *store.SplitReturn) err
 	if r.Amount <= 0 {
 		return fmt.Errorf("sqlstore: insert split return: amount %d is not positive", r.Amount)
 	}
-	providerData, err := encodeMap(r.ProviderData)
-	if err != nil {
-		return err
-	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.linkInTx(ctx, tx, r.Link, r.ID); err != nil {
 			return err
 		}
 		// the split's row lock serialises the returns of one split
-		sp, err := scanSplit(tx.QueryRowContext(ctx, s.d.q(`SELECT `+splitCols+` FROM splits WHERE id = ?`+s.d.forUpdate), r.SplitID))
+		sp, err := splitTable.scan(tx.QueryRowContext(ctx, s.d.q(splitTable.sel+` WHERE id = ?`+s.d.forUpdate), r.SplitID))
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && (sp.Tenant != r.Tenant || sp.PaymentID != r.PaymentID)) {
 			return fmt.Errorf("%w: split %s", store.ErrNotFound, r.SplitID)
 		}
@@ -94,11 +90,7 @@ func (s *Store) InsertSplitReturn(ctx context.Context, r *store.SplitReturn) err
 			return fmt.Errorf("%w: return of %d from receiver %s: %d left to return of the %d split to it",
 				store.ErrInsufficient, r.Amount, r.ReceiverID, rec.Amount-taken, rec.Amount)
 		}
-		res, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO split_returns (`+splitReturnCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-			r.ID, r.Tenant, r.IdempotencyKey, r.SplitID, r.PaymentID, r.Account, r.Plugin, r.Receiver, r.ReceiverID,
-			r.ProviderReceiver, r.Amount, r.Currency, r.Reason, r.Status, r.ProviderID, r.FailureCode, r.FailureMessage,
-			r.ProviderCode, providerData, micros(r.CreatedAt), micros(r.UpdatedAt), micros(r.NextPollAt), r.PollAttempts)
+		res, err := tx.ExecContext(ctx, s.d.q(splitReturnTable.insertNew), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert split return: %w", err)
 		}
@@ -113,16 +105,16 @@ func (s *Store) InsertSplitReturn(ctx context.Context, r *store.SplitReturn) err
 
 // GetSplitReturn reads a split return; ErrNotFound when it does not exist.
 func (s *Store) GetSplitReturn(ctx context.Context, id string) (*store.SplitReturn, error) {
-	return getByID(ctx, s, s.rq(ctx), "split_returns", splitReturnCols, scanSplitReturn, "split return", id, "")
+	return getByID(ctx, s, s.rq(ctx), splitReturnTable, id, "")
 }
 
 // ListSplitReturns lists the returns of a payment's splits, oldest first.
 func (s *Store) ListSplitReturns(ctx context.Context, paymentID string) ([]*store.SplitReturn, error) {
-	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+splitReturnCols+` FROM split_returns WHERE payment_id = ? ORDER BY created_at, seq`), paymentID)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(splitReturnTable.sel+` WHERE payment_id = ? ORDER BY created_at, seq`), paymentID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list split returns: %w", err)
 	}
-	return collect(rows, scanSplitReturn, "list split returns")
+	return splitReturnTable.collect(rows, "list split returns")
 }
 
 // UpdateSplitReturn changes a split return; a move to succeeded takes its
@@ -140,8 +132,7 @@ func (s *Store) UpdateSplitReturn(ctx context.Context, u store.SplitReturnUpdate
 	}
 	var out *store.SplitReturn
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		old, r, err := updateLocked(ctx, s, tx, "split_returns", splitReturnCols, "split return", scanSplitReturn,
-			func(r *store.SplitReturn) string { return r.Status }, u.ID, u.From, l)
+		old, r, err := updateLocked(ctx, s, tx, splitReturnTable, func(r *store.SplitReturn) string { return r.Status }, u.ID, u.From, l)
 		if err != nil {
 			return err
 		}
@@ -181,9 +172,9 @@ func (s *Store) ClaimSplitReturnsToPoll(ctx context.Context, now time.Time, leas
 	rows, err := s.queryW(ctx, s.d.q(`UPDATE split_returns SET next_poll_at = ?
 		WHERE seq IN (SELECT seq FROM split_returns WHERE next_poll_at <> 0 AND next_poll_at <= ?
 		              ORDER BY next_poll_at, seq LIMIT ?`+s.skipLocked()+`)
-		RETURNING `+splitReturnCols), micros(now.Add(lease)), micros(now), limit)
+		RETURNING `+splitReturnTable.list), micros(now.Add(lease)), micros(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: claim split returns to poll: %w", err)
 	}
-	return collect(rows, scanSplitReturn, "claim split returns to poll")
+	return splitReturnTable.collect(rows, "claim split returns to poll")
 }

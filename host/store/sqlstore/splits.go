@@ -12,48 +12,44 @@ import (
 	"github.com/payhost/payhost/host/store"
 )
 
-const receiverCols = `id, tenant, account, name, plugin, provider_id, status, kind, channel, account_no, account_name,
-	relation, relation_name, group_id, ratio_ppm, failure_code, failure_message, provider_data, created_at, updated_at`
+// receiverTable is the split_receivers table; its rows are store.Receiver.
+var receiverTable = newTable("split_receivers", "receiver", []string{"seq"},
+	str("id", func(r *store.Receiver) *string { return &r.ID }),
+	str("tenant", func(r *store.Receiver) *string { return &r.Tenant }),
+	str("account", func(r *store.Receiver) *string { return &r.Account }),
+	str("name", func(r *store.Receiver) *string { return &r.Name }),
+	str("plugin", func(r *store.Receiver) *string { return &r.Plugin }),
+	str("provider_id", func(r *store.Receiver) *string { return &r.ProviderID }),
+	str("status", func(r *store.Receiver) *string { return &r.Status }),
+	str("kind", func(r *store.Receiver) *string { return &r.Kind }),
+	str("channel", func(r *store.Receiver) *string { return &r.Channel }),
+	str("account_no", func(r *store.Receiver) *string { return &r.AccountNo }),
+	str("account_name", func(r *store.Receiver) *string { return &r.AccountName }),
+	str("relation", func(r *store.Receiver) *string { return &r.Relation }),
+	str("relation_name", func(r *store.Receiver) *string { return &r.RelationName }),
+	str("group_id", func(r *store.Receiver) *string { return &r.GroupID }),
+	num("ratio_ppm", func(r *store.Receiver) *int64 { return &r.RatioPPM }),
+	str("failure_code", func(r *store.Receiver) *string { return &r.FailureCode }),
+	str("failure_message", func(r *store.Receiver) *string { return &r.FailureMessage }),
+	mapCol("provider_data", func(r *store.Receiver) *map[string]string { return &r.ProviderData }),
+	timeCol("created_at", func(r *store.Receiver) *time.Time { return &r.CreatedAt }),
+	timeCol("updated_at", func(r *store.Receiver) *time.Time { return &r.UpdatedAt }),
+)
 
-func scanReceiver(row interface{ Scan(...any) error }) (*store.Receiver, error) {
-	var r store.Receiver
-	var providerData string
-	var created, updated int64
-	if err := row.Scan(&r.ID, &r.Tenant, &r.Account, &r.Name, &r.Plugin, &r.ProviderID, &r.Status, &r.Kind, &r.Channel,
-		&r.AccountNo, &r.AccountName, &r.Relation, &r.RelationName, &r.GroupID, &r.RatioPPM, &r.FailureCode,
-		&r.FailureMessage, &providerData, &created, &updated); err != nil {
-		return nil, err
-	}
-	var err error
-	if r.ProviderData, err = decodeMap(providerData); err != nil {
-		return nil, err
-	}
-	r.CreatedAt, r.UpdatedAt = fromMicros(created), fromMicros(updated)
-	return &r, nil
-}
+// receiverReplace is what ReplaceReceiver changes: everything but the
+// receiver's identity and creation time.
+var receiverReplace = receiverTable.setExcept("id", "tenant", "account", "name", "created_at")
 
+// receiverArgs are the values storing r, which must have its identity.
 func receiverArgs(r *store.Receiver) ([]any, error) {
-	var c textChecker
-	for f, v := range map[string]string{"ID": r.ID, "Tenant": r.Tenant, "Account": r.Account, "Name": r.Name, "Plugin": r.Plugin,
-		"ProviderID": r.ProviderID, "Status": r.Status, "Kind": r.Kind, "Channel": r.Channel, "AccountNo": r.AccountNo,
-		"AccountName": r.AccountName, "Relation": r.Relation, "RelationName": r.RelationName, "GroupID": r.GroupID,
-		"FailureCode": r.FailureCode, "FailureMessage": r.FailureMessage} {
-		c.str(f, v)
-	}
-	c.dict("ProviderData", r.ProviderData)
-	if err := c.err(); err != nil {
+	args, err := receiverTable.args(r)
+	if err != nil {
 		return nil, err
 	}
 	if r.ID == "" || r.Tenant == "" || r.Account == "" || r.Name == "" || r.Status == "" {
 		return nil, errors.New("sqlstore: receiver: ID, Tenant, Account, Name and Status are required")
 	}
-	providerData, err := encodeMap(r.ProviderData)
-	if err != nil {
-		return nil, err
-	}
-	return []any{r.ID, r.Tenant, r.Account, r.Name, r.Plugin, r.ProviderID, r.Status, r.Kind, r.Channel, r.AccountNo,
-		r.AccountName, r.Relation, r.RelationName, r.GroupID, r.RatioPPM, r.FailureCode, r.FailureMessage, providerData,
-		micros(r.CreatedAt), micros(r.UpdatedAt)}, nil
+	return args, nil
 }
 
 // InsertReceiver stores a receiver; ErrDuplicate for a known id or a name
@@ -63,8 +59,7 @@ func (s *Store) InsertReceiver(ctx context.Context, r *store.Receiver) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.exec(ctx, s.d.q(`INSERT INTO split_receivers (`+receiverCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`), args...)
+	res, err := s.exec(ctx, s.d.q(receiverTable.insertNew), args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert receiver: %w", err)
 	}
@@ -79,10 +74,7 @@ func (s *Store) InsertReceiver(ctx context.Context, r *store.Receiver) error {
 // ReplaceReceiver overwrites the receiver r.ID if its status is from; the
 // tenant, account, name and creation time stay.
 func (s *Store) ReplaceReceiver(ctx context.Context, r *store.Receiver, from string) error {
-	if _, err := receiverArgs(r); err != nil {
-		return err
-	}
-	providerData, err := encodeMap(r.ProviderData)
+	args, err := receiverArgs(r)
 	if err != nil {
 		return err
 	}
@@ -91,11 +83,8 @@ func (s *Store) ReplaceReceiver(ctx context.Context, r *store.Receiver, from str
 	var res sql.Result
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		res, err = tx.ExecContext(ctx, s.d.q(`UPDATE split_receivers SET plugin = ?, provider_id = ?, status = ?, kind = ?,
-		channel = ?, account_no = ?, account_name = ?, relation = ?, relation_name = ?, group_id = ?, ratio_ppm = ?,
-		failure_code = ?, failure_message = ?, provider_data = ?, updated_at = ? WHERE id = ? AND status = ?`),
-			r.Plugin, r.ProviderID, r.Status, r.Kind, r.Channel, r.AccountNo, r.AccountName, r.Relation, r.RelationName,
-			r.GroupID, r.RatioPPM, r.FailureCode, r.FailureMessage, providerData, micros(r.UpdatedAt), r.ID, from)
+		res, err = tx.ExecContext(ctx, s.d.q(`UPDATE split_receivers SET `+receiverReplace.sql+` WHERE id = ? AND status = ?`),
+			receiverReplace.args(args, r.ID, from)...)
 		return err
 	})
 	if isUniqueViolation(err) {
@@ -118,12 +107,12 @@ func (s *Store) ReplaceReceiver(ctx context.Context, r *store.Receiver, from str
 
 // GetReceiver reads a receiver; ErrNotFound when it does not exist.
 func (s *Store) GetReceiver(ctx context.Context, id string) (*store.Receiver, error) {
-	return getByID(ctx, s, s.rq(ctx), "split_receivers", receiverCols, scanReceiver, "receiver", id, "")
+	return getByID(ctx, s, s.rq(ctx), receiverTable, id, "")
 }
 
 // FindReceiver reads a tenant's receiver by account, name and channel.
 func (s *Store) FindReceiver(ctx context.Context, tenant, account, name, channel string) (*store.Receiver, error) {
-	r, err := scanReceiver(s.rq(ctx).QueryRowContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers
+	r, err := receiverTable.scan(s.rq(ctx).QueryRowContext(ctx, s.d.q(receiverTable.sel+`
 		WHERE tenant = ? AND account = ? AND name = ? AND channel = ?`), tenant, account, name, channel))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: receiver %s (%s) at %s", store.ErrNotFound, name, channel, account)
@@ -136,69 +125,69 @@ func (s *Store) FindReceiver(ctx context.Context, tenant, account, name, channel
 
 // FindReceivers lists a tenant's receivers of a name at an account.
 func (s *Store) FindReceivers(ctx context.Context, tenant, account, name string) ([]*store.Receiver, error) {
-	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(receiverTable.sel+`
 		WHERE tenant = ? AND account = ? AND name = ? ORDER BY seq`), tenant, account, name)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: find receivers: %w", err)
 	}
-	return collect(rows, scanReceiver, "find receivers")
+	return receiverTable.collect(rows, "find receivers")
 }
 
 // ListReceivers lists a tenant's receivers, oldest first.
 func (s *Store) ListReceivers(ctx context.Context, tenant string) ([]*store.Receiver, error) {
-	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers WHERE tenant = ? ORDER BY seq`), tenant)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(receiverTable.sel+` WHERE tenant = ? ORDER BY seq`), tenant)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list receivers: %w", err)
 	}
-	return collect(rows, scanReceiver, "list receivers")
+	return receiverTable.collect(rows, "list receivers")
 }
 
 // FindReceiversByProvider lists every tenant's receivers at an account
 // with a provider receiver id.
 func (s *Store) FindReceiversByProvider(ctx context.Context, account, providerID string) ([]*store.Receiver, error) {
-	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(receiverTable.sel+`
 		WHERE account = ? AND provider_id = ? ORDER BY seq`), account, providerID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: find receivers by provider id: %w", err)
 	}
-	return collect(rows, scanReceiver, "find receivers by provider id")
+	return receiverTable.collect(rows, "find receivers by provider id")
 }
 
 // ListReceiversByStatus lists every tenant's receivers in a status.
 func (s *Store) ListReceiversByStatus(ctx context.Context, status string, limit int) ([]*store.Receiver, error) {
-	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+receiverCols+` FROM split_receivers
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(receiverTable.sel+`
 		WHERE status = ? ORDER BY seq LIMIT ?`), status, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list receivers by status: %w", err)
 	}
-	return collect(rows, scanReceiver, "list receivers by status")
+	return receiverTable.collect(rows, "list receivers by status")
 }
 
-const splitCols = `id, tenant, payment_id, account, plugin, source, idempotency_key, status, amount, currency, provider_id,
-	records, failure_code, failure_message, provider_code, provider_data, created_at, updated_at, next_poll_at, poll_attempts`
+// splitTable is the splits table; its rows are store.Split.
+var splitTable = newTable("splits", "split", []string{"seq"},
+	str("id", func(sp *store.Split) *string { return &sp.ID }),
+	str("tenant", func(sp *store.Split) *string { return &sp.Tenant }),
+	str("payment_id", func(sp *store.Split) *string { return &sp.PaymentID }),
+	str("account", func(sp *store.Split) *string { return &sp.Account }),
+	str("plugin", func(sp *store.Split) *string { return &sp.Plugin }),
+	str("source", func(sp *store.Split) *string { return &sp.Source }),
+	str("idempotency_key", func(sp *store.Split) *string { return &sp.IdempotencyKey }),
+	str("status", func(sp *store.Split) *string { return &sp.Status }),
+	num("amount", func(sp *store.Split) *int64 { return &sp.Amount }),
+	str("currency", func(sp *store.Split) *string { return &sp.Currency }),
+	str("provider_id", func(sp *store.Split) *string { return &sp.ProviderID }),
+	jsonCol("records", func(sp *store.Split) *[]store.SplitRecord { return &sp.Records }, encodeRecords),
+	str("failure_code", func(sp *store.Split) *string { return &sp.FailureCode }),
+	str("failure_message", func(sp *store.Split) *string { return &sp.FailureMessage }),
+	str("provider_code", func(sp *store.Split) *string { return &sp.ProviderCode }),
+	mapCol("provider_data", func(sp *store.Split) *map[string]string { return &sp.ProviderData }),
+	timeCol("created_at", func(sp *store.Split) *time.Time { return &sp.CreatedAt }),
+	timeCol("updated_at", func(sp *store.Split) *time.Time { return &sp.UpdatedAt }),
+	timeCol("next_poll_at", func(sp *store.Split) *time.Time { return &sp.NextPollAt }),
+	num("poll_attempts", func(sp *store.Split) *int { return &sp.PollAttempts }),
+)
 
-func scanSplit(row interface{ Scan(...any) error }) (*store.Split, error) {
-	var sp store.Split
-	var records, providerData string
-	var created, updated, nextPoll int64
-	if err := row.Scan(&sp.ID, &sp.Tenant, &sp.PaymentID, &sp.Account, &sp.Plugin, &sp.Source, &sp.IdempotencyKey,
-		&sp.Status, &sp.Amount, &sp.Currency, &sp.ProviderID, &records, &sp.FailureCode, &sp.FailureMessage,
-		&sp.ProviderCode, &providerData, &created, &updated, &nextPoll, &sp.PollAttempts); err != nil {
-		return nil, err
-	}
-	var err error
-	if sp.ProviderData, err = decodeMap(providerData); err != nil {
-		return nil, err
-	}
-	if records != "" {
-		if err := json.Unmarshal([]byte(records), &sp.Records); err != nil {
-			return nil, fmt.Errorf("sqlstore: decode split records: %w", err)
-		}
-	}
-	sp.CreatedAt, sp.UpdatedAt, sp.NextPollAt = fromMicros(created), fromMicros(updated), fromMicros(nextPoll)
-	return &sp, nil
-}
-
+// encodeRecords stores a split's records as JSON; none is "".
 func encodeRecords(rs []store.SplitRecord) (string, error) {
 	if len(rs) == 0 {
 		return "", nil
@@ -252,14 +241,8 @@ func succeededAmount(st string, amount int64, records []store.SplitRecord) int64
 
 // InsertSplit stores a split and reserves its amount on the payment.
 func (s *Store) InsertSplit(ctx context.Context, sp *store.Split) error {
-	var c textChecker
-	for f, v := range map[string]string{"ID": sp.ID, "Tenant": sp.Tenant, "PaymentID": sp.PaymentID, "Account": sp.Account,
-		"Plugin": sp.Plugin, "Source": sp.Source, "IdempotencyKey": sp.IdempotencyKey, "Status": sp.Status, "Currency": sp.Currency,
-		"ProviderID": sp.ProviderID, "FailureCode": sp.FailureCode, "FailureMessage": sp.FailureMessage, "ProviderCode": sp.ProviderCode} {
-		c.str(f, v)
-	}
-	c.dict("ProviderData", sp.ProviderData)
-	if err := c.err(); err != nil {
+	args, err := splitTable.args(sp)
+	if err != nil {
 		return err
 	}
 	if sp.ID == "" || sp.Status == "" || sp.Source == "" {
@@ -267,14 +250,6 @@ func (s *Store) InsertSplit(ctx context.Context, sp *store.Split) error {
 	}
 	if sp.Amount <= 0 {
 		return fmt.Errorf("sqlstore: insert split: amount %d is not positive", sp.Amount)
-	}
-	records, err := encodeRecords(sp.Records)
-	if err != nil {
-		return err
-	}
-	providerData, err := encodeMap(sp.ProviderData)
-	if err != nil {
-		return err
 	}
 	reserve, split := splitReserves(sp.Status, sp.Amount, sp.Records)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
@@ -292,11 +267,7 @@ func (s *Store) InsertSplit(ctx context.Context, sp *store.Split) error {
 		} else if n == 0 {
 			return s.whyNoSplit(ctx, tx, sp)
 		}
-		res, err = tx.ExecContext(ctx, s.d.q(`INSERT INTO splits (`+splitCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-			sp.ID, sp.Tenant, sp.PaymentID, sp.Account, sp.Plugin, sp.Source, sp.IdempotencyKey, sp.Status, sp.Amount,
-			sp.Currency, sp.ProviderID, records, sp.FailureCode, sp.FailureMessage, sp.ProviderCode, providerData,
-			micros(sp.CreatedAt), micros(sp.UpdatedAt), micros(sp.NextPollAt), sp.PollAttempts)
+		res, err = tx.ExecContext(ctx, s.d.q(splitTable.insertNew), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert split: %w", err)
 		}
@@ -329,16 +300,16 @@ func (s *Store) whyNoSplit(ctx context.Context, tx *sql.Tx, sp *store.Split) err
 
 // GetSplit reads a split; ErrNotFound when it does not exist.
 func (s *Store) GetSplit(ctx context.Context, id string) (*store.Split, error) {
-	return getByID(ctx, s, s.rq(ctx), "splits", splitCols, scanSplit, "split", id, "")
+	return getByID(ctx, s, s.rq(ctx), splitTable, id, "")
 }
 
 // ListSplits lists a payment's splits, oldest first.
 func (s *Store) ListSplits(ctx context.Context, paymentID string) ([]*store.Split, error) {
-	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+splitCols+` FROM splits WHERE payment_id = ? ORDER BY created_at, seq`), paymentID)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(splitTable.sel+` WHERE payment_id = ? ORDER BY created_at, seq`), paymentID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list splits: %w", err)
 	}
-	return collect(rows, scanSplit, "list splits")
+	return splitTable.collect(rows, "list splits")
 }
 
 // UpdateSplit changes a split and moves its amount between the payment's
@@ -363,8 +334,7 @@ func (s *Store) UpdateSplit(ctx context.Context, u store.SplitUpdate) (*store.Sp
 	}
 	var out *store.Split
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		old, sp, err := updateLocked(ctx, s, tx, "splits", splitCols, "split", scanSplit,
-			func(sp *store.Split) string { return sp.Status }, u.ID, u.From, l)
+		old, sp, err := updateLocked(ctx, s, tx, splitTable, func(sp *store.Split) string { return sp.Status }, u.ID, u.From, l)
 		if err != nil {
 			return err
 		}
@@ -400,11 +370,11 @@ func (s *Store) ClaimSplitsToPoll(ctx context.Context, now time.Time, lease time
 	rows, err := s.queryW(ctx, s.d.q(`UPDATE splits SET next_poll_at = ?
 		WHERE seq IN (SELECT seq FROM splits WHERE next_poll_at <> 0 AND next_poll_at <= ?
 		              ORDER BY next_poll_at, seq LIMIT ?`+s.skipLocked()+`)
-		RETURNING `+splitCols), micros(now.Add(lease)), micros(now), limit)
+		RETURNING `+splitTable.list), micros(now.Add(lease)), micros(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: claim splits to poll: %w", err)
 	}
-	return collect(rows, scanSplit, "claim splits to poll")
+	return splitTable.collect(rows, "claim splits to poll")
 }
 
 // ClaimPaymentsToSplit moves the due payments' split_due_at to now+lease
@@ -416,9 +386,9 @@ func (s *Store) ClaimPaymentsToSplit(ctx context.Context, now time.Time, lease t
 	rows, err := s.queryW(ctx, s.d.q(`UPDATE payments SET split_due_at = ?
 		WHERE seq IN (SELECT seq FROM payments WHERE split_due_at <> 0 AND split_due_at <= ?
 		              ORDER BY split_due_at, seq LIMIT ?`+s.skipLocked()+`)
-		RETURNING `+paymentCols), micros(now.Add(lease)), micros(now), limit)
+		RETURNING `+paymentTable.list), micros(now.Add(lease)), micros(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: claim payments to split: %w", err)
 	}
-	return collect(rows, scanPayment, "claim payments to split")
+	return paymentTable.collect(rows, "claim payments to split")
 }

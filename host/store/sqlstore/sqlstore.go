@@ -11,6 +11,13 @@
 // UPDATEs (WHERE status = From), and refund reservations by a conditional
 // UPDATE of the payment in the same transaction as the refund.
 //
+// Each table is described once, by a table descriptor (table.go): its
+// columns in order, each bound to a field of the Go type its rows are read
+// into. The column lists of SELECT and RETURNING, the INSERT statements and
+// their arguments, the scan destinations and the text checks are all
+// derived from it, and a test checks every descriptor against the migrated
+// schema of both databases.
+//
 // Stored values: times are Unix microseconds and read back in UTC at
 // microsecond precision (the zero time stays zero); empty maps and byte
 // slices read back as nil; strings holding a NUL byte or invalid UTF-8 are
@@ -74,7 +81,8 @@ func WithSchema(name string) Option {
 }
 
 // WithMaxOpenConns bounds the connection pool: for PostgreSQL the whole pool
-// (default 10), for file-backed SQLite the reader pool (default 4; writes
+// (default 25: each request holds a connection while it writes, see
+// store.Unit), for file-backed SQLite the reader pool (default 4; writes
 // always go through one connection per Store).
 func WithMaxOpenConns(n int) Option {
 	return func(o *options) { o.maxOpen = n }
@@ -132,6 +140,8 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (store.Store, 
 	w.SetConnMaxIdleTime(0)
 	s.w, s.r = w, w
 	if err := s.migrate(ctx, ""); err != nil {
+		// here and below, the failure to open is what is reported: closing
+		// the pool of a store never handed out cannot lose anything
 		_ = w.Close()
 		return nil, sqliteOpenError(path, err)
 	}
@@ -175,7 +185,7 @@ func (s *Store) sqliteDB(dsn string, writer bool) (*sql.DB, error) {
 	}
 	g := &guard{n: &s.n}
 	if writer {
-		g.wrote = s.noteWriteFailure
+		g.wrote, g.detach = s.noteWriteFailure, true
 	}
 	return sql.OpenDB(&guardConnector{inner: c, g: g, stmtCache: sqliteStmtCacheSize}), nil
 }
@@ -186,7 +196,7 @@ func sqliteBase(path string) (base string, memory bool, err error) {
 	switch {
 	case path == "" || path == ":memory:":
 		var b [8]byte
-		_, _ = rand.Read(b[:])
+		_, _ = rand.Read(b[:]) // never fails: crypto/rand crashes the program instead
 		return "file:payhost-mem-" + hex.EncodeToString(b[:]) + "?mode=memory&cache=shared", true, nil
 	case strings.HasPrefix(path, "file:"):
 		u, err := url.Parse(path)
@@ -231,12 +241,13 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (store.Store,
 	s.w, s.r = db, db
 	n := o.maxOpen
 	if n <= 0 {
-		n = 10
+		n = 25
 	}
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
+		// here and below, the failure to open is what is reported
 		_ = db.Close()
 		return nil, scrubError(dsn, fmt.Errorf("sqlstore: connect to postgres %s: %w", RedactDSN(dsn), err))
 	}
@@ -358,7 +369,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 			return err
 		}
 		if err := fn(seg.tx); err != nil {
-			_ = seg.Rollback()
+			_ = seg.Rollback() // fn's error is the one to report; a failed rollback fails the batch itself
 			return err
 		}
 		return seg.Commit()
@@ -368,6 +379,8 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
 	if err := fn(tx); err != nil {
+		// fn's error is the one to report; a transaction whose rollback
+		// fails is never committed either
 		_ = tx.Rollback()
 		return err
 	}

@@ -84,6 +84,7 @@ func (sc *stmtCache) release(cs *cachedStmt) {
 	defer sc.mu.Unlock()
 	cs.busy = false
 	if cs.evicted {
+		// as in drop: the error of closing is that of the last run, reported already
 		_ = cs.st.Close()
 	}
 }

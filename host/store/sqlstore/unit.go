@@ -157,6 +157,8 @@ func (s *Store) savepoint(ctx context.Context, tx *sql.Tx, fn func(tx *sql.Tx) e
 		if _, rerr := tx.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT payhost_call"); rerr != nil {
 			return fmt.Errorf("%w (and rolling it back: %w)", err, rerr)
 		}
+		// fn's writes are undone already; should RELEASE fail, the unit's
+		// transaction is lost and its commit reports it
 		_, _ = tx.ExecContext(context.WithoutCancel(ctx), "RELEASE SAVEPOINT payhost_call")
 		return err
 	}

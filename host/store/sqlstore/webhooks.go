@@ -53,23 +53,16 @@ func (s *Store) insertEvent(ctx context.Context, tx querier, spec *store.EventSp
 			return fmt.Errorf("sqlstore: insert event %s: data is not JSON", spec.ID)
 		}
 	}
-	var c textChecker
-	c.str("ID", spec.ID)
-	c.str("Type", spec.Type)
-	c.str("ObjectType", obj.typ)
-	c.str("ObjectID", obj.id)
-	c.str("Tenant", obj.tenant)
-	c.bytes("Data", data)
-	if err := c.err(); err != nil {
-		return err
-	}
 	created := spec.CreatedAt
 	if created.IsZero() {
 		created = time.Now()
 	}
-	res, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO events (id, tenant, type, object_type, object_id, data, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-		spec.ID, obj.tenant, spec.Type, obj.typ, obj.id, string(data), micros(created))
+	args, err := eventTable.args(&store.Event{ID: spec.ID, Tenant: obj.tenant, Type: spec.Type, ObjectType: obj.typ,
+		ObjectID: obj.id, Data: data, CreatedAt: created})
+	if err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, s.d.q(eventTable.insertNew), args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert event: %w", err)
 	}
@@ -78,12 +71,12 @@ func (s *Store) insertEvent(ctx context.Context, tx querier, spec *store.EventSp
 	} else if n == 0 {
 		return fmt.Errorf("%w: event %s", store.ErrDuplicate, spec.ID)
 	}
-	rows, err := tx.QueryContext(ctx, s.d.q(`SELECT `+endpointCols+` FROM webhook_endpoints
+	rows, err := tx.QueryContext(ctx, s.d.q(endpointTable.sel+`
 		WHERE tenant = ? AND status = ? ORDER BY seq`), obj.tenant, store.EndpointEnabled)
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert event: endpoints: %w", err)
 	}
-	endpoints, err := collect(rows, scanEndpoint, "insert event: endpoints")
+	endpoints, err := endpointTable.collect(rows, "insert event: endpoints")
 	if err != nil {
 		return err
 	}
@@ -91,9 +84,12 @@ func (s *Store) insertEvent(ctx context.Context, tx querier, spec *store.EventSp
 		if !store.EventMatches(e.Events, spec.Type) {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO webhook_deliveries
-			(event_id, endpoint_id, tenant, status, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-			spec.ID, e.ID, obj.tenant, store.DeliveryPending, micros(created), micros(created), micros(created)); err != nil {
+		args, err := deliveryTable.args(&store.WebhookDelivery{EventID: spec.ID, EndpointID: e.ID, Tenant: obj.tenant,
+			Status: store.DeliveryPending, NextAttemptAt: created, CreatedAt: created, UpdatedAt: created})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.d.q(deliveryTable.insert), args...); err != nil {
 			return fmt.Errorf("sqlstore: insert event: delivery: %w", err)
 		}
 	}
@@ -114,53 +110,47 @@ func (s *Store) inTxIf(ctx context.Context, tx bool, fn func(q querier) error) e
 	return s.inTx(ctx, func(tx *sql.Tx) error { return fn(tx) })
 }
 
-const endpointCols = `id, tenant, url, events, description, secret, status, created_at, updated_at`
+// endpointTable is the webhook_endpoints table; its rows are
+// store.WebhookEndpoint.
+var endpointTable = newTable("webhook_endpoints", "webhook endpoint", []string{"seq"},
+	str("id", func(e *store.WebhookEndpoint) *string { return &e.ID }),
+	str("tenant", func(e *store.WebhookEndpoint) *string { return &e.Tenant }),
+	str("url", func(e *store.WebhookEndpoint) *string { return &e.URL }),
+	jsonCol("events", func(e *store.WebhookEndpoint) *[]string { return &e.Events }, encodeEvents),
+	str("description", func(e *store.WebhookEndpoint) *string { return &e.Description }),
+	str("secret", func(e *store.WebhookEndpoint) *string { return &e.Secret }),
+	str("status", func(e *store.WebhookEndpoint) *string { return &e.Status }),
+	timeCol("created_at", func(e *store.WebhookEndpoint) *time.Time { return &e.CreatedAt }),
+	timeCol("updated_at", func(e *store.WebhookEndpoint) *time.Time { return &e.UpdatedAt }),
+)
 
-func scanEndpoint(row interface{ Scan(...any) error }) (*store.WebhookEndpoint, error) {
-	var e store.WebhookEndpoint
-	var events string
-	var created, updated int64
-	if err := row.Scan(&e.ID, &e.Tenant, &e.URL, &events, &e.Description, &e.Secret, &e.Status, &created, &updated); err != nil {
-		return nil, err
+// encodeEvents stores an endpoint's event patterns as JSON; none is "".
+func encodeEvents(events []string) (string, error) {
+	if len(events) == 0 {
+		return "", nil
 	}
-	if events != "" {
-		if err := json.Unmarshal([]byte(events), &e.Events); err != nil {
-			return nil, fmt.Errorf("sqlstore: decode endpoint events: %w", err)
+	for _, ev := range events {
+		if !validText(ev) {
+			return "", invalidText("events")
 		}
 	}
-	e.CreatedAt, e.UpdatedAt = fromMicros(created), fromMicros(updated)
-	return &e, nil
+	b, err := json.Marshal(events)
+	if err != nil {
+		return "", fmt.Errorf("sqlstore: encode endpoint events: %w", err)
+	}
+	return string(b), nil
 }
 
 // InsertWebhookEndpoint stores e; ErrDuplicate when its ID exists.
 func (s *Store) InsertWebhookEndpoint(ctx context.Context, e *store.WebhookEndpoint) error {
-	var c textChecker
-	c.str("ID", e.ID)
-	c.str("Tenant", e.Tenant)
-	c.str("URL", e.URL)
-	c.str("Description", e.Description)
-	c.str("Secret", e.Secret)
-	c.str("Status", e.Status)
-	for _, ev := range e.Events {
-		c.str("Events", ev)
-	}
-	if err := c.err(); err != nil {
+	args, err := endpointTable.args(e)
+	if err != nil {
 		return err
 	}
 	if e.ID == "" || e.Status == "" {
 		return errors.New("sqlstore: insert webhook endpoint: ID and Status are required")
 	}
-	events := ""
-	if len(e.Events) > 0 {
-		b, err := json.Marshal(e.Events)
-		if err != nil {
-			return fmt.Errorf("sqlstore: insert webhook endpoint: %w", err)
-		}
-		events = string(b)
-	}
-	res, err := s.exec(ctx, s.d.q(`INSERT INTO webhook_endpoints (`+endpointCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-		e.ID, e.Tenant, e.URL, events, e.Description, e.Secret, e.Status, micros(e.CreatedAt), micros(e.UpdatedAt))
+	res, err := s.exec(ctx, s.d.q(endpointTable.insertNew), args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert webhook endpoint: %w", err)
 	}
@@ -175,17 +165,17 @@ func (s *Store) InsertWebhookEndpoint(ctx context.Context, e *store.WebhookEndpo
 // GetWebhookEndpoint reads an endpoint, deleted or not; ErrNotFound when
 // there is none.
 func (s *Store) GetWebhookEndpoint(ctx context.Context, id string) (*store.WebhookEndpoint, error) {
-	return getByID(ctx, s, s.rq(ctx), "webhook_endpoints", endpointCols, scanEndpoint, "webhook endpoint", id, "")
+	return getByID(ctx, s, s.rq(ctx), endpointTable, id, "")
 }
 
 // ListWebhookEndpoints lists the tenant's enabled endpoints, oldest first.
 func (s *Store) ListWebhookEndpoints(ctx context.Context, tenant string) ([]*store.WebhookEndpoint, error) {
-	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+endpointCols+` FROM webhook_endpoints
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(endpointTable.sel+`
 		WHERE tenant = ? AND status = ? ORDER BY seq`), tenant, store.EndpointEnabled)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list webhook endpoints: %w", err)
 	}
-	return collect(rows, scanEndpoint, "list webhook endpoints")
+	return endpointTable.collect(rows, "list webhook endpoints")
 }
 
 // DeleteWebhookEndpoint marks the endpoint deleted and wipes its secret,
@@ -193,8 +183,8 @@ func (s *Store) ListWebhookEndpoints(ctx context.Context, tenant string) ([]*sto
 func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id string, now time.Time) (*store.WebhookEndpoint, error) {
 	var out *store.WebhookEndpoint
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		e, err := scanEndpoint(tx.QueryRowContext(ctx, s.d.q(`UPDATE webhook_endpoints SET status = ?, secret = '', updated_at = ?
-			WHERE id = ? AND status = ? RETURNING `+endpointCols), store.EndpointDeleted, micros(now), id, store.EndpointEnabled))
+		e, err := endpointTable.scan(tx.QueryRowContext(ctx, s.d.q(`UPDATE webhook_endpoints SET status = ?, secret = '', updated_at = ?
+			WHERE id = ? AND status = ? RETURNING `+endpointTable.list), store.EndpointDeleted, micros(now), id, store.EndpointEnabled))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: webhook endpoint %s", store.ErrNotFound, id)
 		}
@@ -213,23 +203,21 @@ func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id string, now time.T
 	return out, err
 }
 
-const eventCols = `seq, id, tenant, type, object_type, object_id, data, created_at`
-
-func scanEvent(row interface{ Scan(...any) error }) (*store.Event, error) {
-	var e store.Event
-	var data string
-	var created int64
-	if err := row.Scan(&e.Seq, &e.ID, &e.Tenant, &e.Type, &e.ObjectType, &e.ObjectID, &data, &created); err != nil {
-		return nil, err
-	}
-	e.Data = bytesOrNil([]byte(data))
-	e.CreatedAt = fromMicros(created)
-	return &e, nil
-}
+// eventTable is the events table (the outbox); its rows are store.Event.
+var eventTable = newTable("events", "event", nil,
+	autoID("seq", func(e *store.Event) *int64 { return &e.Seq }),
+	str("id", func(e *store.Event) *string { return &e.ID }),
+	str("tenant", func(e *store.Event) *string { return &e.Tenant }),
+	str("type", func(e *store.Event) *string { return &e.Type }),
+	str("object_type", func(e *store.Event) *string { return &e.ObjectType }),
+	str("object_id", func(e *store.Event) *string { return &e.ObjectID }),
+	textCol("data", func(e *store.Event) *[]byte { return &e.Data }),
+	timeCol("created_at", func(e *store.Event) *time.Time { return &e.CreatedAt }),
+)
 
 // GetEvent reads an event; ErrNotFound when there is none.
 func (s *Store) GetEvent(ctx context.Context, id string) (*store.Event, error) {
-	return getByID(ctx, s, s.rq(ctx), "events", eventCols, scanEvent, "event", id, "")
+	return getByID(ctx, s, s.rq(ctx), eventTable, id, "")
 }
 
 // ListEvents lists the events q selects, newest (highest Seq) first.
@@ -238,7 +226,7 @@ func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) ([]*store.Ev
 	if limit <= 0 {
 		limit = 100
 	}
-	query := `SELECT ` + eventCols + ` FROM events WHERE tenant = ?`
+	query := eventTable.sel + ` WHERE tenant = ?`
 	args := []any{q.Tenant}
 	if obj, ok := strings.CutSuffix(q.Type, ".*"); ok {
 		prefix := obj + "."
@@ -260,22 +248,26 @@ func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) ([]*store.Ev
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list events: %w", err)
 	}
-	return collect(rows, scanEvent, "list events")
+	return eventTable.collect(rows, "list events")
 }
 
-const deliveryCols = `id, event_id, endpoint_id, tenant, status, attempts, next_attempt_at, last_status_code, last_error,
-	claim_token, created_at, updated_at, delivered_at`
-
-func scanDelivery(row interface{ Scan(...any) error }) (*store.WebhookDelivery, error) {
-	var d store.WebhookDelivery
-	var next, created, updated, delivered int64
-	if err := row.Scan(&d.ID, &d.EventID, &d.EndpointID, &d.Tenant, &d.Status, &d.Attempts, &next, &d.LastStatusCode,
-		&d.LastError, &d.ClaimToken, &created, &updated, &delivered); err != nil {
-		return nil, err
-	}
-	d.NextAttemptAt, d.CreatedAt, d.UpdatedAt, d.DeliveredAt = fromMicros(next), fromMicros(created), fromMicros(updated), fromMicros(delivered)
-	return &d, nil
-}
+// deliveryTable is the webhook_deliveries table; its rows are
+// store.WebhookDelivery.
+var deliveryTable = newTable("webhook_deliveries", "webhook delivery", nil,
+	autoID("id", func(d *store.WebhookDelivery) *int64 { return &d.ID }),
+	str("event_id", func(d *store.WebhookDelivery) *string { return &d.EventID }),
+	str("endpoint_id", func(d *store.WebhookDelivery) *string { return &d.EndpointID }),
+	str("tenant", func(d *store.WebhookDelivery) *string { return &d.Tenant }),
+	str("status", func(d *store.WebhookDelivery) *string { return &d.Status }),
+	num("attempts", func(d *store.WebhookDelivery) *int { return &d.Attempts }),
+	timeCol("next_attempt_at", func(d *store.WebhookDelivery) *time.Time { return &d.NextAttemptAt }),
+	num("last_status_code", func(d *store.WebhookDelivery) *int { return &d.LastStatusCode }),
+	str("last_error", func(d *store.WebhookDelivery) *string { return &d.LastError }),
+	str("claim_token", func(d *store.WebhookDelivery) *string { return &d.ClaimToken }),
+	timeCol("created_at", func(d *store.WebhookDelivery) *time.Time { return &d.CreatedAt }),
+	timeCol("updated_at", func(d *store.WebhookDelivery) *time.Time { return &d.UpdatedAt }),
+	timeCol("delivered_at", func(d *store.WebhookDelivery) *time.Time { return &d.DeliveredAt }),
+)
 
 // HasWebhookEndpoints reports whether any tenant has an enabled endpoint.
 func (s *Store) HasWebhookEndpoints(ctx context.Context) (bool, error) {
@@ -321,11 +313,11 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease
 	rows, err := s.queryW(ctx, s.d.q(`UPDATE webhook_deliveries SET next_attempt_at = ?, claim_token = ?
 		WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?
 		             ORDER BY next_attempt_at, id LIMIT ?`+s.skipLocked()+`)
-		RETURNING `+deliveryCols), micros(now.Add(lease)), token, micros(now), limit) // 'pending' literal: the partial index's predicate
+		RETURNING `+deliveryTable.list), micros(now.Add(lease)), token, micros(now), limit) // 'pending' literal: the partial index's predicate
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: claim webhook deliveries: %w", err)
 	}
-	out, err := collect(rows, scanDelivery, "claim webhook deliveries")
+	out, err := deliveryTable.collect(rows, "claim webhook deliveries")
 	if err != nil {
 		return nil, err
 	}
@@ -339,11 +331,16 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease
 func (s *Store) FinishWebhookDelivery(ctx context.Context, r store.WebhookResult) error {
 	var c textChecker
 	c.str("Status", r.Status)
-	if a := r.Attempt; a != nil {
-		c.str("Attempt.Error", a.Error)
-	}
 	if err := c.err(); err != nil {
 		return err
+	}
+	var attempt []any
+	if a := r.Attempt; a != nil {
+		a.DeliveryID = r.DeliveryID
+		var err error
+		if attempt, err = webhookAttemptTable.args(a); err != nil {
+			return err
+		}
 	}
 	lost := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -360,11 +357,7 @@ func (s *Store) FinishWebhookDelivery(ctx context.Context, r store.WebhookResult
 			set.add("delivered_at", micros(r.Now))
 		}
 		if a := r.Attempt; a != nil {
-			a.DeliveryID = r.DeliveryID
-			if err := tx.QueryRowContext(ctx, s.d.q(`INSERT INTO webhook_attempts
-				(delivery_id, attempt, status_code, error_message, duration_ms, created_at)
-				VALUES (?, ?, ?, ?, ?, ?) RETURNING id`),
-				r.DeliveryID, a.Attempt, a.StatusCode, a.Error, a.DurationMS, micros(a.CreatedAt)).Scan(&a.ID); err != nil {
+			if err := tx.QueryRowContext(ctx, s.d.q(insertWebhookAttempt), attempt...).Scan(&a.ID); err != nil {
 				return fmt.Errorf("sqlstore: finish webhook delivery: attempt: %w", err)
 			}
 			set.cols = append(set.cols, "attempts = attempts + 1")
@@ -402,32 +395,33 @@ func (s *Store) FinishWebhookDelivery(ctx context.Context, r store.WebhookResult
 // ListWebhookDeliveries lists an event's deliveries in the order they
 // were queued.
 func (s *Store) ListWebhookDeliveries(ctx context.Context, eventID string) ([]*store.WebhookDelivery, error) {
-	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+deliveryCols+` FROM webhook_deliveries WHERE event_id = ? ORDER BY id`), eventID)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(deliveryTable.sel+` WHERE event_id = ? ORDER BY id`), eventID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list webhook deliveries: %w", err)
 	}
-	return collect(rows, scanDelivery, "list webhook deliveries")
+	return deliveryTable.collect(rows, "list webhook deliveries")
 }
 
-// webhookAttemptCols leaves out response_body: it is no longer written
-// (migration 0010) and never read.
-const webhookAttemptCols = `id, delivery_id, attempt, status_code, error_message, duration_ms, created_at`
+// webhookAttemptTable is the webhook_attempts table; its rows are
+// store.WebhookAttempt. It leaves out response_body: it is no longer
+// written (migration 0010) and never read.
+var webhookAttemptTable = newTable("webhook_attempts", "webhook attempt", []string{"response_body"},
+	autoID("id", func(a *store.WebhookAttempt) *int64 { return &a.ID }),
+	num("delivery_id", func(a *store.WebhookAttempt) *int64 { return &a.DeliveryID }),
+	num("attempt", func(a *store.WebhookAttempt) *int { return &a.Attempt }),
+	num("status_code", func(a *store.WebhookAttempt) *int { return &a.StatusCode }),
+	str("error_message", func(a *store.WebhookAttempt) *string { return &a.Error }),
+	num("duration_ms", func(a *store.WebhookAttempt) *int64 { return &a.DurationMS }),
+	timeCol("created_at", func(a *store.WebhookAttempt) *time.Time { return &a.CreatedAt }),
+)
 
-func scanWebhookAttempt(row interface{ Scan(...any) error }) (*store.WebhookAttempt, error) {
-	var a store.WebhookAttempt
-	var created int64
-	if err := row.Scan(&a.ID, &a.DeliveryID, &a.Attempt, &a.StatusCode, &a.Error, &a.DurationMS, &created); err != nil {
-		return nil, err
-	}
-	a.CreatedAt = fromMicros(created)
-	return &a, nil
-}
+var insertWebhookAttempt = webhookAttemptTable.insert + ` RETURNING id`
 
 // ListWebhookAttempts lists a delivery's attempts in the order they were made.
 func (s *Store) ListWebhookAttempts(ctx context.Context, deliveryID int64) ([]*store.WebhookAttempt, error) {
-	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(`SELECT `+webhookAttemptCols+` FROM webhook_attempts WHERE delivery_id = ? ORDER BY id`), deliveryID)
+	rows, err := s.rq(ctx).QueryContext(ctx, s.d.q(webhookAttemptTable.sel+` WHERE delivery_id = ? ORDER BY id`), deliveryID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list webhook attempts: %w", err)
 	}
-	return collect(rows, scanWebhookAttempt, "list webhook attempts")
+	return webhookAttemptTable.collect(rows, "list webhook attempts")
 }
