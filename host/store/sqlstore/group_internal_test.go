@@ -117,3 +117,84 @@ func TestGroupCommitsALoneWriterAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// Many writers at once, some in units that commit twice or roll back, some
+// failing inside their turn: every write kept is there exactly once,
+// nothing rolled back or failed is, and every writer returned.
+func TestGroupUnderLoad(t *testing.T) {
+	s := openGroupStore(t)
+	ctx := context.Background()
+	const writers = 40
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprintf("w%02d", i)
+			switch i % 4 {
+			case 0: // a lone write
+				errs <- s.InsertAttempt(ctx, attempt(id))
+			case 1: // a unit that commits twice
+				uctx, u := store.WithUnit(ctx)
+				defer u.Close()
+				for _, part := range []string{"a", "b"} {
+					if err := s.InsertAttempt(uctx, attempt(id+part)); err != nil {
+						errs <- err
+						return
+					}
+					if err := u.Commit(); err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			case 2: // a unit closed without committing
+				uctx, u := store.WithUnit(ctx)
+				err := s.InsertAttempt(uctx, attempt(id))
+				u.Close()
+				errs <- err
+			case 3: // a write that fails inside its turn
+				err := s.inTx(ctx, func(tx *sql.Tx) error {
+					if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO attempts (object_id, operation, channel, outcome, error_message, duration_ms, created_at)
+						VALUES (?, 'payment.create', 'c', 'ok', '', 0, 0)`), id); err != nil {
+						return err
+					}
+					return errFailedWriter
+				})
+				if errors.Is(err, errFailedWriter) {
+					err = nil
+				}
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range writers {
+		id := fmt.Sprintf("w%02d", i)
+		want := map[string]int{}
+		switch i % 4 {
+		case 0:
+			want[id] = 1
+		case 1:
+			want[id+"a"], want[id+"b"] = 1, 1
+		case 2, 3:
+			want[id] = 0
+		}
+		for obj, n := range want {
+			as, err := s.ListAttempts(ctx, obj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(as) != n {
+				t.Errorf("%s: %d rows, want %d", obj, len(as), n)
+			}
+		}
+	}
+}
