@@ -1,7 +1,6 @@
 package host
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/payhost/payhost/core"
@@ -69,13 +68,6 @@ const (
 	IncidentSplitUnsettled  = "split_unsettled"  // a split in flight no query can settle (its answer was lost before the provider gave its id)
 	IncidentPayoutUnsettled = "payout_unsettled" // a payout no query can settle (Jeepay's cash-out has none)
 )
-
-func (h *Host) incident(ctx context.Context, kind, objectID, detail string) {
-	h.log.ErrorContext(ctx, "incident: needs a person", "kind", kind, "object", objectID, "detail", detail)
-	if o, ok := h.cfg.Observer.(IncidentObserver); ok {
-		o.Incident(kind, objectID, detail)
-	}
-}
 
 // unknownOutcomeText says why an object whose provider call failed with ce
 // is left processing.

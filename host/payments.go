@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/payhost/payhost/core"
-	"github.com/payhost/payhost/host/plugin"
 	"github.com/payhost/payhost/host/store"
 )
 
@@ -24,10 +23,6 @@ const (
 	maxAmount        = 1 << 53 // keeps amounts exact in every JSON client
 	maxReason        = 256
 )
-
-func bad(param, format string, args ...any) error {
-	return &core.Error{Code: core.CodeInvalidRequest, Param: param, Message: fmt.Sprintf(format, args...)}
-}
 
 func validatePaymentInput(in *CreatePaymentInput) error {
 	if in.Amount <= 0 {
@@ -387,50 +382,6 @@ func (h *Host) channelAccount(c core.Channel) (*account, error) {
 	return a, nil
 }
 
-// callPlugin invokes an operation on a channel's plugin, and records the
-// attempt, the channel's health and the observer's metrics.
-func callPlugin[Resp any](ctx context.Context, h *Host, a *account, c core.Channel, op core.Op, objectID string, req any) (*Resp, error) {
-	if err := commitBeforeCall(ctx); err != nil {
-		return nil, err
-	}
-	start := time.Now()
-	resp, err := plugin.Call[Resp](ctx, a.plugin, a.binding, op, req)
-	d := time.Since(start)
-	code := core.CodeOf(err)
-	h.health.record(c, code)
-	if h.cfg.Observer != nil {
-		h.cfg.Observer.ProviderCall(c, op, code, d)
-	}
-	h.recordAttempt(ctx, objectID, op, c, err, d)
-	if err != nil {
-		h.log.Warn("provider call failed", "op", op, "channel", c.String(), "object", objectID, "code", code, "err", err)
-	}
-	return resp, err
-}
-
-// commitBeforeCall makes what the request wrote so far durable before a
-// provider hears of it (store.Unit): after a crash, what the provider got
-// is always on record. A failure means the provider was not called.
-func commitBeforeCall(ctx context.Context) error {
-	if err := store.CommitUnit(ctx); err != nil {
-		return core.WrapError(core.CodeInternal, err, "store the request before calling the provider")
-	}
-	return nil
-}
-
-func (h *Host) recordAttempt(ctx context.Context, objectID string, op core.Op, c core.Channel, err error, d time.Duration) {
-	outcome, msg := "ok", ""
-	if err != nil {
-		ce := core.AsError(err)
-		outcome, msg = string(ce.Code), ce.Message
-	}
-	a := &store.Attempt{ObjectID: objectID, Operation: string(op), Channel: c.String(), Outcome: outcome, Error: msg,
-		DurationMS: d.Milliseconds(), CreatedAt: h.now()}
-	if err := h.store.InsertAttempt(context.WithoutCancel(ctx), a); err != nil {
-		h.log.Error("record attempt", "object", objectID, "err", err)
-	}
-}
-
 // applyPayment moves a stored payment to what the provider reported.
 func (h *Host) applyPayment(ctx context.Context, sp *store.Payment, got core.Payment, source string) (*store.Payment, error) {
 	upd := store.PaymentUpdate{}
@@ -541,38 +492,6 @@ func (h *Host) fillPayment(ctx context.Context, cur *store.Payment, upd store.Pa
 		return cur
 	}
 	return p
-}
-
-// mergeData applies a ProviderData patch; nil patch = unchanged (nil).
-func mergeData(cur, patch map[string]string) map[string]string {
-	if len(patch) == 0 {
-		return nil
-	}
-	merged := make(map[string]string, len(cur)+len(patch))
-	for k, v := range cur {
-		merged[k] = v
-	}
-	for k, v := range patch {
-		merged[k] = v
-	}
-	return merged
-}
-
-func (h *Host) appliedTransition(ctx context.Context, typ, id, from, to, source, detail string) {
-	h.log.Info(typ+" status changed", typ, id, "from", from, "to", to, "source", source)
-	if err := h.store.InsertTransition(context.WithoutCancel(ctx), &store.Transition{ObjectType: typ, ObjectID: id,
-		From: from, To: to, Source: source, Applied: true, Detail: detail, CreatedAt: h.now()}); err != nil {
-		h.log.Error("record transition", typ, id, "err", err)
-	}
-	store.AfterCommit(ctx, h.wakeWebhooks) // once the change is committed with its event
-}
-
-func (h *Host) refusedTransition(ctx context.Context, typ, id, from, to, source, detail string) {
-	h.log.Info(typ+" status change ignored", typ, id, "from", from, "to", to, "source", source, "reason", detail)
-	if err := h.store.InsertTransition(context.WithoutCancel(ctx), &store.Transition{ObjectType: typ, ObjectID: id,
-		From: from, To: to, Source: source, Applied: false, Detail: detail, CreatedAt: h.now()}); err != nil {
-		h.log.Error("record transition", typ, id, "err", err)
-	}
 }
 
 // resumePayment answers a retry that took over a key whose owner crashed:
@@ -753,34 +672,4 @@ func channelMethod(sp *store.Payment) core.Method {
 		return core.Method(sp.ChannelMethod)
 	}
 	return core.Method(sp.Method)
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// checkText refuses a string a provider or database could mangle: invalid
-// UTF-8 or a NUL byte.
-func checkText(param, s string) error {
-	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
-		return bad(param, "%s must be valid UTF-8 without NUL characters", param)
-	}
-	return nil
-}
-
-// checkTexts is checkText over several named strings.
-func checkTexts(fields map[string]string) error {
-	for param, s := range fields {
-		if err := checkText(param, s); err != nil {
-			return err
-		}
-	}
-	return nil
 }

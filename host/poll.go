@@ -31,15 +31,6 @@ func (h *Host) pollLoop(ctx context.Context) {
 	}
 }
 
-// backoff is the wait before the n-th query of a pending object.
-func (h *Host) backoff(n int) time.Duration {
-	d := h.cfg.Poll.First
-	for i := 0; i < n && d < h.cfg.Poll.Max; i++ {
-		d *= 2
-	}
-	return min(d, h.cfg.Poll.Max)
-}
-
 // poll runs one round of the settlement poller: every payment and refund
 // whose next query is due is claimed (so pollers of other nodes leave it
 // alone for Config.Poll.Lease), queried at its provider and the answer

@@ -225,23 +225,6 @@ type WebhookDeliveryList struct {
 	Data   []WebhookDelivery `json:"data"`
 }
 
-// transitionEvent is the outbox event of an object moving to status to:
-// type "<objectType>.<to>", its data render(obj) of the object as the store
-// holds it after the change. Set it as the Event of the store update that
-// applies the transition; render runs inside the store's transaction, so
-// it must not call the store.
-func (h *Host) transitionEvent(objectType, to string, render func(obj any) (any, error)) *store.EventSpec {
-	now := h.now()
-	return &store.EventSpec{ID: newID("evt_", now), Type: objectType + "." + to, CreatedAt: now,
-		Data: func(obj any) ([]byte, error) {
-			v, err := render(obj)
-			if err != nil {
-				return nil, err
-			}
-			return json.Marshal(v)
-		}}
-}
-
 // paymentEventData is a payment's event data: its API representation,
 // without the list of its refunds.
 func (h *Host) paymentEventData(obj any) (any, error) {
