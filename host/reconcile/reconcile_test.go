@@ -13,8 +13,12 @@ import (
 // noLookup is a store with nothing beyond the day's records.
 type noLookup struct{}
 
-func (noLookup) GetPayment(context.Context, string) (*store.Payment, error) { return nil, store.ErrNotFound }
-func (noLookup) GetRefund(context.Context, string) (*store.Refund, error)   { return nil, store.ErrNotFound }
+func (noLookup) GetPayment(context.Context, string) (*store.Payment, error) {
+	return nil, store.ErrNotFound
+}
+func (noLookup) GetRefund(context.Context, string) (*store.Refund, error) {
+	return nil, store.ErrNotFound
+}
 
 func TestCompare(t *testing.T) {
 	day := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
