@@ -82,7 +82,9 @@ func TestDeps(t *testing.T) {
 			func(imp string) bool { return !internal(imp, "host", "pdk", "plugins") }},
 		// the comparison is pure: no plugin, no engine, no database driver
 		{"host/reconcile uses core and the store's types only", func(p string) bool { return under(p, "host/reconcile") },
-			func(imp string) bool { return std(imp) || internal(imp, "core", "host/store") && !internal(imp, "host/store/sqlstore") }},
+			func(imp string) bool {
+				return std(imp) || internal(imp, "core", "host/store") && !internal(imp, "host/store/sqlstore")
+			}},
 		{"host never imports rules", func(p string) bool { return under(p, "host") },
 			func(imp string) bool { return !internal(imp, "rules") }},
 		{"plugins use core and pdk only", func(p string) bool {
