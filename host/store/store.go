@@ -247,10 +247,6 @@ type Store interface {
 	// keeps its ResourceID, Owner becomes the claimant's) — atomically, so two
 	// claimants never both own it.
 	ClaimIdempotencyKey(ctx context.Context, c IdemClaim) (rec IdemRecord, owned bool, err error)
-	// LinkIdempotencyKey notes the resource the owner created, before the
-	// provider is called, so a takeover can find it. ErrConflict when owner
-	// no longer owns the key (it was taken over): the caller must stop.
-	LinkIdempotencyKey(ctx context.Context, tenant, key, owner, resourceID string, now time.Time) error
 	// FinishIdempotencyKey stores the response and marks the key done, if
 	// owner still owns it (ErrConflict otherwise).
 	FinishIdempotencyKey(ctx context.Context, tenant, key, owner string, status int, body []byte, now time.Time) error

@@ -93,24 +93,6 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, c store.IdemClaim) (sto
 	return store.IdemRecord{}, false, fmt.Errorf("sqlstore: claim idempotency key: %w: released and re-created repeatedly", store.ErrConflict)
 }
 
-// LinkIdempotencyKey notes resourceID on an in-progress key of owner:
-// ErrNotFound when the key does not exist, ErrConflict when it is done or
-// owned by another claimant.
-func (s *Store) LinkIdempotencyKey(ctx context.Context, tenant, key, owner, resourceID string, now time.Time) error {
-	var tc textChecker
-	tc.str("resourceID", resourceID)
-	if err := tc.err(); err != nil {
-		return err
-	}
-	res, err := s.exec(ctx, s.d.q(`UPDATE idempotency_keys SET resource_id = ?, updated_at = ?
-		WHERE tenant = ? AND idem_key = ? AND state = ? AND owner = ?`),
-		resourceID, micros(now), tenant, key, store.IdemInProgress, owner)
-	if err != nil {
-		return fmt.Errorf("sqlstore: link idempotency key: %w", err)
-	}
-	return s.idemChanged(ctx, res, tenant, key, owner, "link")
-}
-
 // FinishIdempotencyKey stores the response of an in-progress key of owner
 // and marks it done: ErrNotFound when the key does not exist, ErrConflict
 // when it is already done (the response first stored stays) or owned by

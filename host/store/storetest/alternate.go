@@ -53,10 +53,6 @@ func (a *alternate) ClaimIdempotencyKey(ctx context.Context, c store.IdemClaim) 
 	return a.next(ctx).ClaimIdempotencyKey(ctx, c)
 }
 
-func (a *alternate) LinkIdempotencyKey(ctx context.Context, tenant, key, owner, resourceID string, now time.Time) error {
-	return a.next(ctx).LinkIdempotencyKey(ctx, tenant, key, owner, resourceID, now)
-}
-
 func (a *alternate) FinishIdempotencyKey(ctx context.Context, tenant, key, owner string, status int, body []byte, now time.Time) error {
 	return a.next(ctx).FinishIdempotencyKey(ctx, tenant, key, owner, status, body, now)
 }

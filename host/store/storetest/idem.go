@@ -50,7 +50,7 @@ func idemCases() []testCase {
 			ctx := t.Context()
 			_, _, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", at(0)))
 			must(t, err)
-			must(t, s.LinkIdempotencyKey(ctx, "t1", "k1", owner, "pay_1", at(time.Second)))
+			must(t, linkPayment(ctx, s, "k1", owner, "pay_1", at(time.Second)))
 			later := at(lease + time.Second)
 			second := claim("k1", "h1", later)
 			second.Owner = "owner-2"
@@ -60,10 +60,10 @@ func idemCases() []testCase {
 				t.Fatalf("claim after the lease ran out: owned=%v owner=%q", owned, rec.Owner)
 			}
 			// the first owner is fenced off: it can no longer link, finish or release
-			wantErr(t, s.LinkIdempotencyKey(ctx, "t1", "k1", owner, "pay_9", later), store.ErrConflict)
+			wantErr(t, linkPayment(ctx, s, "k1", owner, "pay_9", later), store.ErrTakenOver)
 			wantErr(t, s.FinishIdempotencyKey(ctx, "t1", "k1", owner, 201, []byte("{}"), later), store.ErrConflict)
 			wantErr(t, s.ReleaseIdempotencyKey(ctx, "t1", "k1", owner), store.ErrConflict)
-			must(t, s.LinkIdempotencyKey(ctx, "t1", "k1", "owner-2", "pay_1", later))
+			must(t, linkPayment(ctx, s, "k1", "owner-2", "pay_2", later))
 			if rec.ResourceID != "pay_1" || rec.State != store.IdemInProgress || !rec.LockedUntil.Equal(later.Add(lease)) || !rec.CreatedAt.Equal(at(0)) {
 				t.Fatalf("taken-over record %+v: want ResourceID pay_1, in progress, locked until %s, created %s", rec, later.Add(lease), at(0))
 			}
@@ -103,16 +103,16 @@ func idemCases() []testCase {
 			ctx := t.Context()
 			_, _, err := s.ClaimIdempotencyKey(ctx, claim("k1", "h1", at(0)))
 			must(t, err)
-			must(t, s.LinkIdempotencyKey(ctx, "t1", "k1", owner, "pay_1", at(time.Second)))
+			must(t, linkPayment(ctx, s, "k1", owner, "pay_1", at(time.Second)))
 			rec, err := s.GetIdempotencyKey(ctx, "t1", "k1")
 			must(t, err)
 			if rec.ResourceID != "pay_1" || !rec.UpdatedAt.Equal(at(time.Second)) || rec.State != store.IdemInProgress {
 				t.Fatalf("linked record %+v", rec)
 			}
-			wantErr(t, s.LinkIdempotencyKey(ctx, "t1", "missing", owner, "pay_1", at(0)), store.ErrNotFound)
-			wantErr(t, s.LinkIdempotencyKey(ctx, "t2", "k1", owner, "pay_1", at(0)), store.ErrNotFound)
+			wantErr(t, linkPayment(ctx, s, "missing", owner, "pay_7", at(0)), store.ErrTakenOver)
+			wantErr(t, s.InsertPayment(ctx, linked("pay_8", "t2", "k1", owner, at(0))), store.ErrTakenOver)
 			must(t, s.FinishIdempotencyKey(ctx, "t1", "k1", owner, 200, []byte("{}"), at(2*time.Second)))
-			wantErr(t, s.LinkIdempotencyKey(ctx, "t1", "k1", owner, "pay_2", at(3*time.Second)), store.ErrConflict)
+			wantErr(t, linkPayment(ctx, s, "k1", owner, "pay_2", at(3*time.Second)), store.ErrTakenOver)
 			rec, err = s.GetIdempotencyKey(ctx, "t1", "k1")
 			must(t, err)
 			if rec.ResourceID != "pay_1" {
@@ -159,7 +159,7 @@ func idemCases() []testCase {
 			// for a take-over to resume that resource
 			_, _, err = s.ClaimIdempotencyKey(ctx, claim("k2", "h1", at(0)))
 			must(t, err)
-			must(t, s.LinkIdempotencyKey(ctx, "t1", "k2", owner, "pay_1", at(time.Second)))
+			must(t, linkPayment(ctx, s, "k2", owner, "pay_1", at(time.Second)))
 			wantErr(t, s.ReleaseIdempotencyKey(ctx, "t1", "k2", owner), store.ErrConflict)
 			rec, owned, err := s.ClaimIdempotencyKey(ctx, claim("k2", "h1", at(2*lease)))
 			must(t, err)
@@ -333,4 +333,17 @@ func nodeCases() []testCase {
 			}
 		}},
 	}
+}
+
+// linked is a new payment of tenant t1 (or tenant) stored with its link to
+// the idempotency key of owner.
+func linked(id, tenant, key, owner string, now time.Time) *store.Payment {
+	p := succeededPayment(id, tenant, 1000)
+	p.Status, p.Link = "created", &store.IdemLink{Tenant: tenant, Key: key, Owner: owner, Now: now}
+	return p
+}
+
+// linkPayment stores a payment linked to the key of owner in tenant t1.
+func linkPayment(ctx context.Context, s store.Store, key, owner, id string, now time.Time) error {
+	return s.InsertPayment(ctx, linked(id, "t1", key, owner, now))
 }
