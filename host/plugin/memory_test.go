@@ -184,7 +184,8 @@ func executableMappings(t *testing.T) map[string]int64 {
 }
 
 // TestReleasedCodeIsUnmapped: the compiled code a plugin releases leaves
-// the process (see compilationCache).
+// the process, also after calls (see compilationCache; the pool keeps no
+// reference to a closed instance).
 func TestReleasedCodeIsUnmapped(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc/self/maps")
@@ -203,6 +204,12 @@ func TestReleasedCodeIsUnmapped(t *testing.T) {
 		}
 	}
 	require.Greater(t, code, int64(1<<20), "the plugin's compiled code")
+	// calls leave instances, closed when idle: nothing of them may keep the code
+	h := bindHostile(t, p.Manifest(), "http://127.0.0.1:1")
+	for range 3 {
+		_, err := create(context.Background(), p, h, "ok")
+		require.NoError(t, err)
+	}
 	left := func() (n int) {
 		for r := range executableMappings(t) {
 			if mine[r] {

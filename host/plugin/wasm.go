@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -498,6 +499,9 @@ func (w *wasmPlugin) trimIdle() {
 			}
 			keep = append(keep, inst)
 		}
+		// the slots past keep still point at the closed instances, which
+		// hold their module and with it the compiled code: clear them
+		clear(w.idle[len(keep):])
 		w.idle = keep
 		empty := w.live == 0
 		var unload *wasmCode
@@ -874,7 +878,7 @@ func (w *wasmPlugin) acquire(ctx context.Context, account string) (*instance, er
 	w.mu.Lock()
 	for i := len(w.idle) - 1; i >= 0; i-- {
 		if inst := w.idle[i]; (!inst.used || inst.account == account) && inst.usable() {
-			w.idle = append(w.idle[:i], w.idle[i+1:]...)
+			w.idle = slices.Delete(w.idle, i, i+1) // clears the slot it frees
 			w.mu.Unlock()
 			inst.used, inst.account = true, account
 			return inst, nil
@@ -883,7 +887,7 @@ func (w *wasmPlugin) acquire(ctx context.Context, account string) (*instance, er
 	var evict *instance
 	if w.live >= w.cfg.MaxInstances && len(w.idle) > 0 {
 		evict = w.idle[0]
-		w.idle = w.idle[1:]
+		w.idle = slices.Delete(w.idle, 0, 1)
 		w.live--
 	}
 	w.live++
