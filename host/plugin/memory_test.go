@@ -116,7 +116,7 @@ func released(p Plugin) bool {
 func TestCodeReleasedAndLoadedAgain(t *testing.T) {
 	// a cache of its own: the test changes what it holds
 	p, err := LoadWasmFile(context.Background(), testwasm.Build(t, "host/plugin/testdata/hostile"),
-		WasmConfig{CacheDir: t.TempDir(), IdleTimeout: 20 * time.Millisecond, UnloadAfter: 50 * time.Millisecond})
+		WasmConfig{CacheDir: t.TempDir(), IdleTimeout: 20 * time.Millisecond, UnloadAfter: 500 * time.Millisecond}) // long enough that the four calls below (slow under -race) share one reload
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Close(context.Background()) })
 	h := bindHostile(t, p.Manifest(), "http://127.0.0.1:1")
